@@ -1,0 +1,53 @@
+"""Protocols: how images (float32 [0, 1], HxW or HxWx3) become metric inputs, in one place.
+
+``standard`` (default)
+    Every image goes to MATLAB-style luminance (``rgb2gray`` weights 0.2989/0.5870/0.1140), rounded
+    to uint8 like MATLAB (``floor(y + 0.5)``), handed over as float64 in 0..255. This is how the
+    reference toolboxes are called, and what ``shared/reference/images`` already is.
+``sesf2020``
+    The SESF-Fuse / GACN evaluator (``shared/docs/methods.md`` section 8): colour images go to
+    scikit-image ``rgb2gray`` luminance in [0, 1]; gray images stay float64 in 0..255.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.errors import UserError
+
+PROTOCOLS = ("standard", "sesf2020")
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5)
+
+
+def _standard(img: np.ndarray) -> np.ndarray:
+    u = _u8(img)  # the file's 8-bit values
+    if u.ndim == 2:
+        return u
+    w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+    return np.floor(u @ w + 0.5)
+
+
+def _sesf2020(img: np.ndarray) -> np.ndarray:
+    u = _u8(img)
+    if u.ndim == 2:
+        return u
+    # skimage.color.rgb2gray on uint8 -> float in [0, 1] with weights 0.2125/0.7154/0.0721
+    w = np.array([0.2125, 0.7154, 0.0721])
+    return (u / 255.0) @ w
+
+
+_FUNCS = {"standard": _standard, "sesf2020": _sesf2020}
+
+
+def prepare(images: Sequence[np.ndarray], protocol: str = "standard") -> list[np.ndarray]:
+    """Convert images (the one convention) into metric inputs under ``protocol``."""
+    try:
+        fn = _FUNCS[protocol]
+    except KeyError:
+        raise UserError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}") from None
+    return [fn(np.asarray(im)) for im in images]

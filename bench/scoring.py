@@ -1,0 +1,51 @@
+"""Score one fused image with a list of metrics under a protocol; failures become NaN + message."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.protocols import prepare
+from bench.registry import get_metric
+
+
+@dataclass(frozen=True)
+class Score:
+    metric: str
+    value: float
+    status: str  # "ok" or "error"
+    message: str = ""
+
+
+def score_one(metric_id: str, sources, fused, reference=None) -> Score:
+    """Compute one metric on protocol-prepared arrays; never raises, never turns an error into 0."""
+    metric = get_metric(metric_id)
+    if metric.info.needs_reference and reference is None:
+        return Score(metric_id, math.nan, "error", "needs a ground-truth reference and none was given")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = float(metric.fn(sources, fused, reference=reference))
+    except Exception as exc:  # a failing metric is an error row, the run goes on
+        return Score(metric_id, math.nan, "error", f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return Score(metric_id, value, "ok", "" if math.isfinite(value) else "metric returned NaN")
+
+
+def score_images(
+    sources: Sequence[np.ndarray],
+    fused: np.ndarray,
+    metric_ids: Sequence[str],
+    *,
+    protocol: str = "standard",
+    reference: np.ndarray | None = None,
+) -> list[Score]:
+    """Score ``fused`` (float32 [0, 1]) against ``sources`` with every metric in ``metric_ids``."""
+    prepped = prepare([*sources, fused] + ([reference] if reference is not None else []), protocol)
+    src = prepped[: len(sources)]
+    fus = prepped[len(sources)]
+    ref = prepped[len(sources) + 1] if reference is not None else None
+    return [score_one(m, src, fus, ref) for m in metric_ids]

@@ -1,0 +1,140 @@
+"""Frozen metadata dataclasses shared by every registry entry, and the fusion result type.
+
+Behaviour (ranking direction, GPU scheduling, cache keys, test skips) reads these fields; generic
+code never branches on an entry's id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """Metadata of a fusion method.
+
+    Attributes
+    ----------
+    id : str
+        Registry id typed by users (``lp``, ``sesf``).
+    name : str
+        Display name used in tables.
+    family : str
+        ``"classical"`` or ``"learned"``.
+    paper : str
+        Citation with DOI.
+    source : str
+        Where the reference code lives (repo, path, commit) or ``"paper"`` for re-implementations.
+    license : str
+        Licence of the ported source.
+    max_images : int or None
+        ``None`` when any number N >= 2 of sources is handled; 2 for pair-only methods.
+    n_image_rule : str
+        How N > 2 sources are handled ("native", "serial", ...), shown in docs.
+    needs_gpu : bool
+        True only if the method cannot run on CPU at all.
+    device_aware : bool
+        True when ``fuse`` takes a ``device`` keyword (torch methods); the runner passes it.
+    deterministic : bool
+        Same inputs give the same bytes.
+    version : str
+        Bump when outputs change; part of every cache key.
+    weights_url, weights_sha256 : str
+        Official weights, downloaded to the cache and verified; empty for classical methods.
+    notes : str
+        Choices made where the paper is silent, approximations, reproduction switches.
+    """
+
+    id: str
+    name: str
+    family: str = "classical"
+    paper: str = ""
+    source: str = ""
+    license: str = ""
+    max_images: int | None = None
+    n_image_rule: str = "native"
+    needs_gpu: bool = False
+    device_aware: bool = False
+    deterministic: bool = True
+    version: str = "1"
+    weights_url: str = ""
+    weights_sha256: str = ""
+    notes: str = ""
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.family not in ("classical", "learned"):
+            raise ValueError(f"MethodInfo.family must be 'classical' or 'learned', got {self.family!r}")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Metadata of a fusion quality metric.
+
+    Attributes
+    ----------
+    id : str
+        Short user-facing id (``qg``, ``psnr@vifb``).
+    name : str
+        Display name.
+    higher_is_better : bool
+        Ranking direction.
+    needs_reference : bool
+        True for ground-truth metrics (``ssim_gt``): they take ``reference=``.
+    range : tuple
+        (low, high); ``None`` for an open end.
+    reference_id : str
+        Key in ``shared/reference/metrics_reference.json`` this metric must match ("" if none).
+    reference_impl : str
+        Reference implementation: repo, path and commit.
+    n_sources : str
+        How N > 2 sources are handled, or "2" if the definition does not generalise.
+    version : str
+        Bump when values change; part of every score cache key.
+    notes : str
+        Conventions, NaN cases, differences from other variants.
+    """
+
+    id: str
+    name: str
+    higher_is_better: bool = True
+    needs_reference: bool = False
+    range: tuple = (None, None)
+    reference_id: str = ""
+    reference_impl: str = ""
+    n_sources: str = "any"
+    version: str = "1"
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Metadata of a dataset (from its declaration file, or built into code)."""
+
+    id: str
+    name: str
+    n_scenes: int
+    roles: tuple[str, ...] = ("A", "B")
+    has_ground_truth: bool = False
+    citation: str = ""
+    license: str = ""
+    url: str = ""
+    training_only: bool = False
+    embedded: bool = False
+    notes: str = ""
+
+
+@dataclass
+class FusionResult:
+    """What every ``fuse`` returns.
+
+    ``image`` is float32 in [0, 1] with the sources' shape (HxW or HxWx3). ``decision_map`` is
+    float32 in [0, 1] (HxW; for N sources, the index map divided by N-1, or None when the method
+    has none).
+    """
+
+    image: np.ndarray
+    decision_map: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)

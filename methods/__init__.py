@@ -1,0 +1,1 @@
+"""Deep fusion methods. Each module registers one method; torch is imported lazily inside them."""
