@@ -55,6 +55,7 @@ class Scene:
     load_reference: Callable[[], np.ndarray | None] = field(repr=False, compare=False, default=lambda: None)
     paths: tuple[Path, ...] = ()
     reference_sha256: str = ""
+    load_focus_maps: Callable[[], list[np.ndarray] | None] = field(repr=False, compare=False, default=lambda: None)
 
 
 @dataclass(frozen=True)

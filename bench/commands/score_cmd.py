@@ -1,0 +1,67 @@
+"""``score --fused F [--reference GT] [--metrics all|ids] [--protocol P] [--json] IMG IMG [...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from bench.errors import UserError
+
+NAME = "score"
+HELP = "Score a fused image against its sources with registered metrics."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="source images (N >= 2)")
+    p.add_argument("--fused", "-f", required=True, type=Path, help="fused image")
+    p.add_argument("--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)")
+    p.add_argument("--metrics", default="all", help="all, or comma-separated ids / globs (default: all)")
+    p.add_argument("--protocol", default="standard", choices=["standard", "sesf2020"],
+                   help="how images become metric inputs (default: standard)")
+    p.add_argument("--json", action="store_true", help="print {metric_id: value} as JSON")
+
+
+def select_metrics(spec: str, have_reference: bool) -> list[str]:
+    """Resolve a --metrics spec; ``all`` leaves out ground-truth metrics when there is no reference."""
+    from bench.registry import get_metric, list_metrics
+
+    if spec in ("none", ""):
+        return []
+    ids = list_metrics(spec)
+    if spec == "all" and not have_reference:
+        ids = [m for m in ids if not get_metric(m).info.needs_reference]
+    return ids
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.imageio import read_image, read_sources
+    from bench.scoring import score_images
+
+    sources = read_sources(args.images)
+    fused = read_image(args.fused)
+    if fused.shape[:2] != sources[0].shape[:2]:
+        h, w = sources[0].shape[:2]
+        raise UserError(f"{args.fused}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources ({w}x{h})")
+    reference = None
+    if args.reference is not None:
+        reference = read_image(args.reference)
+        if reference.shape[:2] != sources[0].shape[:2]:
+            raise UserError(f"{args.reference}: size differs from the sources")
+    ids = select_metrics(args.metrics, reference is not None)
+    scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference)
+    out = {}
+    for s in scores:
+        ok = s.status == "ok" and math.isfinite(s.value)
+        out[s.metric] = s.value if ok else None
+        if not ok:
+            print(f"warning: {s.metric}: {s.message or 'not computable'}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        width = max((len(k) for k in out), default=0)
+        for k, v in out.items():
+            print(f"{k.ljust(width)}  {'null' if v is None else f'{v:.6g}'}")
+    return 0
