@@ -14,8 +14,19 @@ from bench.types import FusionResult, MethodInfo
 def maximum(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Return (fused, index map): each pixel copied from the source with the largest luminance.
 
-    Ties go to the first source. For gray images this is the plain pixel-wise maximum.
+    Ties go to the first source. For gray images this is the plain pixel-wise maximum. (Some papers'
+    "max" is the per-channel maximum, which can create colours found in no source; this one cannot.)
+
+    Raises
+    ------
+    ValueError
+        Fewer than two sources or sources of different shapes.
     """
+    if len(images) < 2:
+        raise ValueError(f"Expected at least 2 source images, got {len(images)}")
+    shapes = {np.shape(im) for im in images}
+    if len(shapes) != 1:
+        raise ValueError(f"Expected sources of equal shape, got {sorted(shapes)}")
     stack = np.stack(images, axis=0)
     lum = np.stack([luminance(im) for im in images], axis=0)
     idx = np.argmax(lum, axis=0)

@@ -95,6 +95,10 @@ class MetricInfo:
         Bump when values change; part of every score cache key.
     notes : str
         Conventions, NaN cases, differences from other variants.
+    ideal : float or None
+        Value the metric takes when every source and the fused image are the same (non-constant)
+        image, where one is defined (``inf`` allowed, e.g. PSNR); ``None`` means "no ideal defined".
+        Read by the registry-wide property tests.
     """
 
     id: str
@@ -107,6 +111,7 @@ class MetricInfo:
     n_sources: str = "any"
     version: str = "1"
     notes: str = ""
+    ideal: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,4 @@
 """Deep fusion methods. Each module registers one method; torch is imported lazily inside them."""
+from methods import fmm  # noqa: F401
+from methods import msrsf  # noqa: F401
+from methods import sff  # noqa: F401

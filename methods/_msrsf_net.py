@@ -1,0 +1,61 @@
+"""MSR-SF network: multi-scale residual encoder + training decoder (re-implementation from the paper).
+
+Tian, Chen, Xu, Wang (seed ``shared/seeds/000_e1ceeace1107a152.txt``); the multi-scale residual block
+follows MSRN (Li et al., ECCV 2018, eq. 1-2 of the seed). No code was released; this is our own
+PyTorch code from ``shared/docs/methods.md`` section 5. Choices where the paper is silent: head conv
+without activation, C = 16, four blocks, hierarchical concat of the four block outputs (64 channels),
+decoder conv blocks Conv3x3 -> ReLU -> BN (SESF layout) with a plain final Conv3x3.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MSRB(nn.Module):
+    """Multi-scale residual block: two 3x3/5x5 paths crossed twice, 1x1 fusion, local residual."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.s1 = nn.Conv2d(c, c, 3, padding=1)
+        self.p1 = nn.Conv2d(c, c, 5, padding=2)
+        self.s2 = nn.Conv2d(2 * c, 2 * c, 3, padding=1)
+        self.p2 = nn.Conv2d(2 * c, 2 * c, 5, padding=2)
+        self.fuse = nn.Conv2d(4 * c, c, 1)
+
+    def forward(self, m: torch.Tensor) -> torch.Tensor:
+        s1 = F.relu(self.s1(m))
+        p1 = F.relu(self.p1(m))
+        s2 = F.relu(self.s2(torch.cat([s1, p1], 1)))
+        p2 = F.relu(self.p2(torch.cat([p1, s1], 1)))
+        return m + self.fuse(torch.cat([s2, p2], 1))
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(cout))
+
+
+class MSRSFNet(nn.Module):
+    """Encoder (``encode``) gives the 4C-channel deep feature; ``forward`` reconstructs the input."""
+
+    def __init__(self, channels: int = 16, blocks: int = 4) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(1, channels, 3, padding=1)
+        self.blocks = nn.ModuleList(MSRB(channels) for _ in range(blocks))
+        w = channels * blocks
+        self.decoder = nn.Sequential(
+            _block(w, 64), _block(64, 32), _block(32, 16), nn.Conv2d(16, 1, 3, padding=1)
+        )
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.head(x)
+        outs = []
+        for blk in self.blocks:
+            m = blk(m)
+            outs.append(m)
+        return torch.cat(outs, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x))

@@ -1,0 +1,286 @@
+"""SESF-Fuse (Ma et al. 2020) on the authors' weights, reproducing the official inference code.
+
+Port of Keep-Passion/SESF-Fuse ``nets/sesf_net.py`` (``SESF_Fuse.fuse``, ``guided_filter``) and
+``main.py`` @ master 23e60b8c710919f5b2957b64c96e3c204443c6d7, licence **LGPL-2.1**
+(https://github.com/Keep-Passion/SESF-Fuse). Our own code, written from ``shared/docs/methods.md``
+section 2 and a reading of the official files; as a derivative work of LGPL-2.1 code this file is
+distributed under LGPL-2.1.
+
+Departures of the official code from the paper, all reproduced here:
+
+* network input = skimage ``rgb2gray`` (0.2125/0.7154/0.0721) in [0, 1], then normalised with the
+  training mean/std (0.45005, 0.26465);
+* SF on the 64-ch features = 11x11 window *sum* of squared left/top differences (zero padding),
+  summed over channels, **no square root**, no normalisation; decision ``SF_A > SF_B`` (ties -> B);
+* consistency check: opening with ``disk(5)``, removal of 1-regions with area ``< 0.01 H W``
+  (4-connected, the *old strict* skimage rule), closing with ``disk(5)``, removal of 0-regions
+  ``< 0.01 H W`` (skimage's default border modes: outside = True for erosion, False for dilation);
+* guided filter r=4, eps=0.1 with the initial fused image in **0..255** as guidance; for colour the
+  per-channel variant of :func:`bench.guided_filter.guided_filter_sesf_color`; the weight map is
+  **not clamped**; the fused image is clipped to [0, 255] and **truncated** to uint8.
+
+More than two sources: fused serially (``F12 = fuse(A1, A2)``, ``F123 = fuse(F12, A3)`` ...), as the
+paper describes (no code in the repository).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from bench.guided_filter import guided_filter, guided_filter_sesf_color
+from bench.registry import register_method
+from bench.types import FusionResult, MethodInfo
+from bench.weights import WeightsFile
+
+SOURCE_REPO = "https://github.com/Keep-Passion/SESF-Fuse"
+SOURCE_COMMIT = "23e60b8c710919f5b2957b64c96e3c204443c6d7"
+PAPER = (
+    "Ma B., Zhu Y., Yin X., Ban X., Huang H., Mukeshimana M., SESF-Fuse: an unsupervised deep model for "
+    "multi-focus image fusion, Neural Computing and Applications 33 (2021) 5793-5804. "
+    "doi:10.1007/s00521-020-05358-9"
+)
+_HISTORY = "e165c5ccb39618aba1dbca769b1e35d8576bac58"
+
+WEIGHTS = {
+    "cse": WeightsFile(
+        "sesf_fuse/lp+lssim_se_sf_net_times30.pkl",
+        f"{SOURCE_REPO}/raw/{SOURCE_COMMIT}/nets/parameters/lp%2Blssim_se_sf_net_times30.pkl",
+        "8758fcab88f19f673e31c9a8d1dc60e67f5b655572462ea099c49248b36fdaa3",
+    ),
+    "sse": WeightsFile(
+        "sesf_fuse/lp+lssim_se_sf_net_sse_times30.pkl",
+        f"{SOURCE_REPO}/raw/{_HISTORY}/nets/parameters/lp%2Blssim_se_sf_net_sse_times30.pkl",
+        "689377e8138285d3b9e6d3a7b7882d5a103eb7cdc84c66ddd3192902b251efd6",
+    ),
+    "scse": WeightsFile(
+        "sesf_fuse/lp+lssim_se_sf_net_scse_times30.pkl",
+        f"{SOURCE_REPO}/raw/{_HISTORY}/nets/parameters/lp%2Blssim_se_sf_net_scse_times30.pkl",
+        "bed5c7e23caaa202d18bddf2dc4d85f89318bd5dd575f4f1837cad5b2f02d67a",
+    ),
+}
+
+#: skimage.color.rgb2gray weights (used by the official inference for the network input)
+SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
+SF_RADIUS = 5
+DISK_RADIUS = 5
+AREA_RATIO = 0.01
+GF_RADIUS = 4
+GF_EPS = 0.1
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def to_levels(img: np.ndarray) -> np.ndarray:
+    """float [0, 1] image -> float64 in 0..255, exact integers when the input is 8-bit quantised.
+
+    The official code works on the uint8 arrays read from disk; our loader hands over ``u / 255`` in
+    float32. Recovering ``u`` exactly keeps the guided filter, the blend and the final truncation
+    bit-compatible. Non-quantised inputs are simply scaled.
+    """
+    x = np.asarray(img, dtype=np.float64) * 255.0
+    u = np.rint(x)
+    return u if np.max(np.abs(x - u), initial=0.0) < 1e-3 else x
+
+
+def network_gray(levels: np.ndarray) -> np.ndarray:
+    """Gray image for the network (float32 [0, 1]): skimage luminance for RGB, ``u/255`` for gray."""
+    if levels.ndim == 3:
+        return ((levels / 255.0) @ SKIMAGE_GRAY).astype(np.float32)
+    return (levels.astype(np.float32) / np.float32(255.0)).astype(np.float32)
+
+
+def _disk(radius: int) -> np.ndarray:
+    """``skimage.morphology.disk``: x^2 + y^2 <= r^2 on a (2r+1)^2 grid."""
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return (x * x + y * y) <= radius * radius
+
+
+def _fill_small(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """Set to False every 4-connected True component of ``mask`` with area ``< min_area`` (strict)."""
+    labels, n = ndi.label(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    small = sizes < min_area
+    small[0] = False
+    return mask & ~small[labels]
+
+
+def consistency_check(d0: np.ndarray, radius: int = DISK_RADIUS, ratio: float = AREA_RATIO) -> np.ndarray:
+    """SESF's morphological clean-up of a binary decision map (official order and border rules).
+
+    Opening with ``disk(radius)``; 1-regions smaller than ``ratio*H*W`` become 0; closing; 0-regions
+    smaller than ``ratio*H*W`` become 1. Areas compare with the old skimage rule (strictly smaller).
+
+    Parameters
+    ----------
+    d0 : ndarray of bool
+        HxW initial decision (True = take A).
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    h, w = d0.shape
+    t = ratio * h * w
+    fp = _disk(radius)
+    d = ndi.binary_erosion(d0, structure=fp, border_value=1)
+    d = ndi.binary_dilation(d, structure=fp, border_value=0)
+    d = _fill_small(d, t)
+    d = ndi.binary_dilation(d, structure=fp, border_value=0)
+    d = ndi.binary_erosion(d, structure=fp, border_value=1)
+    d = ~_fill_small(~d, t)
+    return d
+
+
+def blend_with_guided_map(a: np.ndarray, b: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Guided-filter the binary map with the initial fused image (0..255) and blend; no clamping.
+
+    Returns the unclipped float64 fused image (0..255 scale) and the filtered weight map ``q``.
+    """
+    p = d1.astype(np.float64)
+    if a.ndim == 3:
+        guide = a * p[:, :, None] + b * (1.0 - p[:, :, None])
+        q = guided_filter_sesf_color(guide, p, GF_RADIUS, GF_EPS)
+        qq = q[:, :, None]
+    else:
+        guide = a * p + b * (1.0 - p)
+        q = guided_filter(guide, p, GF_RADIUS, GF_EPS)
+        qq = q
+    return a * qq + b * (1.0 - qq), q
+
+
+# ------------------------------------------------------------------------------------------ the model
+@functools.lru_cache(maxsize=8)
+def _load_model(path: str, device: str, attention: str):
+    import torch
+
+    from bench.weights import load_state_dict
+    from methods._sesf_net import SESFNet
+
+    model = SESFNet(attention)
+    model.load_state_dict(load_state_dict(path, device="cpu"), strict=True)
+    model = model.to(torch.device(device)).eval()
+    for prm in model.parameters():
+        prm.requires_grad_(False)
+    return model
+
+
+def get_model(attention: str = "cse", device: str = "cpu"):
+    """The authors' model for ``attention`` on ``device`` (weights resolved and verified; cached)."""
+    from bench.weights import resolve
+
+    return _load_model(str(resolve(WEIGHTS[attention])), device, attention)
+
+
+def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> np.ndarray:
+    """Initial decision ``SF_A > SF_B`` on the network's features (HxW bool)."""
+    import torch
+
+    from methods._sesf_net import MEAN, STD, spatial_frequency
+
+    x = torch.from_numpy(np.stack([gray_a, gray_b])[:, None]).to(device)
+    # torchvision Normalize in float32: (x - mean) / std
+    x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
+    with torch.inference_mode():
+        sf = spatial_frequency(model.encode_fast(x), SF_RADIUS)
+        d0 = (sf[0, 0] > sf[1, 0]).cpu().numpy()
+    return d0
+
+
+def sesf_pair(
+    a: np.ndarray, b: np.ndarray, *, attention: str = "cse", device: str = "cpu", official_rounding: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fuse two images with SESF-Fuse.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        float [0, 1], both HxW or both HxWx3.
+    attention : {"cse", "sse", "scse"}
+        Which of the authors' checkpoints (released model = ``cse``; the others are the ablations).
+    device : str
+        Resolved torch device for the network.
+    official_rounding : bool
+        Truncate to uint8 levels like the official code (default); else keep the clipped float result.
+
+    Returns
+    -------
+    fused : ndarray
+        float32 [0, 1], shape of ``a``.
+    d1 : ndarray of bool
+        The decision map after the consistency check (True = take A).
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"Expected sources of equal shape, got {a.shape} and {b.shape}")
+    if a.ndim not in (2, 3):
+        raise ValueError(f"Expected HxW or HxWx3 sources, got shape {a.shape}")
+    h, w = a.shape[:2]
+    if min(h, w) < 2 * GF_RADIUS + 2:
+        raise ValueError(f"Expected images of at least {2 * GF_RADIUS + 2} pixels a side, got {h}x{w}")
+    la, lb = to_levels(a), to_levels(b)
+    model = get_model(attention, device)
+    d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
+    d1 = consistency_check(d0)
+    fused, _ = blend_with_guided_map(la, lb, d1)
+    fused = np.clip(fused, 0.0, 255.0)
+    if official_rounding:
+        fused = np.floor(fused)
+    return (fused / 255.0).astype(np.float32), d1
+
+
+def sesf_fuse(
+    images: Sequence[np.ndarray],
+    *,
+    attention: str = "cse",
+    device: str | None = "auto",
+    official_rounding: bool = True,
+) -> FusionResult:
+    """SESF-Fuse for N >= 2 sources (serial for N > 2); the pure core behind ``sesf*`` entries."""
+    from bench.device import resolve_device
+
+    if len(images) < 2:
+        raise ValueError(f"Expected at least 2 source images, got {len(images)}")
+    dev = resolve_device(device)
+    fused, dm = sesf_pair(images[0], images[1], attention=attention, device=dev, official_rounding=official_rounding)
+    for img in images[2:]:
+        fused, _ = sesf_pair(fused, img, attention=attention, device=dev, official_rounding=official_rounding)
+        dm = None  # a pairwise map no longer describes the N-image result
+    return FusionResult(fused, None if dm is None else dm.astype(np.float32))
+
+
+def method_info(attention: str, ident: str, name: str, version: str = "1") -> MethodInfo:
+    """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``."""
+    wf = WEIGHTS[attention]
+    return MethodInfo(
+        id=ident,
+        name=name,
+        family="learned",
+        paper=PAPER,
+        source=f"{SOURCE_REPO} nets/sesf_net.py @ {SOURCE_COMMIT}",
+        license="LGPL-2.1",
+        n_image_rule="serial: F12 = fuse(A1, A2), F123 = fuse(F12, A3), ... (paper)",
+        device_aware=True,
+        deterministic=True,
+        version=version,
+        weights_url=wf.url,
+        weights_sha256=wf.sha256,
+        notes=(
+            f"authors' {attention} checkpoint; official-code departures reproduced: mean/std input "
+            "normalisation, SF without square root, strict ties to B, old strict small-region rule, "
+            "per-channel colour guided filter in 0..255 without clamping, uint8 truncation "
+            "(official_rounding=False keeps floats)"
+        ),
+        params=(("official_rounding", True),),
+    )
+
+
+@register_method(method_info("cse", "sesf", "SESF-Fuse"))
+def fuse(
+    images: Sequence[np.ndarray], *, device: str | None = "auto", official_rounding: bool = True
+) -> FusionResult:
+    """SESF-Fuse with the released cSE model (see :func:`sesf_fuse`)."""
+    return sesf_fuse(images, attention="cse", device=device, official_rounding=official_rounding)

@@ -1,0 +1,26 @@
+"""Reference implementations (repository @ commit) of the metric lineages ported in this package.
+
+Commits are those recorded in ``shared/reference/metrics_reference.json`` (``metrics.<id>.source``),
+i.e. the code that produced the reference values our tests reproduce.
+"""
+
+from __future__ import annotations
+
+TANG = ("Linfeng-Tang/Evaluation-for-Image-Fusion", "0e87153be77320e31ef2cabb5820518d2ac56bac")
+VIFB = ("xingchenzhang/VIFB", "22b2ea9d91499cc5962d9bdcae9c290270f0fade")
+LIU = ("zhengliu6699/imageFusionMetrics", "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273")
+CDDFUSE = ("Zhaozixiang1228/MMIF-CDDFuse", "fd8da1f39d8d403b7343e577bd5a30cba38c7b7b")
+
+LICENCES = {
+    TANG[0]: "no licence file in the repository (MATLAB evaluation scripts); re-implemented, not copied",
+    VIFB[0]: "MIT (VIFB); metric files say 'source code is from the Internet'; re-implemented, not copied",
+    LIU[0]: "no licence file (Liu et al. TPAMI 2012 toolbox); re-implemented, not copied",
+    CDDFUSE[0]: "no licence file in the repository; re-implemented, not copied",
+}
+
+
+def impl(lineage: tuple[str, str], path: str, function: str = "") -> str:
+    """Format ``repo/path @ commit [function]`` for ``MetricInfo.reference_impl``."""
+    repo, commit = lineage
+    extra = f" ({function})" if function else ""
+    return f"{repo}/{path} @ {commit}{extra}"

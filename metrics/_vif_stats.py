@@ -1,0 +1,57 @@
+"""Private: per-scale statistics of Sheikh & Bovik's pixel-domain VIF (``vifp_mscale.m``).
+
+Shared by ``metrics/vif.py`` (Sheikh-Bovik VIF, summed over sources) and ``metrics/viff.py`` (Han et al.'s
+VIFF, which keeps the per-pixel maps). Re-implemented in NumPy (no code copied) from the LIVE
+``vifp_mscale.m`` (c) 2005 The University of Texas at Austin (permissive LIVE licence: use, copy, modify
+and distribute with the copyright notice and acknowledgement), as shipped in
+Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac
+``Evaluation/vifp_mscale.m`` and, in Han's variant, xingchenzhang/MEFB @
+9e185bf88de280b12a2d9a2ff12d66e40bc1ff91 ``metrics/metricsVIF.m`` (``ComVidVindG``).
+
+At scale s = 1..4 a Gaussian window of side N = 2^(5-s)+1 and sigma N/5 (``fspecial``, not renormalised);
+from scale 2 on both images are first filtered with it (``filter2 'valid'``) and every second row and column
+kept (starting with the first); local statistics by ``filter2 'valid'`` with the clamps of the original
+code. Octave's exact rounding is reproduced on exactly-flat windows (see ``metrics._structural``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metrics._structural import OctaveWindow, local_moments
+
+_WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
+_TOL = 1e-10
+
+
+def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
+    """Yield ``(g, sigma1_sq, sv_sq)`` maps for the four scales, after the reference code's clamps.
+
+    Raises
+    ------
+    ValueError
+        If the image is too small for the four scales (side < 41 px).
+    """
+    if min(ref.shape) < 41:
+        raise ValueError(f"VIF needs images of at least 41x41 pixels (4 scales), got {ref.shape}")
+    for s, win in enumerate(_WINDOWS, start=1):
+        if s > 1:
+            ref = win.filter_valid(ref)[::2, ::2]
+            dist = win.filter_valid(dist)[::2, ::2]
+        _, _, s1, s2, s12 = local_moments(ref, dist, win)
+        s1 = np.where(s1 < 0, 0.0, s1)
+        s2 = np.where(s2 < 0, 0.0, s2)
+        g = s12 / (s1 + _TOL)
+        sv = s2 - g * s12
+        low1 = s1 < _TOL
+        g[low1] = 0.0
+        sv[low1] = s2[low1]
+        s1[low1] = 0.0
+        low2 = s2 < _TOL
+        g[low2] = 0.0
+        sv[low2] = 0.0
+        neg = g < 0
+        sv[neg] = s2[neg]
+        g[neg] = 0.0
+        sv[sv <= _TOL] = _TOL
+        yield g, s1, sv

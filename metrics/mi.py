@@ -1,0 +1,116 @@
+"""MI: mutual information between each source and the fused image, summed over sources.
+
+Three incompatible definitions are in use (``shared/docs/metrics.md`` section 1); each is re-implemented
+from its reference code (no code copied):
+
+* ``mi``          -- Linfeng-Tang/Evaluation-for-Image-Fusion ``Evaluation/MI_evaluation.m`` @ 0e87153
+  (``MI_tang_bits``): bits, raw 8-bit levels; marginals from 256-bin ``entropy``; the joint histogram is
+  indexed with ``uint8(x) + 1``, which saturates, so **levels 254 and 255 share one joint bin** (kept);
+* ``mi@vifb``     -- xingchenzhang/VIFB ``metrics/metricsMutinf.m`` @ 22b2ea9 (``MI_vifb_nats``): each image
+  min-max normalised to [0, 1] and re-quantised with ``int16(x*255)`` (round half away), natural log;
+* ``mi@cddfuse``  -- Zhaozixiang1228/MMIF-CDDFuse ``utils/Evaluator.py`` ``Evaluator.MI`` @ fd8da1f
+  (``cddfuse_MI``): ``sklearn.metrics.mutual_info_score`` on the flattened float32 values (every distinct
+  value is a label), natural log.
+
+N sources: the per-source MI values are summed (the two-source definitions are sums).
+Licences: see :mod:`metrics._provenance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.registry import register_metric
+from bench.types import MetricInfo
+from metrics._checks import as_gray_stack
+from metrics._infotheory import hist_entropies, joint_histogram, matlab_round, plogp_sum
+from metrics._provenance import CDDFUSE, TANG, VIFB, impl
+
+_N = "any N >= 1: sum of MI(X_k, F) over sources"
+
+
+def _uint8(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``uint8(x)``: round half away from zero, saturate to 0..255."""
+    return np.clip(matlab_round(x), 0, 255).astype(np.intp)
+
+
+def mi_tang_pair(x: np.ndarray, f: np.ndarray) -> float:
+    """Tang's ``MI(X;F)`` in bits with the 254/255 joint-bin merge of ``uint8(x)+1`` indexing."""
+    xi, fi = _uint8(x).ravel(), _uint8(f).ravel()
+    n = xi.size
+    hx = plogp_sum(np.bincount(xi, minlength=256) / n)
+    hf = plogp_sum(np.bincount(fi, minlength=256) / n)
+    joint = joint_histogram(np.minimum(xi, 254), np.minimum(fi, 254))
+    return hx + hf - plogp_sum(joint / n)
+
+
+def _vifb_levels(x: np.ndarray) -> np.ndarray:
+    mx, mn = x.max(), x.min()
+    y = (x - mn) / (mx - mn) if mx != mn else np.zeros_like(x)
+    return matlab_round(y * 255.0).astype(np.intp).ravel()
+
+
+def mi_vifb_pair(x: np.ndarray, f: np.ndarray) -> float:
+    """VIFB's ``mutinf(X, F)`` in nats (min-max normalised, ``int16(x*255)`` levels)."""
+    hx, hf, hxf = hist_entropies(joint_histogram(_vifb_levels(x), _vifb_levels(f)), np.log)
+    return hx + hf - hxf
+
+
+def mi_labels_pair(x: np.ndarray, f: np.ndarray) -> float:
+    """``sklearn.metrics.mutual_info_score(f, x)`` re-implemented: every distinct value is a label, nats."""
+    _, xi = np.unique(x.ravel(), return_inverse=True)
+    _, fi = np.unique(f.ravel(), return_inverse=True)
+    nf = int(fi.max()) + 1
+    counts = np.bincount(xi * nf + fi)
+    nz = counts[counts != 0].astype(np.float64)
+    n = xi.size
+    px = np.bincount(xi) / n
+    pf = np.bincount(fi) / n
+    pxy = nz / n
+    hx, hf, hxf = plogp_sum(px, np.log), plogp_sum(pf, np.log), plogp_sum(pxy, np.log)
+    return max(hx + hf - hxf, 0.0)
+
+
+@register_metric(
+    MetricInfo(
+        id="mi", name="MI", higher_is_better=True, range=(0.0, None), reference_id="MI_tang_bits",
+        reference_impl=impl(TANG, "Evaluation/MI_evaluation.m", "MI_evaluation(A,B,F,256)"),
+        n_sources=_N,
+        notes="Bits, raw 8-bit levels; levels 254 and 255 share one joint bin (Tang's uint8+1 indexing).",
+    )
+)
+def mi(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mutual information (bits) summed over sources, Tang's implementation."""
+    srcs, f = as_gray_stack(sources, fused, metric="MI")
+    return float(sum(mi_tang_pair(s, f) for s in srcs))
+
+
+@register_metric(
+    MetricInfo(
+        id="mi@vifb", name="MI (VIFB, nats)", higher_is_better=True, range=(0.0, None),
+        reference_id="MI_vifb_nats", reference_impl=impl(VIFB, "metrics/metricsMutinf.m"),
+        n_sources=_N,
+        notes="Natural log (nats); each image min-max normalised and re-quantised to 256 levels first.",
+    )
+)
+def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mutual information (nats) summed over sources, VIFB's implementation."""
+    srcs, f = as_gray_stack(sources, fused, metric="MI@vifb")
+    return float(sum(mi_vifb_pair(s, f) for s in srcs))
+
+
+@register_metric(
+    MetricInfo(
+        id="mi@cddfuse", name="MI (CDDFuse, nats)", higher_is_better=True, range=(0.0, None),
+        reference_id="cddfuse_MI", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.MI"),
+        n_sources=_N,
+        notes="sklearn mutual_info_score semantics on float32 values (each distinct value a label), nats.",
+    )
+)
+def mi_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mutual information (nats) summed over sources, CDDFuse's evaluator."""
+    srcs, f = as_gray_stack(sources, fused, metric="MI@cddfuse")
+    f32 = f.astype(np.float32)
+    return float(sum(mi_labels_pair(s.astype(np.float32), f32) for s in srcs))

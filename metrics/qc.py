@@ -1,0 +1,67 @@
+"""Qc: Cvejic, Loza, Bull & Canagarajah (2006) similarity metric, Zheng Liu's ``metricCvejic(A, B, F, 2)``.
+
+Re-implemented in NumPy (no code copied) from zhengliu6699/imageFusionMetrics @
+d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricCvejic.m`` switch 2 (Zheng Liu, research use).
+
+Definition: 7x7 Gaussian (sigma 1.5) SSIM maps with C1 = C2 = 2e-16 (``filter2 'valid'``) of (A, F) and
+(B, F), and the local covariances sAF, sBF; w = sAF / (sAF + sBF); Q = w SSIM(A,F) + (1 - w) SSIM(B,F), set
+to 0 where w < 0 and to 1 where w > 1; Qc = mean(Q). NaN where sAF + sBF = 0 (0/0, exactly flat areas) --
+the reference (Liu) propagates it, and so do we (documented NaN). Defined for 2 sources.
+
+References
+----------
+N. Cvejic, A. Loza, D. Bull, N. Canagarajah, "A similarity metric for assessment of image fusion
+algorithms", Int. J. Signal Processing 2(3):178-182, 2005.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.registry import register_metric
+from bench.types import MetricInfo
+from metrics._structural import check_inputs, local_moments
+from metrics.qy import _C, _G7
+
+
+def _ssim_and_cov(x: np.ndarray, y: np.ndarray):
+    mx, my, sxx, syy, sxy = local_moments(x, y, _G7, exact_near_flat=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = ((2 * mx * my + _C) * (2 * sxy + _C)) / ((mx * mx + my * my + _C) * (sxx + syy + _C))
+    return m, sxy
+
+
+def cvejic_qc(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """Cvejic's Qc (Liu switch 2) for float64 images; NaN when any window has sAF + sBF = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.tile(np.arange(16.0), (16, 1)) * 8
+    >>> round(cvejic_qc(a, a, a), 12)
+    1.0
+    """
+    s_af, c_af = _ssim_and_cov(a, f)
+    s_bf, c_bf = _ssim_and_cov(b, f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = c_af / (c_af + c_bf)
+        q = w * s_af + (1 - w) * s_bf
+    q[w < 0] = 0.0
+    q[w > 1] = 1.0
+    return float(np.mean(q))
+
+
+@register_metric(MetricInfo(
+    id="qc", name="Qc (Cvejic)", higher_is_better=True, range=(0.0, 1.0), reference_id="Qc_liu_sw2",
+    reference_impl="zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricCvejic.m (sw=2)",
+    n_sources="2 (weight is a two-source covariance ratio)", version="1",
+    notes=("7x7 Gaussian SSIM with C=2e-16, weight sAF/(sAF+sBF), clipped results 0 (w<0) / 1 (w>1). "
+           "Documented NaN when sAF+sBF=0 in some window (exactly flat areas, e.g. saturated highlights), as "
+           "in Liu's code."),
+))
+def qc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Cvejic's similarity metric Qc."""
+    (a, b), f = check_inputs(sources, fused, n=2, metric="qc")
+    return cvejic_qc(a, b, f)

@@ -1,0 +1,222 @@
+"""SSIM (Wang, Bovik, Sheikh & Simoncelli 2004) in the forms fusion papers report.
+
+Ported from (re-implemented in NumPy, no code copied):
+
+* Zhou Wang's ``ssim_index.m`` (2003, "SSIM Index, Version 1.0", educational/research use), as shipped in
+  zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``ssim_index.m``
+  -> ``ssim@af``, ``ssim@bf``, ``ssim`` (mean over sources), ``ssim_gt``;
+* xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, ``metrics/metricsSsim.m`` (same kernel,
+  **sum** over sources) -> ``ssim@vifb``;
+* Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac,
+  ``Evaluation/analysis_Reference.m`` calls MATLAB's built-in ``ssim`` on double 0..255 data
+  (DynamicRange 1) -> ``ssim@tang`` and, with DynamicRange 255, ``ssim@builtin255``: both are
+  **emulations** of the built-in from its documentation (replicate padding, same-size map), matching the
+  reference file's own emulation, not a MATLAB run;
+* Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, ``utils/Evaluator.py``
+  ``Evaluator.SSIM`` (no licence file in the repository): scikit-image ``structural_similarity`` on float32 data with the
+  data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``.
+
+Inputs are luminance images as float64 holding 0..255 (the ``standard`` protocol).
+
+References
+----------
+Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment: from error visibility to
+structural similarity", IEEE TIP 13(4):600-612, 2004. doi:10.1109/TIP.2003.819861
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from bench.registry import register_metric
+from bench.types import MetricInfo
+from metrics._structural import OctaveWindow, check_inputs, local_moments
+
+_LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ssim_index.m"
+_G11 = OctaveWindow(11, 1.5, renormalize=True)
+
+
+def ssim_map(x: np.ndarray, y: np.ndarray, *, k1: float = 0.01, k2: float = 0.03, dynamic_range: float = 255.0,
+             window: np.ndarray | None = None) -> np.ndarray:
+    """SSIM map of Wang's ``ssim_index.m``: Gaussian 11x11 (sigma 1.5) window, ``filter2 'valid'``.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        2-D float64 images of equal shape (sides >= window size).
+    k1, k2 : float
+        Stabilising constants; ``C1 = (k1 L)^2``, ``C2 = (k2 L)^2``.
+    dynamic_range : float
+        ``L``.
+    window : OctaveWindow, optional
+        The normalised window (default: 11x11 Gaussian, sigma 1.5, renormalised as in ``ssim_index.m``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(H-10) x (W-10)`` SSIM map.
+    """
+    g = _G11 if window is None else window
+    c1 = (k1 * dynamic_range) ** 2
+    c2 = (k2 * dynamic_range) ** 2
+    mx, my, sxx, syy, sxy = local_moments(x, y, g)
+    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+
+
+def ssim_index(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean SSIM, Zhou Wang's ``ssim_index(x, y)`` with its defaults (K = [0.01 0.03], L = 255).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(400, dtype=float).reshape(20, 20) % 256
+    >>> round(ssim_index(a, a), 12)
+    1.0
+    """
+    return float(np.mean(ssim_map(x, y)))
+
+
+def _gauss_same_replicate(img: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return cv2.sepFilter2D(img, cv2.CV_64F, g, g, borderType=cv2.BORDER_REPLICATE)
+
+
+def ssim_builtin_emulation(x: np.ndarray, y: np.ndarray, dynamic_range: float) -> float:
+    """Emulation of MATLAB's built-in ``ssim(x, y, 'DynamicRange', L)`` (not checked against MATLAB).
+
+    Gaussian sigma 1.5 on an 11x11 support (``imgaussfilt``), replicate padding, same-size map,
+    C1 = (0.01 L)^2, C2 = (0.03 L)^2, exponents 1 (so C3 = C2/2 folds into the usual formula); mean of map.
+    """
+    g = _G11.g
+    c1 = (0.01 * dynamic_range) ** 2
+    c2 = (0.03 * dynamic_range) ** 2
+    mx = _gauss_same_replicate(x, g)
+    my = _gauss_same_replicate(y, g)
+    sxx = _gauss_same_replicate(x * x, g) - mx * mx
+    syy = _gauss_same_replicate(y * y, g) - my * my
+    sxy = _gauss_same_replicate(x * y, g) - mx * my
+    m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(np.mean(m))
+
+
+def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
+    """CDDFuse's ``ssim(image_F, image_A)``: scikit-image SSIM on float32, data_range 2 (skimage 0.19 default).
+
+    7x7 uniform window, sample covariance, 3-pixel border cropped, computed in float32 by scikit-image.
+    """
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(x.astype(np.float32), y.astype(np.float32), data_range=2.0))
+
+
+def _per_source(sources, fused, fn, metric):
+    srcs, f = check_inputs(sources, fused, min_n=1, metric=metric)
+    return [fn(s, f) for s in srcs]
+
+
+_NOTE_WANG = ("Wang's ssim_index.m: 11x11 Gaussian (sigma 1.5), K=[0.01 0.03], L=255, filter2 'valid' "
+              "(map (H-10)x(W-10)), no downsampling (Wang's later ssim.m downsamples: different number). "
+              "Inputs float64 0..255.")
+
+
+@register_metric(MetricInfo(
+    id="ssim", name="SSIM", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_avg",
+    reference_impl=_LIU + " (derived: mean of ssim_index(A,F), ssim_index(B,F))",
+    n_sources="any: mean over sources of SSIM(S_i, F)", version="1",
+    notes=_NOTE_WANG + " Fusion form = mean over sources (VIFB's sum is ssim@vifb).",
+))
+def ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mean over sources of Wang's SSIM(S_i, F)."""
+    return float(np.mean(_per_source(sources, fused, ssim_index, "ssim")))
+
+
+@register_metric(MetricInfo(
+    id="ssim@af", name="SSIM(A,F)", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_AF",
+    reference_impl=_LIU + " ssim_index(A,F)", n_sources="any: uses the first source only",
+    notes=_NOTE_WANG,
+))
+def ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Wang's SSIM between the first source and the fused image."""
+    srcs, f = check_inputs(sources, fused, min_n=1, metric="ssim@af")
+    return ssim_index(srcs[0], f)
+
+
+@register_metric(MetricInfo(
+    id="ssim@bf", name="SSIM(B,F)", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_BF",
+    reference_impl=_LIU + " ssim_index(B,F)", n_sources="any >= 2: uses the second source only",
+    notes=_NOTE_WANG,
+))
+def ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Wang's SSIM between the second source and the fused image."""
+    srcs, f = check_inputs(sources, fused, min_n=2, metric="ssim@bf")
+    return ssim_index(srcs[1], f)
+
+
+@register_metric(MetricInfo(
+    id="ssim_gt", name="SSIM (ground truth)", higher_is_better=True, needs_reference=True, range=(-1.0, 1.0),
+    reference_id="SSIM_wang_GT", reference_impl=_LIU + " ssim_index(GT,F)",
+    n_sources="any: sources are not used", notes=_NOTE_WANG + " Compares F with the all-in-focus reference.",
+))
+def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Wang's SSIM between the ground-truth ``reference`` and the fused image."""
+    if reference is None:
+        raise ValueError("ssim_gt needs a ground-truth image: pass reference=")
+    (gt,), f = check_inputs([reference], fused, metric="ssim_gt")
+    return ssim_index(gt, f)
+
+
+@register_metric(MetricInfo(
+    id="ssim@vifb", name="SSIM (VIFB, sum)", higher_is_better=True, range=(None, None),
+    reference_id="SSIM_vifb_sum",
+    reference_impl="xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, metrics/metricsSsim.m",
+    n_sources="any: sum over sources (2 sources: range up to 2)",
+    notes="Same kernel and constants as ssim_index.m, but returns the SUM SSIM(A,F)+SSIM(B,F).",
+))
+def ssim_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Sum over sources of Wang's SSIM(S_i, F) (VIFB)."""
+    return float(np.sum(_per_source(sources, fused, ssim_index, "ssim@vifb")))
+
+
+@register_metric(MetricInfo(
+    id="ssim@tang", name="SSIM (Tang, MATLAB built-in, emulation)", higher_is_better=True, range=(-1.0, 1.0),
+    reference_id="SSIM_tang_emul_builtin_L1",
+    reference_impl=("Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
+                    "Evaluation/analysis_Reference.m (MATLAB IPT ssim; emulated)"),
+    n_sources="any: mean over sources",
+    notes=("EMULATION of MATLAB's built-in ssim as Tang calls it on double 0..255 data, where DynamicRange "
+           "defaults to 1 (C1=1e-4, C2=9e-4): Gaussian sigma 1.5 11x11, replicate padding, same-size map. "
+           "Matches the reference file's emulation; never checked against MATLAB (low confidence)."),
+))
+def ssim_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mean over sources of the built-in-ssim emulation with DynamicRange 1 (Tang's call)."""
+    return float(np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 1.0), "ssim@tang")))
+
+
+@register_metric(MetricInfo(
+    id="ssim@builtin255", name="SSIM (MATLAB built-in, L=255, emulation)", higher_is_better=True,
+    range=(-1.0, 1.0), reference_id="SSIM_builtin_emul_L255_avg",
+    reference_impl="emulation of MATLAB IPT ssim (no source repository)",
+    n_sources="any: mean over sources",
+    notes=("EMULATION of MATLAB's built-in ssim with DynamicRange 255: Gaussian sigma 1.5 11x11, replicate "
+           "padding, same-size map, C1=(0.01*255)^2, C2=(0.03*255)^2. Not checked against MATLAB."),
+))
+def ssim_builtin255(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Mean over sources of the built-in-ssim emulation with DynamicRange 255."""
+    return float(np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 255.0),
+                                     "ssim@builtin255")))
+
+
+@register_metric(MetricInfo(
+    id="ssim@cddfuse", name="SSIM (CDDFuse)", higher_is_better=True, range=(None, None),
+    reference_id="cddfuse_SSIM",
+    reference_impl=("Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, "
+                    "utils/Evaluator.py Evaluator.SSIM"),
+    n_sources="any: sum over sources",
+    notes=("scikit-image structural_similarity(F, S_i) on float32 0..255 data with data_range=2 (what "
+           "scikit-image 0.19 assumed for float input), 7x7 uniform window, sample covariance; SUM over sources."),
+))
+def ssim_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Sum over sources of CDDFuse's scikit-image SSIM(F, S_i)."""
+    return float(np.sum(_per_source(sources, fused, lambda s, f: ssim_skimage_cddfuse(f, s), "ssim@cddfuse")))
