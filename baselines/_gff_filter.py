@@ -39,8 +39,14 @@ def box_mean_stack(x: np.ndarray, r: int) -> np.ndarray:
     out = np.empty(x.shape, dtype=np.float64)
     for i in range(x.shape[0]):
         # zero-padded unnormalised box sum == sum over the window clipped at the border
-        cv2.boxFilter(np.ascontiguousarray(x[i]), -1, (k, k), dst=out[i], normalize=False,
-                      borderType=cv2.BORDER_CONSTANT)
+        cv2.boxFilter(
+            np.ascontiguousarray(x[i]),
+            -1,
+            (k, k),
+            dst=out[i],
+            normalize=False,
+            borderType=cv2.BORDER_CONSTANT,
+        )
     out /= n
     return out
 

@@ -29,8 +29,9 @@ from bench.types import FusionResult
 
 QUANTIZE_MODES = ("round", "truncate", "none")
 
-# cv2 handles at most this many channels per Mat (CV_CN_MAX); larger batches are filtered in chunks.
-_CV_MAX_CHANNELS = 512
+# The Python binding of OpenCV 5 maps an (H, W, C) array to a C-channel Mat only up to C = 128
+# (checked: 129 fails in copyMakeBorder); larger batches are processed in chunks.
+_CV_MAX_CHANNELS = 128
 # float32 k/255 times 255 is within ~2e-5 of k; anything within this of an integer grid is 8-bit data.
 _EIGHT_BIT_TOL = 1e-3
 
@@ -38,7 +39,7 @@ _EIGHT_BIT_TOL = 1e-3
 def _cv_channels(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     """Apply an OpenCV image function to an (H, W, ...) array, trailing axes flattened into channels.
 
-    ``fn`` maps an (H, W, C) array to an (H', W', C) array; batches above OpenCV's 512-channel limit are
+    ``fn`` maps an (H, W, C) array to an (H', W', C) array; batches above the 128-channel limit are
     processed in chunks.
     """
     h, w = x.shape[:2]
@@ -117,19 +118,61 @@ def _max3x3(a: np.ndarray) -> np.ndarray:
     return _cv_channels(lambda c: cv2.dilate(c, _RECT3), a)
 
 
-def _box3_valid(b: np.ndarray) -> np.ndarray:
-    """3x3 sum, 'valid' region, of a boolean/uint8 array (MATLAB ``conv2(b, ones(3), 'valid')``)."""
-    b = b.astype(np.uint8)
-    r = b[:, :-2] + b[:, 1:-1] + b[:, 2:]
-    return r[:-2] + r[1:-1] + r[2:]
+def _sl(ndim: int, **axes: slice) -> tuple:
+    """Index tuple with the given slice on axes named ``a<k>`` (e.g. ``a0=slice(1, None)``)."""
+    idx = [slice(None)] * ndim
+    for key, sl in axes.items():
+        idx[int(key[1:])] = sl
+    return tuple(idx)
 
 
-def choose_max_consistency(bands: Sequence[np.ndarray]) -> np.ndarray:
+def _box3_valid(b: np.ndarray, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """3x3 sum, 'valid' region, of a boolean array over ``axes`` (MATLAB ``conv2(b, ones(3), 'valid')``)."""
+    b = b.view(np.uint8) if b.dtype == bool else b.astype(np.uint8)
+    for ax in (axes[1], axes[0]):
+        k = f"a{ax}"
+        b = (
+            b[_sl(b.ndim, **{k: slice(None, -2)})]
+            + b[_sl(b.ndim, **{k: slice(1, -1)})]
+            + b[_sl(b.ndim, **{k: slice(2, None)})]
+        )
+    return b
+
+
+def _activity_np(band: np.ndarray, axes: tuple[int, int]) -> np.ndarray:
+    """3x3 max (zeros outside) of ``|es2(band, 1)|`` over ``axes``, in NumPy (any memory layout).
+
+    Used when the spatial axes are not the leading two (the DT-CWT works in an (h, batch, w) layout, where
+    the innermost axis is spatial and NumPy's strided loops are fast).
+    """
+    a0, a1 = axes
+    mag = np.abs(band)
+    nd = mag.ndim
+    h, w = mag.shape[a0], mag.shape[a1]
+    if h < 2 or w < 2:
+        raise ValueError(f"Expected a band of at least 2x2 for extension by 1, got {h}x{w}")
+    shape = list(mag.shape)
+    shape[a0], shape[a1] = h + 4, w + 4  # es2 by 1, plus a zero ring for the max filter
+    p = np.zeros(shape, dtype=mag.dtype)
+    k0, k1 = f"a{a0}", f"a{a1}"
+    p[_sl(nd, **{k0: slice(2, h + 2), k1: slice(2, w + 2)})] = mag
+    p[_sl(nd, **{k0: slice(2, h + 2), k1: slice(1, 2)})] = mag[_sl(nd, **{k1: slice(1, 2)})]
+    p[_sl(nd, **{k0: slice(2, h + 2), k1: slice(w + 2, w + 3)})] = mag[_sl(nd, **{k1: slice(w - 2, w - 1)})]
+    p[_sl(nd, **{k0: slice(1, 2), k1: slice(2, w + 2)})] = mag[_sl(nd, **{k0: slice(1, 2)})]
+    p[_sl(nd, **{k0: slice(h + 2, h + 3), k1: slice(2, w + 2)})] = mag[_sl(nd, **{k0: slice(h - 2, h - 1)})]
+    for ax in (a1, a0):
+        k = f"a{ax}"
+        m = np.maximum(p[_sl(nd, **{k: slice(None, -2)})], p[_sl(nd, **{k: slice(1, -1)})])
+        p = np.maximum(m, p[_sl(nd, **{k: slice(2, None)})], out=m)
+    return p
+
+
+def choose_max_consistency(bands: Sequence[np.ndarray], axes: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Toolbox ``selc`` mode 3: choose-max of the 3x3 max-abs activity with a 3x3 majority check.
 
-    For two bands X, Y (real or complex) of shape (h, w, ...): the activity is the 3x3 maximum of
-    ``|es2(X, 1)|``; ``C = aX > aY`` (strict) on the extended (h+2)x(w+2) grid; ``X`` is taken where
-    more than 4 of the 9 ``C`` values around a pixel are true, else ``Y``.
+    For two bands X, Y (real or complex): the activity is the 3x3 maximum of ``|es2(X, 1)|``;
+    ``C = aX > aY`` (strict) on the extended (h+2)x(w+2) grid; ``X`` is taken where more than 4 of the
+    9 ``C`` values around a pixel are true, else ``Y``.
 
     N > 2 bands (our generalisation, identical to the toolbox for N = 2): on the extended grid each
     position votes for the band with the largest activity (ties go to the later band, as the strict
@@ -139,7 +182,9 @@ def choose_max_consistency(bands: Sequence[np.ndarray]) -> np.ndarray:
     Parameters
     ----------
     bands : sequence of ndarray
-        N >= 2 coefficient arrays of equal shape (h, w, ...), h, w >= 2.
+        N >= 2 coefficient arrays of equal shape, at least 2x2 over ``axes``.
+    axes : tuple of int
+        The two spatial axes (rows, columns). Other axes are a batch, fused independently.
 
     Returns
     -------
@@ -149,13 +194,17 @@ def choose_max_consistency(bands: Sequence[np.ndarray]) -> np.ndarray:
     n = len(bands)
     if n < 2:
         raise ValueError(f"Expected at least 2 bands, got {n}")
-    act = [_max3x3(es2(np.abs(b), 1)) for b in bands]  # |es2(X)| == es2(|X|): es2 only copies and zeros
+    axes = (axes[0] % bands[0].ndim, axes[1] % bands[0].ndim)
+    if axes == (0, 1):  # OpenCV path; |es2(X)| == es2(|X|) since es2 only copies and zeros
+        act = [_max3x3(es2(np.abs(b), 1)) for b in bands]
+    else:
+        act = [_activity_np(b, axes) for b in bands]
     if n == 2:
-        take_first = _box3_valid(act[0] > act[1]) > 4
+        take_first = _box3_valid(act[0] > act[1], axes) > 4
         return np.where(take_first, bands[0], bands[1])
     stack = np.stack(act, axis=0)
     winner = n - 1 - np.argmax(stack[::-1], axis=0)
-    votes = np.stack([_box3_valid(winner == i) for i in range(n)], axis=0)
+    votes = np.stack([_box3_valid(winner == i, axes) for i in range(n)], axis=0)
     select = n - 1 - np.argmax(votes[::-1], axis=0)
     return np.take_along_axis(np.stack(bands, axis=0), select[None], axis=0)[0]
 
@@ -178,7 +227,7 @@ def matlab_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def truncate_uint8(x: np.ndarray) -> np.ndarray:
-    """``np.clip(x, 0, 255).astype(np.uint8)`` (truncation, as the SESF experiment saved the toolbox outputs)."""
+    """``np.clip(x, 0, 255).astype(np.uint8)``: truncation, as the SESF experiment saved toolbox outputs."""
     out = np.clip(np.asarray(x, dtype=np.float64), 0.0, 255.0)
     return np.floor(out, out=out)
 
@@ -223,7 +272,7 @@ def to_toolbox_scale(images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bo
     shaped = [im if im.ndim == 3 else im[:, :, None] for im in images]
     grid = []
     for im in shaped:  # the check runs in float32: 8-bit data is within ~2e-5 of the grid there too
-        s32 = im.astype(np.float32) * np.float32(255.0)
+        s32 = np.multiply(im, np.float32(255.0), dtype=np.float32)
         r32 = np.rint(s32)
         np.subtract(s32, r32, out=s32)
         if not float(np.max(np.abs(s32, out=s32))) <= _EIGHT_BIT_TOL:
@@ -241,7 +290,10 @@ def to_toolbox_scale(images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bo
 def _resize_planes(x: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """cv2 INTER_AREA resize of each channel of an (H, W, K) array to ``size_hw``."""
     h, w = size_hw
-    chans = [cv2.resize(np.ascontiguousarray(x[:, :, k]), (w, h), interpolation=cv2.INTER_AREA) for k in range(x.shape[2])]
+    chans = [
+        cv2.resize(np.ascontiguousarray(x[:, :, k]), (w, h), interpolation=cv2.INTER_AREA)
+        for k in range(x.shape[2])
+    ]
     return np.stack(chans, axis=2)
 
 
@@ -303,6 +355,7 @@ def split_sources(x: np.ndarray, n: int) -> list[np.ndarray]:
 
 
 # --- Gaussian pyramid steps shared by LP and RP (toolbox lp_fuse.m / rp_fuse.m) ---------------------------
+
 
 def pyramid_reduce(x: np.ndarray) -> np.ndarray:
     """Toolbox Gaussian step, decimated: ``dec2(conv2(conv2(es2(x, 2), w, 'valid'), w', 'valid'))``.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines import _mst
-from baselines._dtcwt_transform import dtcwt_forward, dtcwt_inverse
+from baselines._dtcwt_transform import forward_hbw, inverse_hbw
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
@@ -43,19 +43,25 @@ def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
     """
     n = len(sources)
     h, w = sources[0].shape[:2]
-    x = np.concatenate([s if s.ndim == 3 else s[:, :, None] for s in sources], axis=2)
-    lowpass, highpasses = dtcwt_forward(x, levels)
-    if min(highpasses[-1].shape[1:3]) < 2:
+    # internal (H, batch, W) layout of the transform: sources major, then channels
+    x = np.concatenate([(s if s.ndim == 3 else s[:, :, None]).transpose(0, 2, 1) for s in sources], axis=1)
+    k = x.shape[1] // n
+    lowpass, highpasses = forward_hbw(np.ascontiguousarray(x, dtype=np.float64), levels)
+    if min(highpasses[-1].shape[1], highpasses[-1].shape[3]) < 2:
         raise ValueError(
             f"dtcwt: a {h}x{w} image is too small for {levels} levels "
-            f"(coarsest subbands are {highpasses[-1].shape[1]}x{highpasses[-1].shape[2]}, need 2x2)"
+            f"(coarsest subbands are {highpasses[-1].shape[1]}x{highpasses[-1].shape[3]}, need 2x2)"
         )
-    fused_low = _mst.average_bands(_mst.split_sources(lowpass, n))
+
+    def parts(band: np.ndarray) -> list[np.ndarray]:
+        return [band[:, i * k : (i + 1) * k] for i in range(n)]
+
+    fused_low = _mst.average_bands(parts(lowpass))
     fused_high = [
-        np.stack([_mst.choose_max_consistency(_mst.split_sources(band, n)) for band in yh], axis=0)
+        np.stack([_mst.choose_max_consistency(parts(band), axes=(0, 2)) for band in yh], axis=0)
         for yh in highpasses
     ]
-    out = dtcwt_inverse(fused_low, fused_high)[:h, :w]
+    out = inverse_hbw(fused_low, fused_high)[:h, :, :w].transpose(0, 2, 1)
     return out if sources[0].ndim == 3 else out[:, :, 0]
 
 
@@ -64,9 +70,9 @@ def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
         id="dtcwt",
         name="DTCWT",
         paper=(
-            "Lewis, O'Callaghan, Nikolov, Bull & Canagarajah, Pixel- and region-based image fusion with complex "
-            "wavelets, Inf. Fusion 8 (2007) 119-130, doi:10.1016/j.inffus.2005.09.006; fusion rules of Liu, "
-            "Liu & Wang, Inf. Fusion 24 (2015) 147-164, doi:10.1016/j.inffus.2014.09.004"
+            "Lewis, O'Callaghan, Nikolov, Bull & Canagarajah, Pixel- and region-based image fusion with "
+            "complex wavelets, Inf. Fusion 8 (2007) 119-130, doi:10.1016/j.inffus.2005.09.006; fusion rules "
+            "of Liu, Liu & Wang, Inf. Fusion 24 (2015) 147-164, doi:10.1016/j.inffus.2014.09.004"
         ),
         source=(
             "yuliu316316/MST-SR-Fusion-Toolbox @ 6885bcde3239a7c70d3ea3bf5e2bb2ef5a7ea57e, dtcwt_fuse.m with "

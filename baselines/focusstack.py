@@ -4,10 +4,10 @@ Re-implementation (our own code) of Charles McGuinness's simple focus stacker, t
 of the SESF-Fuse paper: cmcguinness/focusstack @ 4159421da9503b6a75de1cc4003e6b9ebd3e5ee8,
 ``FocusStack.py`` (Python 2, Apache License 2.0). Spec: ``shared/docs/methods.md`` 7.10.
 
-Per source: gray, 5x5 Gaussian blur (OpenCV's sigma for size 5, i.e. 1.1), Laplacian with
-aperture 5; each output pixel (all channels) comes from the source with the largest absolute
-Laplacian, the *last* such source on ties (the original overwrites in order). No smoothing of the
-choice map.
+Per source: gray, 5x5 Gaussian blur (``cv2.GaussianBlur(.., (5, 5), 0)``, which for ksize 5 and
+sigma 0 is OpenCV's fixed binomial kernel [1 4 6 4 1]/16), Laplacian with aperture 5; each output
+pixel (all channels) comes from the source with the largest absolute Laplacian, the *last* such
+source on ties (the original overwrites in order). No smoothing of the choice map.
 
 Optional alignment (``align=True``, off by default since benchmark pairs are registered): SIFT on
 each source and on the first, Lowe ratio 0.7, the 128 best matches, homography by RANSAC
@@ -82,7 +82,9 @@ def align_to_first(images_u8: Sequence[np.ndarray], bgr_quirk: bool = True) -> l
             good = [m for m, n in matcher.knnMatch(desc, desc0, k=2) if m.distance < 0.7 * n.distance]
         good = sorted(good, key=lambda m: m.distance)[:128]
         if len(good) < 4:
-            raise ValueError(f"Expected >= 4 SIFT matches to align source {i + 1} to source 1, got {len(good)}")
+            raise ValueError(
+                f"Expected >= 4 SIFT matches to align source {i + 1} to source 1, got {len(good)}"
+            )
         src = np.float32([kp[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
         dst = np.float32([kp0[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
         hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, ransacReprojThreshold=2.0)
@@ -158,7 +160,8 @@ def focusstack(
         name="FocusStack",
         paper="C. McGuinness, Simple Focus Stacker (2015), https://github.com/cmcguinness/focusstack; "
         "compared in Ma et al., SESF-Fuse, Neural Comput & Applic 2020, doi:10.1007/s00521-020-05358-9",
-        source="cmcguinness/focusstack @ 4159421da9503b6a75de1cc4003e6b9ebd3e5ee8 FocusStack.py (re-implemented)",
+        source="cmcguinness/focusstack @ 4159421da9503b6a75de1cc4003e6b9ebd3e5ee8 FocusStack.py "
+        "(re-implemented)",
         license="Apache-2.0",
         n_image_rule="native: argmax of |LoG| over N sources (last wins on ties)",
         version="1",

@@ -102,6 +102,4 @@ def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round")
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    return _mst.run_toolbox_method(
-        images, lambda planes: lp_fuse(planes, levels), "lp", quantize=quantize
-    )
+    return _mst.run_toolbox_method(images, lambda planes: lp_fuse(planes, levels), "lp", quantize=quantize)

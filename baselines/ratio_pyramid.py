@@ -67,8 +67,8 @@ def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
         name="RP",
         paper=(
             "Toet, Image fusion by a ratio of low-pass pyramid, Pattern Recognit. Lett. 9 (1989) 245-253, "
-            "doi:10.1016/0167-8655(89)90003-2; fusion rules of Liu, Liu & Wang, Inf. Fusion 24 (2015) 147-164, "
-            "doi:10.1016/j.inffus.2014.09.004"
+            "doi:10.1016/0167-8655(89)90003-2; fusion rules of Liu, Liu & Wang, Inf. Fusion 24 (2015) "
+            "147-164, doi:10.1016/j.inffus.2014.09.004"
         ),
         source=(
             "yuliu316316/MST-SR-Fusion-Toolbox @ 6885bcde3239a7c70d3ea3bf5e2bb2ef5a7ea57e, rp_fuse.m, "
@@ -78,9 +78,10 @@ def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
         n_image_rule="native: max-abs activity and 3x3 majority vote over N sources, base = mean of N",
         version="1",
         notes=(
-            "4 levels, ratio M/(T+1e-6) on the 0..255 scale, selc mode 3 on |ratio|, base averaged, per colour "
-            "channel, toolbox border extension with zero corners, MATLAB uint8() rounding. Switches: "
-            "quantize='truncate' reproduces the SESF-Fuse (2020) RP row; quantize='none' keeps the float result."
+            "4 levels, ratio M/(T+1e-6) on the 0..255 scale, selc mode 3 on |ratio|, base averaged, per "
+            "colour channel, toolbox border extension with zero corners, MATLAB uint8() rounding. Switches: "
+            "quantize='truncate' reproduces the SESF-Fuse (2020) RP row; quantize='none' keeps the float "
+            "result."
         ),
         params=(("levels", 4), ("quantize", "round")),
     )
@@ -102,6 +103,4 @@ def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round")
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    return _mst.run_toolbox_method(
-        images, lambda planes: rp_fuse(planes, levels), "rp", quantize=quantize
-    )
+    return _mst.run_toolbox_method(images, lambda planes: rp_fuse(planes, levels), "rp", quantize=quantize)

@@ -5,8 +5,18 @@
     to uint8 like MATLAB (``floor(y + 0.5)``), handed over as float64 in 0..255. This is how the
     reference toolboxes are called, and what ``shared/reference/images`` already is.
 ``sesf2020``
-    The SESF-Fuse / GACN evaluator (``shared/docs/methods.md`` section 8): colour images go to
-    scikit-image ``rgb2gray`` luminance in [0, 1]; gray images stay float64 in 0..255.
+    The SESF-Fuse / GACN evaluator (``shared/docs/methods.md`` section 8; ``evaluation.py`` of
+    Keep-Passion/SESF-Fuse, branch Experiment @ 9997299056f97412c8c00e8545c8a2ae5abb5b44): the 8-bit
+    files are read as uint8; colour images go to scikit-image ``rgb2gray`` luminance
+    (``(u8 * (1/255)) @ [0.2125, 0.7154, 0.0721]``, float64 in [0, 1], no rounding); gray images are handed
+    to MATLAB unchanged, i.e. float64 holding 0..255. Scale-dependent metrics (above all Qm) therefore
+    mix two scales in one table, exactly as the published numbers do. The evaluator decides per call
+    from the first source's ``ndim``; here each image is converted by its own ``ndim``, which is the same
+    thing for the consistent inputs the evaluator saw (all colour or all gray).
+
+Both protocols first quantise the float image to the 8-bit values of the file it came from
+(``floor(x * 255 + 0.5)``, exact for images read by :func:`bench.imageio.read_image`); fused images
+that never were files are quantised the same way, as saving them would.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ def _sesf2020(img: np.ndarray) -> np.ndarray:
         return u
     # skimage.color.rgb2gray on uint8 -> float in [0, 1] with weights 0.2125/0.7154/0.0721
     w = np.array([0.2125, 0.7154, 0.0721])
-    return (u / 255.0) @ w
+    return (u * (1.0 / 255.0)) @ w  # skimage img_as_float multiplies by 1/255 (bit-exact with it)
 
 
 _FUNCS = {"standard": _standard, "sesf2020": _sesf2020}

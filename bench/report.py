@@ -237,8 +237,11 @@ def summary_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_tables(run_dir: str | Path, df: pd.DataFrame | None = None) -> tuple[Path, str]:
-    """Write tables.md, summary.csv and tables.tex into ``<run_dir>/report``; return (folder, markdown)."""
+def write_tables(run_dir: str | Path, df: pd.DataFrame | None = None) -> tuple[Path, str, list[DatasetSummary]]:
+    """Write tables.md, summary.csv and tables.tex into ``<run_dir>/report``.
+
+    Returns (report folder, Markdown text, summaries).
+    """
     from bench.cache import atomic_write_text
     from bench.runner import read_results
 
@@ -251,4 +254,4 @@ def write_tables(run_dir: str | Path, df: pd.DataFrame | None = None) -> tuple[P
     atomic_write_text(rep / "tables.md", md)
     atomic_write_text(rep / "tables.tex", to_latex(summaries))
     atomic_write_text(rep / "summary.csv", summary_csv(summaries).to_csv(index=False))
-    return rep, md
+    return rep, md, summaries

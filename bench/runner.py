@@ -75,6 +75,7 @@ class RunConfig:
     data_dir: str | None = None
     limit: int | None = None
     scenes: tuple[str, ...] | None = None
+    max_sources: int | None = None
     jobs: int = 1
     out: str | None = None
     repeats: int = 1
@@ -99,8 +100,22 @@ class RunSummary:
 # resolution of user choices
 # --------------------------------------------------------------------------------------------
 def resolve_methods(spec: str) -> tuple[MethodSpec, ...]:
-    """``all``, ids and globs (comma-separated) -> method specs with default parameters."""
-    return tuple(MethodSpec(m) for m in list_methods(spec))
+    """``all``, ids, globs and ``@family`` (``@classical``, ``@learned``), comma-separated -> specs.
+
+    ``@family`` selects by ``MethodInfo.family``.
+    """
+    ids: list[str] = []
+    for tok in [t.strip() for t in spec.split(",") if t.strip()]:
+        if tok.startswith("@"):
+            fam = [m for m in list_methods("*") if get_method(m).info.family == tok[1:]]
+            if not fam:
+                raise UserError(f"no method of family {tok[1:]!r} (families: classical, learned)")
+            ids.extend(fam)
+        else:
+            ids.extend(list_methods(tok))
+    if not ids:
+        raise UserError(f"--methods {spec!r} selects no method")
+    return tuple(MethodSpec(m) for m in dict.fromkeys(ids))
 
 
 def resolve_metrics(spec: str) -> tuple[str, ...]:
@@ -354,7 +369,30 @@ def _select_scenes(dataset: str, cfg: RunConfig) -> list:
         scenes = [s for s in scenes if s.id in wanted]
     if cfg.limit is not None:
         scenes = scenes[: cfg.limit]
+    if cfg.max_sources is not None:
+        scenes = [_first_sources(s, cfg.max_sources) for s in scenes]
     return scenes
+
+
+def _first_sources(scene, n: int):
+    """The scene restricted to its first ``n`` sources (a focus stack's first frames)."""
+    import dataclasses
+
+    if n < 2:
+        raise UserError(f"a scene needs at least 2 sources, asked for {n}")
+    if len(scene.sha256) <= n:
+        return scene
+    if scene.paths:
+        from bench.imageio import read_sources
+
+        paths = tuple(scene.paths[:n])
+        load = lambda p=paths: read_sources(p)  # noqa: E731
+    else:
+        full = scene.load_sources
+        load = lambda f=full, k=n: f()[:k]  # noqa: E731
+        paths = ()
+    return dataclasses.replace(scene, id=f"{scene.id}[:{n}]", roles=scene.roles[:n], sha256=scene.sha256[:n],
+                               load_sources=load, paths=paths)
 
 
 def _progress(total: int, enabled: bool):

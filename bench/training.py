@@ -396,5 +396,52 @@ def train(run: TrainRun) -> dict:
         "lr": spec.lr,
         "train_images": len(train_set.stems),
         "val_images": len(val_set.stems),
+        "history": history,
+        "commit": git_commit(),
     }
+    (out / "model_card.md").write_text(model_card(summary, spec))
     return summary
+
+
+def git_commit(repo: str | os.PathLike | None = None) -> str:
+    """``git rev-parse HEAD`` of the code that trained (``"unknown"`` outside a git checkout)."""
+    import subprocess
+
+    root = Path(repo) if repo else Path(__file__).resolve().parent.parent
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return res.stdout.strip() if res.returncode == 0 else "unknown"
+
+
+def model_card(summary: dict, spec: TrainSpec) -> str:
+    """Markdown model card: data, config, seed, commit, sha256, final losses, training time."""
+    final = summary.get("final", {})
+    run = summary.get("run", {})
+    lines = [
+        f"# Model card: `{summary['method']}` weights (trained by mfif-bench)",
+        "",
+        f"- **File**: `{Path(summary['weights']).name}`, sha256 `{summary['sha256']}`",
+        f"- **Data**: `train_ecssd` (ECSSD, 1000 natural images + masks; research use only), "
+        f"{summary['train_images']} training / {summary['val_images']} validation images (last stems held out); "
+        "no MFIF test image is used",
+        f"- **Config**: `{summary['config']}`, batch {summary['batch_size']} images, Adam lr {summary['lr']}, "
+        f"{summary['epochs']} epochs, {summary['steps']} steps, weights stored as {spec.export_dtype}",
+        f"- **Seed**: {run.get('seed')}; device {run.get('device')}, torch threads {run.get('threads')}",
+        f"- **Code commit**: `{summary.get('commit') or git_commit()}` (plus the working-tree changes of that session)",
+        f"- **Final losses** (epoch {final.get('epoch')}): train {final.get('train_loss', float('nan')):.5f}, "
+        f"validation {final.get('val_loss', float('nan')):.5f}",
+        f"- **Training time**: {final.get('elapsed_s', float('nan')):.0f} s wall clock",
+        f"- **Command**: `python -m bench train {summary['method']} --seed {run.get('seed')} "
+        f"--epochs {summary['epochs']}`",
+        f"- **Recipe notes**: {spec.notes}",
+        "",
+        "Re-implementation from the paper; these are our weights, not the authors'. Loss per epoch:",
+        "",
+        "| epoch | train | validation | elapsed s |",
+        "| --- | --- | --- | --- |",
+    ]
+    for h in summary.get("history", []):
+        lines.append(f"| {h['epoch']} | {h['train_loss']:.5f} | {h['val_loss']:.5f} | {h['elapsed_s']:.0f} |")
+    return "\n".join(lines) + "\n"

@@ -128,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
 
     u_med, u_iqr = _stats(time_call(unit, max(args.repeats, 31)))
     print(f"# input: {origin}, shape {srcs[0].shape}; threads: {threads}")
-    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
-          f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}")
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+        f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}"
+    )
     print(f"# unit = uniform_filter(size 5) over both images: median {u_med:.2f} ms (IQR {u_iqr:.2f})")
     print()
     print("| method | median ms | IQR ms | x unit | target ms | ok |")
@@ -147,12 +149,27 @@ def main(argv: list[str] | None = None) -> int:
         ok = "" if target is None else ("yes" if med <= target else "NO")
         tgt = "" if target is None else str(target)
         print(f"| {mid} | {med:.1f} | {iqr:.1f} | {med / u_med:.1f} | {tgt} | {ok} |")
-        rows.append({"method": mid, "status": "ok", "median_ms": med, "iqr_ms": iqr,
-                     "ratio_to_unit": med / u_med, "target_ms": target})
+        rows.append(
+            {
+                "method": mid,
+                "status": "ok",
+                "median_ms": med,
+                "iqr_ms": iqr,
+                "ratio_to_unit": med / u_med,
+                "target_ms": target,
+            }
+        )
     if args.json:
-        meta = {"input": origin, "threads": threads, "unit_median_ms": u_med, "unit_iqr_ms": u_iqr,
-                "machine": platform.processor() or platform.machine(), "numpy": np.__version__,
-                "opencv": cv2.__version__, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        meta = {
+            "input": origin,
+            "threads": threads,
+            "unit_median_ms": u_med,
+            "unit_iqr_ms": u_iqr,
+            "machine": platform.processor() or platform.machine(),
+            "numpy": np.__version__,
+            "opencv": cv2.__version__,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         args.json.write_text(json.dumps({"metadata": meta, "rows": rows}, indent=1))
     return 0
 

@@ -58,10 +58,12 @@ def mutual_map(fx: torch.Tensor, fy: torch.Tensor) -> tuple[torch.Tensor, torch.
     Computed by scaled dot-product attention (memory-efficient kernels), never forming R.
     """
     b, c, h, w = fx.shape
-    qx = fx.flatten(2).transpose(1, 2)  # (B, N, C)
-    qy = fy.flatten(2).transpose(1, 2)
-    gx = F.scaled_dot_product_attention(qx, qy, qy)
-    gy = F.scaled_dot_product_attention(qy, qx, qx)
+    # (B, 1, N, C): the 4-D single-head layout selects the fused (flash) kernels on CPU too; a 3-D
+    # input falls back to the math path, which builds the N x N matrix.
+    qx = fx.flatten(2).transpose(1, 2)[:, None]
+    qy = fy.flatten(2).transpose(1, 2)[:, None]
+    gx = F.scaled_dot_product_attention(qx, qy, qy)[:, 0]
+    gy = F.scaled_dot_product_attention(qy, qx, qx)[:, 0]
     return gx.transpose(1, 2).reshape(b, c, h, w), gy.transpose(1, 2).reshape(b, c, h, w)
 
 

@@ -17,3 +17,4 @@ from metrics import qc  # noqa: F401
 from metrics import qcv  # noqa: F401
 from metrics import vif  # noqa: F401
 from metrics import viff  # noqa: F401
+from metrics import qy_sesf  # noqa: F401

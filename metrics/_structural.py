@@ -17,12 +17,17 @@ Each helper states the MATLAB behaviour it reproduces. All work on float64 2-D a
   ``I(1:2:end, 1:2:end)`` (MATLAB anchors an even kernel at its top-left-of-centre element, so output
   (i, j) averages rows i, i+1 and columns j, j+1, with the edge pixel repeated past the border).
 * :func:`check_inputs` -- shared validation (2-D, equal shapes, N sources).
+* :func:`memoize_images` -- a small content-keyed cache, so that variants of one metric (``ssim``,
+  ``ssim@af``, ``ssim@vifb`` ...) scored on the same images compute the shared per-source value once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import hashlib
 import math
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -326,3 +331,34 @@ def check_inputs(
         if s.shape != f.shape:
             raise ValueError(f"{metric}: expected source {i} of shape {f.shape} like the fused image, got {s.shape}")
     return srcs, f
+
+
+def _array_key(a: np.ndarray) -> tuple:
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return a.shape, hashlib.blake2b(a.data, digest_size=16).digest()
+
+
+def memoize_images(fn: Callable[..., float], maxsize: int = 32) -> Callable[..., float]:
+    """Cache a pure function of image arrays returning an immutable value, keyed by the arrays' bytes.
+
+    The key is (shape, BLAKE2b-128 of the float64 bytes) of every argument, so equal content hits the
+    cache whatever the array object; the least recently used of ``maxsize`` entries is evicted.
+    """
+    cache: OrderedDict = OrderedDict()
+
+    @functools.wraps(fn)
+    def wrapper(*arrays: np.ndarray):
+        key = tuple(_array_key(a) for a in arrays)
+        try:
+            cache.move_to_end(key)
+            return cache[key]
+        except KeyError:
+            pass
+        val = fn(*arrays)
+        cache[key] = val
+        while len(cache) > maxsize:
+            cache.popitem(last=False)
+        return val
+
+    wrapper.cache = cache  # type: ignore[attr-defined]
+    return wrapper

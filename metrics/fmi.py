@@ -58,128 +58,140 @@ from metrics._provenance import TANG, impl
 
 _W = 3
 _L = _W * _W
-_CHUNK = 32768
-_IDX = np.arange(1, _L + 1, dtype=np.float64)
+_CHUNK = 65536
+_MOM = np.stack([np.arange(1, _L + 1, dtype=np.float64), np.arange(1, _L + 1, dtype=np.float64) ** 2])
 
 
 def windows_colmajor(x: np.ndarray, w: int = _W) -> np.ndarray:
-    """All w x w windows of ``x`` (valid positions, row-major order), each flattened column-major.
+    """All w x w windows of ``x`` (valid positions), flattened column-major, as rows of a (w*w, n) array.
 
-    Returns an array of shape ``((m-w+1)*(n-w+1), w*w)``.
+    Column ``k`` of the result is the window at the k-th valid position in row-major order; row
+    ``c*w + r`` holds the window element at row r, column c (MATLAB ``sub(:)`` order).
     """
     m, n = x.shape
-    out = np.empty(((m - w + 1) * (n - w + 1), w * w), dtype=np.float64)
+    out = np.empty((w * w, (m - w + 1) * (n - w + 1)), dtype=np.float64)
     for c in range(w):
         for r in range(w):
-            out[:, c * w + r] = x[r : r + m - w + 1, c : c + n - w + 1].ravel()
+            out[c * w + r] = x[r : r + m - w + 1, c : c + n - w + 1].ravel()
     return out
 
 
 def _seqsum(a: np.ndarray) -> np.ndarray:
-    """Row sums accumulated left to right (Octave's ``sum`` order)."""
-    s = a[:, 0].copy()
-    for k in range(1, a.shape[1]):
-        s += a[:, k]
+    """Sums over axis 0 accumulated in order (Octave's ``sum`` order, for bit-exact knife edges)."""
+    s = a[0].copy()
+    for k in range(1, a.shape[0]):
+        s += a[k]
     return s
 
 
 def _normalise(win: np.ndarray) -> np.ndarray:
-    """Per-window min-max normalisation; constant windows become ones."""
-    mx = win.max(axis=1)
-    mn = win.min(axis=1)
+    """Per-window (column) min-max normalisation; constant windows become ones."""
+    mx = win.max(axis=0)
+    mn = win.min(axis=0)
     span = mx - mn
     const = span == 0
-    out = (win - mn[:, None]) / np.where(const, 1.0, span)[:, None]
-    out[const] = 1.0
+    out = (win - mn) / np.where(const, 1.0, span)
+    out[:, const] = 1.0
     return out
 
 
-def _pdf(norm: np.ndarray) -> np.ndarray:
-    """``sub(:) ./ sum(sum(sub))`` with MATLAB's summation order (column sums, then their sum)."""
-    c0 = (norm[:, 0] + norm[:, 1]) + norm[:, 2]
-    c1 = (norm[:, 3] + norm[:, 4]) + norm[:, 5]
-    c2 = (norm[:, 6] + norm[:, 7]) + norm[:, 8]
-    return norm / ((c0 + c1) + c2)[:, None]
+_TINY = 1e-300  # below any non-zero probability that occurs; p == 0 gives 0 * log(_TINY) = 0
 
 
-def _pop_sd(p: np.ndarray) -> np.ndarray:
-    """``sqrt(sum i^2 p_i - (sum i p_i)^2)`` accumulated sequentially as in the reference loop."""
-    e = np.zeros(p.shape[0])
-    e2 = np.zeros(p.shape[0])
-    for i in range(_L):
-        e = e + _IDX[i] * p[:, i]
-        e2 = e2 + _IDX[i] ** 2 * p[:, i]
-    with np.errstate(invalid="ignore"):
-        return np.sqrt(e2 - e * e)
+def _xlogx(p: np.ndarray) -> np.ndarray:
+    """Elementwise ``p ln|p|`` with 0 where p == 0 (real part of MATLAB's complex log for p < 0)."""
+    return p * np.log(np.maximum(np.abs(p), _TINY))
 
 
-def _plogp(p: np.ndarray) -> np.ndarray:
-    """Elementwise ``-p log2|p|`` with 0 where p == 0."""
-    a = np.abs(p)
-    return -p * np.log2(np.where(a > 0, a, 1.0))
+def _xlogx_nonneg(p: np.ndarray) -> np.ndarray:
+    """``p ln p`` for p >= 0 with 0 where p == 0."""
+    return p * np.log(np.maximum(p, _TINY))
 
 
 class _Side:
-    """Per-window quantities of one normalised feature window set (pdf, cdf, centred pdf, SD, entropy)."""
+    """Per-window quantities of a normalised window set: pdf, cdf, centred pdf, SD, entropy (nats)."""
 
-    def __init__(self, norm: np.ndarray) -> None:
-        self.p = _pdf(norm)
-        self.cdf = np.cumsum(self.p, axis=1)
-        self.t = self.p - (_seqsum(self.p) / _L)[:, None]
-        self.tt = _seqsum(self.t * self.t)
-        self.sd = _pop_sd(self.p)
-        self.h = np.sum(_plogp(self.p), axis=1)
-        self.total = np.sum(self.p, axis=1)
+    __slots__ = ("p", "cdf", "t", "tt", "sd", "h")
 
-    def take(self, idx: np.ndarray) -> _Side:
-        new = object.__new__(_Side)
-        for k in ("p", "cdf", "t", "tt", "sd", "h", "total"):
-            setattr(new, k, getattr(self, k)[idx])
+    def __init__(self, norm: np.ndarray | None) -> None:
+        if norm is None:
+            return
+        # sub(:) ./ sum(sum(sub)): column sums of the 3x3 window, then their sum (MATLAB order)
+        c0 = (norm[0] + norm[1]) + norm[2]
+        c1 = (norm[3] + norm[4]) + norm[5]
+        c2 = (norm[6] + norm[7]) + norm[8]
+        self.p = p = norm / ((c0 + c1) + c2)
+        self.cdf = np.cumsum(p, axis=0)
+        self.t = t = p - _seqsum(p) / _L
+        self.tt = _seqsum(t * t)
+        # population SD over the index 1..9; exactly 0 for a one-hot pdf whatever the summation order
+        e, e2 = _MOM @ p
+        with np.errstate(invalid="ignore"):
+            self.sd = np.sqrt(e2 - e * e)
+        self.h = -np.sum(_xlogx_nonneg(p), axis=0)
+
+    def take(self, idx) -> _Side:
+        new = _Side(None)
+        for k in _Side.__slots__:
+            v = getattr(self, k)
+            setattr(new, k, v[..., idx])
         return new
 
 
+_KPOS = np.arange(2 * _L - 1, dtype=np.int64)
+
+
 def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
-    """``fmi_XF`` for windows that did not take the equality shortcut."""
-    n = x.p.shape[0]
+    """``fmi_XF`` for windows (columns) that did not take the equality shortcut."""
+    n = x.p.shape[1]
     s = _seqsum(x.t * f.t)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(s == 0, 0.0, s / np.sqrt(x.tt * f.tt))
     upper = c >= 0
-    zero_w = (x.sd == 0) | (f.sd == 0) | (upper & (c == 0))
+    # The lower Frechet bound of (F, X) is the upper bound of F and X with its pdf reversed.
+    px = np.where(upper, x.p, x.p[::-1])
+    cx = np.cumsum(px, axis=0)
 
-    # Merge the 8 interior cdf breakpoints of F with those of X (upper bound) or of 1 - X reversed
-    # (lower bound): the <= 17 intervals of the merged partition carry the bound's cell masses.
-    bx = np.where(upper[:, None], x.cdf[:, :-1], 1.0 - x.cdf[:, -2::-1])
-    vals = np.concatenate([f.cdf[:, :-1], bx], axis=1)
-    is_f = np.concatenate([np.ones((n, _L - 1), bool), np.zeros((n, _L - 1), bool)], axis=1)
-    order = np.argsort(vals, axis=1, kind="stable")
-    v = np.take_along_axis(vals, order, axis=1)
-    lab = np.take_along_axis(is_f, order, axis=1)
-    nf_before = np.zeros((n, 2 * _L - 1), dtype=np.intp)
-    nf_before[:, 1:] = np.cumsum(lab, axis=1)
-    k = np.arange(2 * _L - 1)
-    nx_before = k[None, :] - nf_before
-    i_cell = nf_before  # 0-based F cell index of each merged interval
-    j_cell = np.where(upper[:, None], nx_before, _L - 1 - nx_before)
-    edges = np.concatenate([np.zeros((n, 1)), v, np.ones((n, 1))], axis=1)
-    r = np.maximum(np.diff(edges, axis=1), 0.0)  # bound's mass in cell (i_cell, j_cell)
+    # Merge the 8 interior cdf breakpoints of F and X. Each breakpoint's lowest mantissa bit is
+    # replaced by its origin (1: F, 0: X) so that one integer sort yields values and labels; the
+    # values move by at most one ulp.
+    keys = np.empty((n, 2 * _L - 2), dtype=np.float64)
+    keys[:, : _L - 1] = f.cdf[:-1].T
+    keys[:, _L - 1 :] = cx[:-1].T
+    bits = keys.view(np.int64)
+    bits &= ~1
+    bits[:, : _L - 1] |= 1
+    bits.sort(axis=1)
+    i0 = np.zeros((n, 2 * _L - 1), dtype=np.int64)  # F cell (0-based) of each merged interval
+    np.cumsum(bits & 1, axis=1, out=i0[:, 1:])
+    bits &= ~1
+    r = np.empty((n, 2 * _L - 1))
+    r[:, 0] = keys[:, 0]
+    np.subtract(keys[:, 1:], keys[:, :-1], out=r[:, 1:-1])
+    r[:, -1] = np.maximum(1.0 - keys[:, -1], 0.0)  # bound's mass in cell (i0, k - i0)
 
-    sum_bound = np.sum(r * (_L - i_cell) * (_L - j_cell), axis=1)
-    cov = sum_bound - np.sum(f.cdf, axis=1) * np.sum(x.cdf, axis=1)
+    # Covariance of the bound: sum_ij bound(F_i, X_j) - sum_i F_i sum_j X_j, where
+    # sum_ij min(F_i, X_j) = integral of #(F_i >= u) #(X_j >= u) du = sum_k r_k (9 - i_k)(9 - j_k);
+    # for the lower bound sum_ij max(F_i + X_j - 1, 0) = 10 sum_i F_i - (same sum with X reversed).
+    ni = _L - i0
+    nj = (_L - _KPOS) + i0
+    s_up = np.einsum("ij,ij,ij->i", r, ni, nj, dtype=np.float64)
+    sum_f = np.sum(f.cdf, axis=0)
+    sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
+    cov = sum_bound - sum_f * np.sum(x.cdf, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         w = c / (cov / (f.sd * x.sd))
-    w = np.where(zero_w, 0.0, w)
+    w[(x.sd == 0) | (f.sd == 0) | (upper & (c == 0))] = 0.0
     sc = 1.0 - w
 
-    # Entropy of the scaled independence table sc * pf_i px_j (closed form) ...
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slog = np.where(sc == 0, 0.0, sc * np.log2(np.abs(np.where(sc == 0, 1.0, sc))))
-    hj = -slog * f.total * x.total + sc * (f.h * x.total + f.total * x.h)
-    # ... corrected on the cells where the bound has mass.
-    prod = np.take_along_axis(f.p, i_cell, axis=1) * np.take_along_axis(x.p, j_cell, axis=1)
+    # Joint entropy (nats) = entropy of the scaled independence table sc*pf_i*px_j (closed form) plus
+    # a correction on the <= 17 cells where the bound has mass.
+    hj = -_xlogx(sc) + sc * (f.h + x.h)
+    rows = np.arange(n)[:, None]
+    i0n = i0 * n
+    prod = f.p.ravel().take(i0n + rows) * px.ravel().take((_KPOS * n + rows) - i0n)
     indep = sc[:, None] * prod
-    mixed = w[:, None] * r + indep
-    hj = hj + np.sum(_plogp(mixed) - _plogp(indep), axis=1)
+    hj -= np.sum(_xlogx(w[:, None] * r + indep) - _xlogx(indep), axis=1)
 
     mi = x.h + f.h - hj
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -202,21 +214,22 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
         FMI in [0, 1] (1 when every window matches exactly).
     """
     wf_raw = windows_colmajor(fused_feature)
-    nwin = wf_raw.shape[0]
+    nwin = wf_raw.shape[1]
     if nwin == 0:
         raise ValueError(f"FMI needs feature maps of at least {_W}x{_W}, got {fused_feature.shape}")
     wf_norm = _normalise(wf_raw)
     f_normalised = np.zeros(nwin, dtype=bool)
     total = np.zeros(nwin)
+    f_side: dict[int, _Side] = {}
     for feat in source_features:
         wx = windows_colmajor(feat)
-        f_state = np.where(f_normalised[:, None], wf_norm, wf_raw)
-        equal = np.all(wx == f_state, axis=1)
+        equal = np.all(wx == np.where(f_normalised, wf_norm, wf_raw), axis=0)
         vals = np.ones(nwin)
         todo = np.flatnonzero(~equal)
         for start in range(0, todo.size, _CHUNK):
             ii = todo[start : start + _CHUNK]
-            vals[ii] = _fmi_windows(_Side(_normalise(wx[ii])), _Side(wf_norm[ii]))
+            fs = _Side(wf_norm[:, ii])
+            vals[ii] = _fmi_windows(_Side(_normalise(wx[:, ii])), fs)
         f_normalised |= ~equal
         total += vals
     return float(np.mean(total / len(source_features)))

@@ -38,13 +38,13 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs
+from metrics._structural import check_inputs, memoize_images
 
 _FILTERS = json.loads((Path(__file__).with_name("_sp5_filters.json")).read_text())
 _LO0 = np.array(_FILTERS["lo0filt"])
@@ -57,7 +57,11 @@ _TOL = 1e-15
 
 
 def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
-    """matlabPyrTools ``corrDn(img, filt, 'reflect1')`` without subsampling (odd filters)."""
+    """matlabPyrTools ``corrDn(img, filt, 'reflect1')`` without subsampling (odd filters).
+
+    'reflect1' mirrors the image about its edge pixels (OpenCV BORDER_REFLECT_101 = SciPy 'mirror');
+    ``corrDn`` folds the filter instead, which is the same sum in another order.
+    """
     return ndimage.correlate(img, filt, mode="mirror")
 
 
@@ -78,18 +82,22 @@ def _steerable_subbands(im: np.ndarray) -> list[tuple[np.ndarray, int]]:
 def _block_sums(img: np.ndarray, w: int) -> np.ndarray:
     """Mirrored-border box sums over w x w windows, at the 3x3 block centres (rows/cols 1, 4, 7, ...)."""
     ones = np.ones(w)
-    s = ndimage.correlate1d(img, ones, axis=0, mode="mirror")
-    s = ndimage.correlate1d(s, ones, axis=1, mode="mirror")
+    s = cv2.sepFilter2D(np.ascontiguousarray(img), cv2.CV_64F, ones, ones, borderType=cv2.BORDER_REFLECT_101)
     return s[1::_M, 1::_M]
 
 
 def _gsm_reference(x: np.ndarray):
     """Cu eigenvalues and s-field of ``refparams_vecgsm`` (3x3 vector GSM)."""
-    blocks = sliding_window_view(x, (_M, _M)).reshape(-1, _M * _M)
-    mean = blocks.mean(axis=0)
-    d = blocks - mean
-    cu = d.T @ d / blocks.shape[0]
     h, w = x.shape
+    # the 9 coordinates of every overlapping block, as shifted views (no copy); Cu = E[v v'] - E[v]E[v]'
+    # (row-major block order a*3 + b, the same as the non-overlapping blocks below)
+    views = [x[a:h - _M + 1 + a, b:w - _M + 1 + b] for a in range(_M) for b in range(_M)]
+    nblk = views[0].size
+    mean = np.array([v.sum() for v in views]) / nblk
+    cu = np.empty((_M * _M, _M * _M))
+    for i in range(_M * _M):
+        for j in range(i, _M * _M):
+            cu[i, j] = cu[j, i] = np.einsum("ij,ij->", views[i], views[j]) / nblk - mean[i] * mean[j]
     nb = x.reshape(h // _M, _M, w // _M, _M).transpose(0, 2, 1, 3).reshape(-1, _M * _M)
     ss = np.sum((nb @ np.linalg.inv(cu).T) * nb, axis=1) / (_M * _M)
     lam = np.linalg.eigvalsh((cu + cu.T) / 2)
@@ -123,6 +131,7 @@ def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int):
     return g, vv
 
 
+@memoize_images
 def ifcvec(ref: np.ndarray, dist: np.ndarray) -> float:
     """LIVE ``ifcvec(ref, dist)``: information fidelity of ``dist`` w.r.t. ``ref``, bits per pixel.
 

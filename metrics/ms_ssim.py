@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments
+from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
 from metrics.ssim import _G11
 
 _WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -38,6 +38,7 @@ _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 
 
+@memoize_images
 def ms_ssim_wang(x: np.ndarray, y: np.ndarray) -> float:
     """``ssim_mscale_new(x, y)`` with its defaults; NaN when a side is under 176 px.
 

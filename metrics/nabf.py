@@ -117,6 +117,7 @@ def nabf_kumar(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         ),
         n_sources="any: artifacts where gF exceeds every source; sum_s (1-Q_sF) w_s / sum_s w_s",
         version="1",
+        ideal=0.0,
         notes="Modified fusion artifacts (Shreyamsha Kumar). Expects 0..255 data (weight threshold g >= 2).",
     )
 )

@@ -153,9 +153,11 @@ _N_SOURCES = "any: sum over pixels and sources of Q_sF*g_s divided by the sum of
         reference_impl=_TANG,
         n_sources=_N_SOURCES,
         version="1",
+        ideal=None,
         notes=(
             "Common Xydeas-Petrovic code (Tang = MEFB = VIFB algorithm), float64, inputs used as given "
-            "(scale invariant except through the G = gF-when-equal bug). NaN if all source gradients are 0."
+            "(scale invariant except through the G = gF-when-equal bug). NaN if all source gradients are 0. "
+            "No fixed ideal: because of that bug identical inputs give ~0.975 on 0..255 data, ~0.57 on [0,1]."
         ),
     )
 )
@@ -174,6 +176,7 @@ def qabf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) ->
         reference_impl="xingchenzhang/VIFB metrics/metricsQabf.m @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade",
         n_sources=_N_SOURCES,
         version="1",
+        ideal=None,
         notes=(
             "VIFB copy: inputs multiplied by 255 (255*im2double of double data), which changes only pixels "
             "where gX == gF (sigmoid(255 g) instead of sigmoid(g)); ~1e-10 from qabf."
@@ -197,6 +200,7 @@ def qabf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
         ),
         n_sources=_N_SOURCES,
         version="1",
+        ideal=None,
         notes="CDDFuse Python port evaluated in float32 (as its scripts do); ~1e-7 relative from qabf.",
     )
 )

@@ -124,6 +124,7 @@ def qcb_chen_blum(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         reference_impl="zhengliu6699/imageFusionMetrics metricChenBlum.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273",
         n_sources="any: saliency lambda_s = C'_s^2 / sum over sources of C'^2",
         version="1",
+        ideal=1.0,
         notes=(
             "Chen-Blum with Liu's parameters (DoG CSF scaled by size/30, sigma 2/4 contrast, p=3, q=2, "
             "Z=1e-4). Scale free: every image is normalize1'd to rounded 0..255. Same as VIFB metricsQcb. "

@@ -23,6 +23,8 @@ from metrics._liu import check_inputs, filter2_same
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
 _GUARD = 0.00001
+# Value on identical inputs: strength 1 and orientation 1 give sigmoid(5) * sigmoid(5) per pixel, not 1.
+_IDEAL = float((1.0 / (1.0 + np.exp(-5.0))) ** 2)
 
 
 def _grad_angle(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +102,7 @@ def qg_liu(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         ),
         n_sources="any: per-pixel sum_s Q_sF*w_s / sum_s w_s, then the mean over pixels",
         version="1",
+        ideal=_IDEAL,
         notes=(
             "Liu's Xydeas-Petrovic variant used by SESF-Fuse/GACN tables: filter2 Sobel (zero padding), "
             "1e-5 guards, sigmoids (1,-10,0.5)/(1,-20,0.75), per-pixel normalised mean pooling (not Qabf's "

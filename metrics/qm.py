@@ -104,6 +104,7 @@ _NS = "any: per level sum over pixels and sources of EP_s*w_s / sum of w_s"
         reference_impl=_IMPL,
         n_sources=_NS,
         version="1",
+        ideal=3.0,
         notes=(
             "Liu metricPWW on the inputs as given (0..255 under 'standard'). Sums the three exp() terms "
             "(range 0..3, perfect = 3) and is strongly scale dependent; see qm@unitrange. Sides should be "
@@ -126,6 +127,7 @@ def qm(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
         reference_impl=_IMPL + " on inputs/255",
         n_sources=_NS,
         version="1",
+        ideal=3.0,
         notes=(
             "metricPWW on inputs divided by 255 (0..255 data -> [0,1]): what SESF-Fuse's evaluator computed "
             "on colour pairs (values ~2.9). Under the sesf2020 protocol use qm instead."

@@ -90,6 +90,7 @@ def qsf_zheng(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         reference_impl="zhengliu6699/imageFusionMetrics metricZheng.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273",
         n_sources="any: reference gradient = max over sources of |difference|",
         version="1",
+        ideal=0.0,
         notes=(
             "Spatial-frequency ratio error; ideal value 0, usually negative; values closer to 0 are better "
             "(ranked as higher-is-better since values above 0 are rare). NaN if all sources are constant."

@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments
+from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
 
 _G7 = OctaveWindow(7, 1.5, renormalize=True)
 _C = 2e-16  # C1 = C2 in Liu's ssim_yang: practically no stabilisation
@@ -62,9 +62,18 @@ def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
     return q1 + q2
 
 
+@memoize_images
+def _qy_means(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> tuple[float, float]:
+    """(plain mean, mean of the non-NaN entries) of :func:`qy_map`."""
+    q = qy_map(a, b, f)
+    plain = float(np.mean(q))
+    q = q[~np.isnan(q)]
+    return plain, (float(np.mean(q)) if q.size else float("nan"))
+
+
 def qy_liu(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """Liu's ``metricYang``: plain mean of :func:`qy_map` (NaN if any window is NaN)."""
-    return float(np.mean(qy_map(a, b, f)))
+    return _qy_means(a, b, f)[0]
 
 
 def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
@@ -77,9 +86,7 @@ def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     >>> round(qy_mefb(a, a, a), 12)
     1.0
     """
-    q = qy_map(a, b, f)
-    q = q[~np.isnan(q)]
-    return float(np.mean(q)) if q.size else float("nan")
+    return _qy_means(a, b, f)[1]
 
 
 _IMPL_LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricYang.m"

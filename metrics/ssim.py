@@ -33,7 +33,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments
+from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
 
 _LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ssim_index.m"
 _G11 = OctaveWindow(11, 1.5, renormalize=True)
@@ -66,6 +66,7 @@ def ssim_map(x: np.ndarray, y: np.ndarray, *, k1: float = 0.01, k2: float = 0.03
     return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
 
 
+@memoize_images
 def ssim_index(x: np.ndarray, y: np.ndarray) -> float:
     """Mean SSIM, Zhou Wang's ``ssim_index(x, y)`` with its defaults (K = [0.01 0.03], L = 255).
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs
+from metrics._structural import check_inputs, memoize_images
 from metrics._vif_stats import vif_scale_stats
 
 _SIGMA_NSQ = 2.0
@@ -33,6 +33,7 @@ _IMPL = ("Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb582
          "Evaluation/vifp_mscale.m")
 
 
+@memoize_images
 def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
     """Sheikh-Bovik multi-scale pixel-domain VIF of ``dist`` against ``ref`` (order matters).
 

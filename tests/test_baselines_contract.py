@@ -31,7 +31,9 @@ CLASSICAL = [m for m in list_methods() if get_method(m).info.family == "classica
 
 def _scene(seed: int, colour: bool) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    img = gaussian_filter(rng.random((H, W, 3) if colour else (H, W)), sigma=(1.5, 1.5, 0)[: 3 if colour else 2])
+    img = gaussian_filter(
+        rng.random((H, W, 3) if colour else (H, W)), sigma=(1.5, 1.5, 0)[: 3 if colour else 2]
+    )
     img = (img - img.min()) / (img.max() - img.min())
     return (0.1 + 0.8 * img).astype(np.float32)
 
@@ -128,8 +130,9 @@ def test_metadata_params_match_signature(method):
     sig = inspect.signature(method.fuse)
     for name, default in method.info.params:
         assert name in sig.parameters, f"{method.info.id}: params lists {name!r}, fuse() has no such argument"
-        assert sig.parameters[name].default == default, (
-            f"{method.info.id}: params says {name}={default!r}, fuse() default is {sig.parameters[name].default!r}"
+        actual = sig.parameters[name].default
+        assert actual == default, (
+            f"{method.info.id}: params says {name}={default!r}, fuse() default is {actual!r}"
         )
 
 

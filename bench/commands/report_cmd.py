@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import shutil
 from pathlib import Path
 
 NAME = "report"
 HELP = "Regenerate ranked tables, figures and report.html of a run folder from its results.csv."
+
+FIGURES_VERSION = "1"  # bump when bench/plots.py draws differently (part of the figure cache key)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -14,22 +19,62 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
 
 
+def _figures_key(run_dir: Path) -> str:
+    h = hashlib.sha256(FIGURES_VERSION.encode())
+    for name in ("results.csv", "artifacts.csv"):
+        p = run_dir / name
+        h.update(p.read_bytes() if p.is_file() else b"")
+    return h.hexdigest()
+
+
+def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
+    """Draw the figures, or copy them from the figure cache when results and artifacts are unchanged.
+
+    Figures are a pure function of results.csv and artifacts.csv, so a repeated run (whose files
+    are byte-identical) reuses them: ``<cache_dir>/figures/<sha256 of both files>/``.
+    """
+    from bench.plots import Figure, write_figures
+    from bench.runner import default_cache_dir
+
+    out = rep / "figures"
+    key = _figures_key(run_dir)
+    cached = default_cache_dir() / "figures" / key
+    if (cached / "index.txt").is_file():
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(cached, out)
+        figs = []
+        for line in (out / "index.txt").read_text().splitlines():
+            stem, title = line.split("\t", 1)
+            figs.append(Figure(title, out / f"{stem}.png", out / f"{stem}.pdf"))
+        return figs
+    figs = write_figures(run_dir, out, df, summaries)
+    (out / "index.txt").write_text("".join(f"{f.png.stem}\t{f.title}\n" for f in figs))
+    tmp = cached.with_name(f".{key}.{os.getpid()}.tmp")
+    try:
+        shutil.copytree(out, tmp)
+        os.replace(tmp, cached) if not cached.exists() else shutil.rmtree(tmp)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a read-only cache only costs redrawing
+    return figs
+
+
 def make_report(run_dir: Path, df=None, plots: bool = True) -> str:
     """Write the report of ``run_dir``; return the Markdown tables."""
     from bench.report import write_tables
 
-    rep, md = write_tables(run_dir, df)
+    run_dir = Path(run_dir)
+    rep, md, summaries = write_tables(run_dir, df)
     if plots:
         from bench.html import write_html
-        from bench.plots import write_figures
 
-        figs = write_figures(run_dir, rep / "figures", df)
-        write_html(run_dir, rep, figs)
+        figs = _figures(run_dir, rep, df, summaries)
+        write_html(run_dir, rep, figs, summaries)
     return md
 
 
 def main(args: argparse.Namespace) -> int:
     md = make_report(args.run_dir, plots=not args.no_plots)
     print(md)
-    print(f"report: {args.run_dir / 'report'}")
+    print(f"report: {args.run_dir / 'report'} (report.html, tables.md, tables.tex, summary.csv, figures/)")
     return 0

@@ -10,7 +10,7 @@ HELP = "Run methods on datasets, score the fused images, write results.csv/run.j
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--methods", default="all", help="all, or comma-separated ids / globs (default: all)")
+    p.add_argument("--methods", default="all", help="all, or comma-separated ids / globs / @classical / @learned (default: all)")
     p.add_argument("--dataset", default="synthetic",
                    help="dataset id(s), comma-separated (default: the embedded synthetic set)")
     p.add_argument("--data-dir", default=None, help="folder holding <dataset>/ (else $MFIF_DATA, then the cache)")

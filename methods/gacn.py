@@ -1,0 +1,335 @@
+"""GACN (Ma et al. 2022) on the authors' weights: two images, and N-image stacks (serial / calibration).
+
+Port of Keep-Passion/GACN ``nets/gacn_net.py`` (``GACN_Fuse.fuse``, ``multi_fuse_origin``,
+``multi_fuse_calibration``), ``nets/guided_filter.py``, ``nets/box_filter.py``, ``nets/nets_utility.py``
+(``GaussBlur``) and ``main.py`` @ master 4994c883f0896f4029cd517739d8e16f4572b938, licence **LGPL-2.1**
+(https://github.com/Keep-Passion/GACN). Our own code, written from ``shared/docs/methods.md`` section 3
+and a reading of the official files; distributed under LGPL-2.1 as a derivative work.
+
+What the official code does, reproduced here:
+
+* network input: gray in [0, 1] (skimage ``rgb2gray`` for colour, ``u/255`` for gray), **no** mean/std
+  normalisation (the Normalize line is commented out);
+* per-channel SF (11x11 window sums of squared left/top differences, zero padding) and the soft
+  decision ``sigmoid(1000 (SF_A - SF_B))`` per channel, decision path, ``D0 = sigmoid(1000 x)``;
+* boundary guided filter: 9x9 Gaussian (sigma 8, zero padding) blur of D0, the piecewise boundary
+  weight ``w`` (``1 - b(2b - 1)`` above 0.8, ``3b - 2b^2`` below 0.1, else 1), gray guided filter
+  r=3, eps=0.1 of D0 guided by ``gray_A D0 + gray_B (1 - D0)``, ``D = q w + D0 (1 - w)``;
+* ``F = D A + (1 - D) B`` on RGB in [0, 1]; saved as imageio does for floats: ``floor(255 x + 0.499999999)``,
+  after a whole-image min-max stretch when any value leaves [0, 1] (``official_rounding=True``).
+
+N > 2 sources, ``stack="serial"`` (official ``multi_fuse_origin``): ``F = I1``; for k = 2..N run the net
+on (gray(F), gray(Ik)) and set ``F = D F + (1 - D) Ik``; gray(F) recomputed with 0.2125/0.7154/0.0721.
+``stack="calibration"`` (the paper's decision calibration, ``multi_fuse_calibration``): features and SF
+of I1 once; for each k >= 2 the map ``m_k`` (I1 vs Ik); decision volume ``v_1 = m_2``,
+``v_2 = 1 - m_2``, ``v_k = m_2 / (m_k + 1e-4) * (1 - m_k)``; per pixel the image with the largest ``v``
+(first on ties) is copied. Computed streaming (running maximum), so memory does not grow with N.
+Difference from the official script: it hard-codes the chip stack's two reference frames
+(``V017``/``V047``) and resizes every frame to 2400x1800; we take the sources in the order given and
+at their own size.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from bench.guided_filter import guided_filter
+from bench.registry import register_method
+from bench.types import FusionResult, MethodInfo
+from bench.weights import WeightsFile
+
+SOURCE_REPO = "https://github.com/Keep-Passion/GACN"
+SOURCE_COMMIT = "4994c883f0896f4029cd517739d8e16f4572b938"
+PAPER = (
+    "Ma B., Yin X., Wu D., Shen H., Ban X., Wang Y., End-to-end learning for simultaneously generating "
+    "decision map and multi-focus image fusion result, Neurocomputing 470 (2022) 204-216. "
+    "doi:10.1016/j.neucom.2021.10.115 (arXiv:2010.08751)"
+)
+WEIGHTS = WeightsFile(
+    "gacn/GACN.pkl",
+    f"{SOURCE_REPO}/raw/{SOURCE_COMMIT}/nets/parameters/GACN.pkl",
+    "08c4c30ebb3fc9050ab9423e2d8c6c70a8c2e95141426f263814ed45727ac352",
+)
+SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
+GF_RADIUS = 3
+GF_EPS = 0.1
+BLUR_RADIUS = 4
+BLUR_SIGMA = 8.0
+STACK_MODES = ("serial", "calibration")
+
+
+# ------------------------------------------------------------------------------------------ the model
+@functools.lru_cache(maxsize=4)
+def _load_model(path: str, device: str):
+    import torch
+
+    from bench.weights import load_state_dict
+    from methods._gacn_net import GACNNet
+
+    model = GACNNet()
+    model.load_state_dict(load_state_dict(path, device="cpu"), strict=True)
+    model = model.to(torch.device(device)).eval()
+    for prm in model.parameters():
+        prm.requires_grad_(False)
+    return model
+
+
+def get_model(device: str = "cpu"):
+    """The authors' GACN model on ``device`` (weights resolved and verified; cached)."""
+    from bench.weights import resolve
+
+    return _load_model(str(resolve(WEIGHTS)), device)
+
+
+# -------------------------------------------------------------------------------------- numpy helpers
+def _gauss_kernel(radius: int = BLUR_RADIUS, sigma: float = BLUR_SIGMA) -> np.ndarray:
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * sigma * sigma))
+    return k / k.sum()
+
+
+def boundary_weight(blur: np.ndarray) -> np.ndarray:
+    """GACN's boundary weight from the blurred D0 (piecewise, discontinuous at 0.1 and 0.8 as coded)."""
+    w = np.ones_like(blur)
+    hi = blur > 0.8
+    lo = blur < 0.1
+    w[hi] = 1.0 - blur[hi] * (2.0 * blur[hi] - 1.0)
+    w[lo] = 3.0 * blur[lo] - 2.0 * blur[lo] ** 2
+    return w
+
+
+def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarray) -> np.ndarray:
+    """Boundary guided filter: smooth D0 with a guided filter only in a band around its edges.
+
+    Parameters
+    ----------
+    d0 : ndarray
+        HxW nearly binary map ``sigmoid(1000 x)`` (1 = take A).
+    gray_a, gray_b : ndarray
+        HxW network inputs in [0, 1].
+
+    Returns
+    -------
+    ndarray
+        HxW float64 weight map ``D`` (may leave [0, 1] slightly, as in the official code).
+    """
+    blur = ndi.correlate(d0, _gauss_kernel(), mode="constant", cval=0.0)
+    w = boundary_weight(blur)
+    guide = gray_a * d0 + gray_b * (1.0 - d0)
+    q = guided_filter(guide, d0, GF_RADIUS, GF_EPS)
+    return q * w + d0 * (1.0 - w)
+
+
+def _levels01(img: np.ndarray) -> np.ndarray:
+    """float64 copy in [0, 1], snapped to ``u/255`` when the image is 8-bit quantised."""
+    x = np.asarray(img, dtype=np.float64) * 255.0
+    u = np.rint(x)
+    return (u if np.max(np.abs(x - u), initial=0.0) < 1e-3 else x) / 255.0
+
+
+def network_gray(img01: np.ndarray) -> np.ndarray:
+    """Network input (float32 [0, 1]): skimage luminance for RGB, the image itself for gray."""
+    return (img01 @ SKIMAGE_GRAY if img01.ndim == 3 else img01).astype(np.float32)
+
+
+def imageio_uint8_levels(x: np.ndarray) -> np.ndarray:
+    """imageio's float -> uint8 rule (``image_as_uint``) as float levels 0..255.
+
+    In [0, 1]: ``floor(255 x + 0.499999999)``; otherwise the whole image is min-max stretched first.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if lo < 0.0 or hi > 1.0:
+        x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+    return np.floor(x * 255.0 + 0.499999999)
+
+
+# ----------------------------------------------------------------------------------------- inference
+def _features_sf(model, gray: np.ndarray, device: str):
+    """Encoder + per-channel SF of one gray image -> 1x64xHxW tensor on ``device``."""
+    import torch
+
+    from methods._gacn_net import channel_sf
+
+    x = torch.from_numpy(gray[None, None]).to(device)
+    return channel_sf(model.encode_fast(x))
+
+
+def _decision(model, sf_a, sf_b, gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(D0, D): decision path on two SF maps, then the boundary guided filter (CPU, float64)."""
+    import torch
+
+    from methods._gacn_net import SHARPNESS, soft_decision
+
+    last = model.decide_fast(soft_decision(sf_a, sf_b))
+    d0 = torch.sigmoid(SHARPNESS * last)[0, 0].double().cpu().numpy()
+    return d0, boundary_guided_filter(d0, gray_a, gray_b)
+
+
+def decision_pair(model, gray_a: np.ndarray, gray_b: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(D0, D) for two gray network inputs (float32 [0, 1])."""
+    import torch
+
+    from methods._gacn_net import channel_sf
+
+    with torch.inference_mode():
+        x = torch.from_numpy(np.stack([gray_a, gray_b])[:, None]).to(device)
+        sf = channel_sf(model.encode_fast(x))
+        return _decision(model, sf[:1], sf[1:], gray_a.astype(np.float64), gray_b.astype(np.float64))
+
+
+def _blend(d: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    dd = d[:, :, None] if a.ndim == 3 else d
+    return dd * a + (1.0 - dd) * b
+
+
+def _finish(fused: np.ndarray, official_rounding: bool) -> np.ndarray:
+    if official_rounding:
+        return (imageio_uint8_levels(fused) / 255.0).astype(np.float32)
+    return np.clip(fused, 0.0, 1.0).astype(np.float32)
+
+
+def _check(images: Sequence[np.ndarray]) -> None:
+    if len(images) < 2:
+        raise ValueError(f"Expected at least 2 source images, got {len(images)}")
+    shape = np.shape(images[0])
+    if len(shape) not in (2, 3) or min(shape[:2]) < 2 * GF_RADIUS + 2:
+        raise ValueError(f"Expected HxW or HxWx3 sources at least {2 * GF_RADIUS + 2} px a side, got {shape}")
+
+
+def gacn_pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two-image GACN: (unrounded float64 fused image, weight map D)."""
+    if np.shape(a) != np.shape(b):
+        raise ValueError(f"Expected sources of equal shape, got {np.shape(a)} and {np.shape(b)}")
+    a01, b01 = _levels01(a), _levels01(b)
+    _, d = decision_pair(model, network_gray(a01), network_gray(b01), device)
+    return _blend(d, a01, b01), d
+
+
+def gacn_serial(images: Sequence[np.ndarray], model, device: str) -> np.ndarray:
+    """Official serial ("origin") N-image fusion; returns the unrounded float64 result."""
+    fused = _levels01(images[0])
+    for k in range(1, len(images)):
+        img = _levels01(images[k])
+        if img.shape != fused.shape:
+            raise ValueError(f"Expected sources of equal shape, got {fused.shape} and {img.shape} (source {k + 1})")
+        _, d = decision_pair(model, network_gray(fused), network_gray(img), device)
+        fused = _blend(d, fused, img)
+    return fused
+
+
+def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decision calibration (paper section 3.3): returns (fused float64, index map int)."""
+    import torch
+
+    first = _levels01(images[0])
+    g1 = network_gray(first)
+    g1d = g1.astype(np.float64)
+    fused = first.copy()
+    with torch.inference_mode():
+        sf1 = _features_sf(model, g1, device)
+        best = index = m2 = None
+        for k in range(1, len(images)):
+            img = _levels01(images[k])
+            if img.shape != first.shape:
+                raise ValueError(f"Expected sources of equal shape, got {first.shape} and {img.shape} (source {k + 1})")
+            gk = network_gray(img)
+            _, m = _decision(model, sf1, _features_sf(model, gk, device), g1d, gk.astype(np.float64))
+            m = m.astype(np.float32)  # the official decision volume is float32
+            if k == 1:
+                m2 = m
+                v2 = np.float32(1.0) - m
+                take2 = v2 > m2  # torch.max: first index wins ties
+                best = np.where(take2, v2, m2)
+                index = take2.astype(np.int32)
+                sel = take2
+            else:
+                v = m2 / (m + np.float32(1e-4)) * (np.float32(1.0) - m)
+                sel = v > best
+                best = np.where(sel, v, best)
+                index[sel] = k
+            fused[sel] = img[sel]
+    return fused, index
+
+
+def gacn_fuse(
+    images: Sequence[np.ndarray],
+    *,
+    stack: str = "calibration",
+    device: str | None = "auto",
+    official_rounding: bool = True,
+) -> FusionResult:
+    """GACN for N >= 2 sources.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        float [0, 1], all HxW or all HxWx3. Accessed one at a time, so a lazy sequence works for
+        long stacks.
+    stack : {"calibration", "serial"}
+        Strategy for N > 2 (ignored for two sources, where both reduce to the pair network).
+    device : str or None
+        ``auto``, ``cpu``, ``cuda``.
+    official_rounding : bool
+        Quantise like the official saving step (imageio rule) instead of returning clipped floats.
+
+    Returns
+    -------
+    FusionResult
+        ``decision_map``: the weight map D for two sources; the selected index / (N-1) for
+        calibration; None for serial.
+    """
+    from bench.device import resolve_device
+
+    if stack not in STACK_MODES:
+        raise ValueError(f"Expected stack in {STACK_MODES}, got {stack!r}")
+    _check(images)
+    dev = resolve_device(device)
+    model = get_model(dev)
+    n = len(images)
+    if n == 2:
+        fused, d = gacn_pair(images[0], images[1], model, dev)
+        return FusionResult(_finish(fused, official_rounding), np.clip(d, 0.0, 1.0).astype(np.float32))
+    if stack == "serial":
+        return FusionResult(_finish(gacn_serial(images, model, dev), official_rounding), None)
+    fused, index = gacn_calibration(images, model, dev)
+    # the calibration output is a copy of source pixels: already on the 8-bit grid for 8-bit sources
+    return FusionResult(_finish(fused, official_rounding), (index / (n - 1)).astype(np.float32))
+
+
+@register_method(
+    MethodInfo(
+        id="gacn",
+        name="GACN",
+        family="learned",
+        paper=PAPER,
+        source=f"{SOURCE_REPO} nets/gacn_net.py @ {SOURCE_COMMIT}",
+        license="LGPL-2.1",
+        n_image_rule="stack='calibration' (decision calibration, default) or 'serial' (one by one)",
+        device_aware=True,
+        deterministic=True,
+        version="1",
+        weights_url=WEIGHTS.url,
+        weights_sha256=WEIGHTS.sha256,
+        notes=(
+            "authors' GACN.pkl; official-code details reproduced: no input normalisation, per-channel "
+            "SF + sigmoid(1000 x), boundary guided filter (9x9 sigma-8 blur, piecewise weight, GF r=3 "
+            "eps=0.1), imageio float->uint8 rule (official_rounding=False keeps floats); calibration "
+            "takes the sources in the given order at native size (official script: fixed frames, 2400x1800)"
+        ),
+        params=(("stack", "calibration"), ("official_rounding", True)),
+    )
+)
+def fuse(
+    images: Sequence[np.ndarray],
+    *,
+    stack: str = "calibration",
+    device: str | None = "auto",
+    official_rounding: bool = True,
+) -> FusionResult:
+    """GACN (see :func:`gacn_fuse`)."""
+    return gacn_fuse(images, stack=stack, device=device, official_rounding=official_rounding)
