@@ -76,7 +76,7 @@ def average(images: Sequence[np.ndarray], quantize: str = "none") -> np.ndarray:
         source="mfif-bench",
         license="MIT",
         n_image_rule="native: mean over N sources",
-        version="2",
+        version="1",
         notes="quantize='truncate' regenerates the SESF-Fuse (2020) 'SF' row, which was plain averaging.",
         params=(("quantize", "none"),),
     )

@@ -51,32 +51,37 @@ def _gray_u8(img_u8: np.ndarray, bgr_quirk: bool) -> np.ndarray:
     return cv2.cvtColor(img_u8, cv2.COLOR_BGR2GRAY if bgr_quirk else cv2.COLOR_RGB2GRAY)
 
 
-def align_to_first(images_u8: Sequence[np.ndarray], bgr_quirk: bool = True) -> list[np.ndarray]:
-    """Warp every uint8 source onto the first one with a SIFT + RANSAC homography.
+def align_to_first(
+    images: Sequence[np.ndarray], bgr_quirk: bool = True, keypoint_images: Sequence[np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """Warp every source onto the first one with a SIFT + RANSAC homography.
 
     Parameters
     ----------
-    images_u8 : sequence of ndarray
-        uint8 HxW or HxWx3 images.
+    images : sequence of ndarray
+        HxW or HxWx3 images to warp (uint8 or float32).
     bgr_quirk : bool
         Gray conversion for SIFT with R and B swapped (what the original did on RGB arrays).
+    keypoint_images : sequence of ndarray, optional
+        uint8 versions of ``images`` for SIFT (default: ``images`` themselves, which must then be uint8).
 
     Returns
     -------
     list of ndarray
-        The first image unchanged, the others warped (bilinear, zeros outside).
+        The first image unchanged, the others warped (bilinear, zeros outside), dtype kept.
 
     Raises
     ------
     ValueError
-        Fewer than 4 good matches between a source and the first one (no homography).
+        Fewer than 4 good matches between a source and the first one, or no homography found.
     """
+    kp_imgs = list(images) if keypoint_images is None else list(keypoint_images)
     sift = cv2.SIFT_create()
-    kp0, desc0 = sift.detectAndCompute(_gray_u8(images_u8[0], bgr_quirk), None)
-    out = [images_u8[0]]
+    kp0, desc0 = sift.detectAndCompute(_gray_u8(kp_imgs[0], bgr_quirk), None)
+    out = [images[0]]
     matcher = cv2.BFMatcher()
-    for i, img in enumerate(images_u8[1:], start=1):
-        kp, desc = sift.detectAndCompute(_gray_u8(img, bgr_quirk), None)
+    for i in range(1, len(images)):
+        kp, desc = sift.detectAndCompute(_gray_u8(kp_imgs[i], bgr_quirk), None)
         good = []
         if desc is not None and desc0 is not None and len(desc0) >= 2:
             good = [m for m, n in matcher.knnMatch(desc, desc0, k=2) if m.distance < 0.7 * n.distance]
@@ -90,8 +95,8 @@ def align_to_first(images_u8: Sequence[np.ndarray], bgr_quirk: bool = True) -> l
         hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, ransacReprojThreshold=2.0)
         if hom is None:
             raise ValueError(f"Expected a homography aligning source {i + 1} to source 1, RANSAC found none")
-        h, w = img.shape[:2]
-        out.append(cv2.warpPerspective(img, hom, (w, h), flags=cv2.INTER_LINEAR))
+        h, w = images[i].shape[:2]
+        out.append(cv2.warpPerspective(images[i], hom, (w, h), flags=cv2.INTER_LINEAR))
     return out
 
 
@@ -140,9 +145,8 @@ def focusstack(
         srcs = [im.astype(np.float32) / np.float32(255.0) for im in srcs]
     else:
         srcs = [np.asarray(im, dtype=np.float32) for im in images]
-        if align:
-            warped = align_to_first([to_uint8(im) for im in srcs], bgr_quirk=False)
-            srcs = [srcs[0]] + [im.astype(np.float32) / np.float32(255.0) for im in warped[1:]]
+        if align:  # keypoints on the 8-bit versions, the float images are warped
+            srcs = align_to_first(srcs, bgr_quirk=False, keypoint_images=[to_uint8(im) for im in srcs])
         grays = [im if im.ndim == 2 else np.ascontiguousarray(im @ _BT601) for im in srcs]
         measures = np.stack([focus_measure(g) for g in grays], axis=0)
     n = len(srcs)

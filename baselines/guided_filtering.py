@@ -62,13 +62,13 @@ def _matlab_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(x + 0.5), 0.0, 255.0)
 
 
-def _check(images: Sequence[np.ndarray]) -> np.ndarray:
+def _check(images: Sequence[np.ndarray], dtype: type) -> np.ndarray:
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     shapes = {np.shape(im) for im in images}
     if len(shapes) != 1:
         raise ValueError(f"Expected sources of equal shape, got {sorted(shapes)}")
-    stack = np.stack([np.asarray(im, dtype=np.float64) for im in images], axis=0)
+    stack = np.stack([np.asarray(im, dtype=dtype) for im in images], axis=0)
     if stack.ndim not in (3, 4) or (stack.ndim == 4 and stack.shape[3] != 3):
         raise ValueError(f"Expected HxW or HxWx3 sources, got shape {stack.shape[1:]}")
     return stack
@@ -100,7 +100,8 @@ def gff(
     Returns
     -------
     fused : ndarray
-        float64 image of the sources' shape, in [0, 1] up to rounding.
+        Image of the sources' shape, in [0, 1] up to rounding; float32 (float64 with
+        ``sesf2020_call``).
     decision : ndarray
         HxW initial-choice label map ``argmax_n S_n`` (int).
 
@@ -114,14 +115,16 @@ def gff(
     S. Li, X. Kang, J. Hu, "Image fusion with guided filtering", IEEE TIP 22(7):2864-2875, 2013.
     doi:10.1109/TIP.2013.2244222
     """
-    stack = _check(images)  # N x H x W (x 3)
+    # weights always in float64; the final weighted sum in float32 for the clean output (it is returned
+    # as float32 anyway) and in float64 when emulating MATLAB up to its uint8 rounding
+    stack = _check(images, np.float64 if sesf2020_call else np.float32)  # N x H x W (x 3)
     if sesf2020_call:
         # GFF.m got doubles in 0..255 (gray pairs as 3 equal channels): rgb2gray clamps to [0, 1],
         # and LapFilter / GuidOptimize divide by 255 once more.
         lum = stack @ _RGB2GRAY * 255.0 if stack.ndim == 4 else stack * 255.0 * _RGB2GRAY.sum()
         gray = np.clip(lum, 0.0, 1.0) / 255.0
     else:
-        gray = stack @ _RGB2GRAY if stack.ndim == 4 else stack
+        gray = stack @ _RGB2GRAY if stack.ndim == 4 else stack.astype(np.float64)
     gray = np.ascontiguousarray(gray)  # N x H x W
     n = stack.shape[0]
     gk = _gaussian_kernel_1d()
@@ -147,9 +150,9 @@ def gff(
         w = _matlab_u8(guided_filter_stack(gray, p, r, eps) * 255.0) / 255.0 + 1e-12
         return w / w.sum(axis=0)
 
-    w_b = weights(r1, eps1)  # N x H x W
-    w_d = weights(r2, eps2)
-    fused = np.zeros(stack.shape[1:], dtype=np.float64)
+    w_b = weights(r1, eps1).astype(stack.dtype, copy=False)  # N x H x W
+    w_d = weights(r2, eps2).astype(stack.dtype, copy=False)
+    fused = np.zeros(stack.shape[1:], dtype=stack.dtype)
     for k in range(n):
         src = stack[k]
         base = cv2.blur(src, (31, 31), borderType=cv2.BORDER_REPLICATE).reshape(src.shape)

@@ -1,4 +1,9 @@
-"""Maximum fusion: per pixel, the source with the largest luminance (all channels taken from it)."""
+"""Maximum fusion: the per-pixel, per-channel maximum of the sources (``shared/docs/methods.md`` 7.11).
+
+This is the plain ``max(A, B)`` baseline. It is *not* "select the pixel with the larger absolute
+high-pass response", which some papers also call "max" and which is a different method. On colour
+input the per-channel maximum can produce colours found in no single source.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.imageio import luminance
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
 
 def maximum(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Return (fused, index map): each pixel copied from the source with the largest luminance.
+    """Return (fused, index map): per pixel and channel, the largest source value.
 
-    Ties go to the first source. For gray images this is the plain pixel-wise maximum. (Some papers'
-    "max" is the per-channel maximum, which can create colours found in no source; this one cannot.)
+    The index map (HxW, or HxWxC for colour) says which source each value came from; ties go to the
+    first source.
 
     Raises
     ------
@@ -28,22 +32,23 @@ def maximum(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     if len(shapes) != 1:
         raise ValueError(f"Expected sources of equal shape, got {sorted(shapes)}")
     stack = np.stack(images, axis=0)
-    lum = np.stack([luminance(im) for im in images], axis=0)
-    idx = np.argmax(lum, axis=0)
-    fused = np.take_along_axis(stack, idx[None, ..., None] if stack.ndim == 4 else idx[None], axis=0)[0]
-    return fused.astype(np.float32), idx
+    idx = np.argmax(stack, axis=0)
+    return stack.max(axis=0).astype(np.float32), idx
 
 
 @register_method(
     MethodInfo(
         id="max",
         name="Maximum",
-        paper="Baseline: pixel-wise maximum (by luminance)",
+        paper="Baseline: per-pixel, per-channel maximum of intensities (methods.md 7.11)",
         source="mfif-bench",
         license="MIT",
-        n_image_rule="native: argmax over N sources",
+        version="2",
+        n_image_rule="native: maximum over N sources",
+        notes="Decision map only for gray input (the source index / (N-1)); colour picks per channel, so none.",
     )
 )
 def fuse(images: Sequence[np.ndarray]) -> FusionResult:
     fused, idx = maximum(images)
-    return FusionResult(fused, (idx / max(len(images) - 1, 1)).astype(np.float32))
+    dm = (idx / max(len(images) - 1, 1)).astype(np.float32) if idx.ndim == 2 else None
+    return FusionResult(fused, dm)

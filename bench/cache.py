@@ -116,7 +116,9 @@ def fused_key(
     )
 
 
-def score_key(metric_id: str, version: str, protocol: str, fused_sha256: str, reference_sha256: str = "") -> str:
+def score_key(
+    metric_id: str, version: str, protocol: str, fused_sha256: str, reference_sha256: str = ""
+) -> str:
     """Cache key of one score (see module docstring)."""
     return canonical_key(
         {
@@ -222,7 +224,8 @@ class ResultCache:
     # fused images -------------------------------------------------------------------------
     def get_fused(self, key: str) -> FusedEntry | None:
         row = self._db.execute(
-            "SELECT sha256, has_dm, time_median, time_iqr, repeats, n_threads, device, status, message, created "
+            "SELECT sha256, has_dm, time_median, time_iqr, repeats, n_threads, device, status, message, "
+            "created "
             "FROM fused WHERE key=?",
             (key,),
         ).fetchone()
@@ -230,8 +233,20 @@ class ResultCache:
             return None
         path, dm = self._paths(key)
         if row[7] != "ok":
-            return FusedEntry(key, "", path, None, math.nan, math.nan, 0, 0, row[6] or "", row[7], row[8] or "",
-                              row[9] or "")
+            return FusedEntry(
+                key,
+                "",
+                path,
+                None,
+                math.nan,
+                math.nan,
+                0,
+                0,
+                row[6] or "",
+                row[7],
+                row[8] or "",
+                row[9] or "",
+            )
         if not path.exists() or (row[1] and not dm.exists()):
             return None  # files deleted by hand: treat as a miss
         return FusedEntry(
@@ -288,8 +303,20 @@ class ResultCache:
                     "",
                 ),
             )
-        return FusedEntry(key, sha, path, dm if dm_u8 is not None else None, time_median, time_iqr, repeats,
-                          n_threads, device, "ok", "", created)
+        return FusedEntry(
+            key,
+            sha,
+            path,
+            dm if dm_u8 is not None else None,
+            time_median,
+            time_iqr,
+            repeats,
+            n_threads,
+            device,
+            "ok",
+            "",
+            created,
+        )
 
     def put_fused_error(self, key: str, message: str, *, device: str, method: str, created: str) -> None:
         """Record that this fusion raised (reused only until ``--retry-errors``)."""

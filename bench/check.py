@@ -68,10 +68,13 @@ def run_rows(run_dir: str | Path) -> pd.DataFrame:
 def read_baseline(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: baseline not found; create it with `python -m bench check RUN_DIR --baseline "
-                        f"{path} --update`")
-    df = pd.read_csv(path, dtype={"scene": str, "metric_version": str}, keep_default_na=False,
-                     na_values=["", "nan", "NaN"])
+        raise UserError(
+            f"{path}: baseline not found; create it with `python -m bench check RUN_DIR --baseline "
+            f"{path} --update`"
+        )
+    df = pd.read_csv(
+        path, dtype={"scene": str, "metric_version": str}, keep_default_na=False, na_values=["", "nan", "NaN"]
+    )
     missing = [c for c in BASELINE_COLUMNS if c not in df.columns]
     if missing:
         raise UserError(f"{path}: not a baseline file (missing columns {', '.join(missing)})")
@@ -102,13 +105,19 @@ def _verdict(r, atol: float, rtol: float) -> tuple[str, float]:
     return ("improved" if o_ok else "regressed"), math.nan
 
 
-def compare(run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL,
-            rtol: float = DEFAULT_RTOL) -> CheckResult:
+def compare(
+    run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL
+) -> CheckResult:
     """Compare the scores of ``run_dir`` with ``baseline`` (see module docstring)."""
     ours = run_rows(run_dir)
     base = read_baseline(baseline)
-    m = base.merge(ours[[*KEY, "value", "status", "metric_version"]], on=KEY, how="outer",
-                   suffixes=("", "_run"), indicator=True)
+    m = base.merge(
+        ours[[*KEY, "value", "status", "metric_version"]],
+        on=KEY,
+        how="outer",
+        suffixes=("", "_run"),
+        indicator=True,
+    )
     verdicts, deltas = [], []
     for r in m.to_dict("records"):
         if r["_merge"] == "right_only":
@@ -118,8 +127,17 @@ def compare(run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATO
         verdicts.append(v)
         deltas.append(d)
     m["verdict"], m["delta"] = verdicts, deltas
-    cols = [*KEY, "value", "value_run", "delta", "status", "status_run", "metric_version", "metric_version_run",
-            "verdict"]
+    cols = [
+        *KEY,
+        "value",
+        "value_run",
+        "delta",
+        "status",
+        "status_run",
+        "metric_version",
+        "metric_version_run",
+        "verdict",
+    ]
     return CheckResult(m[cols].rename(columns={"value": "baseline", "value_run": "ours"}))
 
 
@@ -130,23 +148,32 @@ def format_report(res: CheckResult, max_rows: int = 60) -> str:
     lines = []
     if len(shown):
         w = shown.head(max_rows)
-        head = f"{'verdict':<10} {'dataset':<10} {'scene':<14} {'method':<14} {'metric':<16} " \
-               f"{'baseline':>14} {'ours':>14} {'delta':>11}"
+        head = (
+            f"{'verdict':<10} {'dataset':<10} {'scene':<14} {'method':<14} {'metric':<16} "
+            f"{'baseline':>14} {'ours':>14} {'delta':>11}"
+        )
         lines.append(head)
         lines.append("-" * len(head))
         for r in w.itertuples(index=False):
             extra = ""
             if r.verdict == "version":
-                extra = f"  metric version {r.metric_version} -> {r.metric_version_run}; refresh with --update"
+                extra = (
+                    f"  metric version {r.metric_version} -> {r.metric_version_run}; refresh with --update"
+                )
             elif r.status != r.status_run and isinstance(r.status_run, str):
                 extra = f"  status {r.status} -> {r.status_run}"
-            lines.append(f"{r.verdict:<10} {r.dataset:<10} {str(r.scene):<14} {r.method:<14} {r.metric:<16} "
-                         f"{_f(r.baseline):>14} {_f(r.ours):>14} {_f(r.delta, 3):>11}{extra}")
+            lines.append(
+                f"{r.verdict:<10} {r.dataset:<10} {str(r.scene):<14} {r.method:<14} {r.metric:<16} "
+                f"{_f(r.baseline):>14} {_f(r.ours):>14} {_f(r.delta, 3):>11}{extra}"
+            )
         if len(shown) > max_rows:
             lines.append(f"... and {len(shown) - max_rows} more")
     c = res.counts()
-    lines.append("check: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("ok", "improved", "new", *FAILING))
-                 + (" -> FAIL" if res.failed else " -> pass"))
+    lines.append(
+        "check: "
+        + ", ".join(f"{k} {c.get(k, 0)}" for k in ("ok", "improved", "new", *FAILING))
+        + (" -> FAIL" if res.failed else " -> pass")
+    )
     return "\n".join(lines)
 
 
@@ -156,8 +183,9 @@ def _f(x, digits: int = 8) -> str:
     return f"{x:.{digits}g}"
 
 
-def update(run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL,
-           rtol: float = DEFAULT_RTOL) -> dict[str, int]:
+def update(
+    run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL
+) -> dict[str, int]:
     """Merge the run into the baseline file (created if absent); returns counts of added/changed/kept."""
     from bench.cache import atomic_write_text
 
@@ -169,14 +197,23 @@ def update(run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL
     out, added, changed, same = {}, 0, 0, 0
     for r in ours.to_dict("records"):
         k = tuple(r[c] for c in KEY)
-        new = {**{c: r[c] for c in KEY}, "value": r["value"], "status": r["status"],
-               "metric_version": r["metric_version"], "updated": today}
+        new = {
+            **{c: r[c] for c in KEY},
+            "value": r["value"],
+            "status": r["status"],
+            "metric_version": r["metric_version"],
+            "updated": today,
+        }
         prev = old_idx.get(k)
         if prev is None:
             added += 1
         else:
-            probe = {**prev, "value_run": r["value"], "status_run": r["status"],
-                     "metric_version_run": r["metric_version"]}
+            probe = {
+                **prev,
+                "value_run": r["value"],
+                "status_run": r["status"],
+                "metric_version_run": r["metric_version"],
+            }
             if _verdict(probe, atol, rtol)[0] == "ok" and prev["status"] == r["status"]:
                 new = {c: prev[c] for c in BASELINE_COLUMNS}
                 same += 1

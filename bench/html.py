@@ -38,13 +38,15 @@ def _table_html(frame) -> str:
             text = html.escape(str(v))
             if text.startswith("**"):
                 end = text.index("**", 2)
-                text = f"<b>{text[2:end]}</b>{text[end + 2:]}"
+                text = f"<b>{text[2:end]}</b>{text[end + 2 :]}"
             cells.append(f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def write_html(run_dir: str | Path, report_dir: str | Path, figures: list, summaries: list | None = None) -> Path:
+def write_html(
+    run_dir: str | Path, report_dir: str | Path, figures: list, summaries: list | None = None
+) -> Path:
     """Write ``<report_dir>/report.html`` from the run's results and the drawn figures."""
     from bench.report import LEGEND, TIED_MARK, summarize, table_frame
     from bench.runner import read_results
@@ -75,16 +77,21 @@ def write_html(run_dir: str | Path, report_dir: str | Path, figures: list, summa
             if f.title.startswith(f"{s.dataset}:"):
                 rel_png = f.png.relative_to(report_dir).as_posix()
                 rel_pdf = f.pdf.relative_to(report_dir).as_posix()
-                parts.append(f"<h3>{html.escape(f.title)}</h3><p><a href='{rel_pdf}'>PDF</a></p>"
-                             f"<img src='{rel_png}' alt='{html.escape(f.title)}'>")
+                parts.append(
+                    f"<h3>{html.escape(f.title)}</h3><p><a href='{rel_pdf}'>PDF</a></p>"
+                    f"<img src='{rel_png}' alt='{html.escape(f.title)}'>"
+                )
     parts.append(f"<p class='meta'>{html.escape(LEGEND.format(mark=TIED_MARK))}</p>")
-    parts.append("<p class='meta'>Tables: tables.md, tables.tex, summary.csv (with bootstrap 95% CIs and "
-                 "p-values) in this folder.</p>")
+    parts.append(
+        "<p class='meta'>Tables: tables.md, tables.tex, summary.csv (with bootstrap 95% CIs and "
+        "p-values) in this folder.</p>"
+    )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>mfif-bench report</title>"
-        f"<style>{_CSS}</style><script>{_CHECK_JS}</script></head><body>" + "\n".join(parts) + "</body></html>\n"
+        f"<style>{_CSS}</style><script>{_CHECK_JS}</script></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
     )
     path = report_dir / "report.html"
     atomic_write_text(path, page)
     return path
-

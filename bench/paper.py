@@ -25,8 +25,15 @@ import pandas as pd
 from bench.errors import UserError
 
 _LYTRO26 = tuple(f"color_lytro_{i:02d}" for i in range(1, 21))
-GACN_SCENES = (*_LYTRO26, "color_dsift_flower", "color_mwg_temple", "color_tid_t5", "color_tid_t70",
-               "gray_mwg_clock", "gray_mwg_lab")
+GACN_SCENES = (
+    *_LYTRO26,
+    "color_dsift_flower",
+    "color_mwg_temple",
+    "color_tid_t5",
+    "color_tid_t70",
+    "gray_mwg_clock",
+    "gray_mwg_lab",
+)
 
 # Reproduction switches of the SESF-Fuse experiment (shared/docs/methods.md sections 7 and 8). GACN
 # reused the SESF experiment's fused images for its classical rows, so the same switches apply.
@@ -69,15 +76,28 @@ TABLES: dict[str, PaperTable] = {
         protocol="sesf2020",
         metrics={"Qg": ("qg",), "Qm": ("qm",), "Qcb": ("qcb",)},
         rows={
-            "DeepFuse": None, "FocusStack": _SESF_CLASSICAL["FocusStack"], "SF": _SESF_CLASSICAL["SF"],
-            "DenseFuse_1e3_add": None, "DSIFT": None, "DenseFuse_1e3_l1": None, "GF": _SESF_CLASSICAL["GF"],
-            "CVT": None, "DWT": _SESF_CLASSICAL["DWT"], "IMF": None, "RP": _SESF_CLASSICAL["RP"],
-            "DTCWT": _SESF_CLASSICAL["DTCWT"], "NSCT": None, "SR": None, "LP": _SESF_CLASSICAL["LP"],
-            "MWG": None, "CNN-Fuse": None, "SESF-Fuse": ("sesf", {}),
+            "DeepFuse": None,
+            "FocusStack": _SESF_CLASSICAL["FocusStack"],
+            "SF": _SESF_CLASSICAL["SF"],
+            "DenseFuse_1e3_add": None,
+            "DSIFT": None,
+            "DenseFuse_1e3_l1": None,
+            "GF": _SESF_CLASSICAL["GF"],
+            "CVT": None,
+            "DWT": _SESF_CLASSICAL["DWT"],
+            "IMF": None,
+            "RP": _SESF_CLASSICAL["RP"],
+            "DTCWT": _SESF_CLASSICAL["DTCWT"],
+            "NSCT": None,
+            "SR": None,
+            "LP": _SESF_CLASSICAL["LP"],
+            "MWG": None,
+            "CNN-Fuse": None,
+            "SESF-Fuse": ("sesf", {}),
         },
         first_place=True,
         note="first places are counted among the rows we regenerate only, so they differ from the paper's "
-             "18-method counts",
+        "18-method counts",
     ),
     "gacn2022-table1": PaperTable(
         id="gacn2022-table1",
@@ -86,21 +106,45 @@ TABLES: dict[str, PaperTable] = {
         dataset="sesf_gacn",
         scenes=GACN_SCENES,
         protocol="sesf2020",
-        metrics={"Qg": ("qg",), "Qy": ("qy@sesf", "qy@liu", "qy"), "Qncie": ("qncie",), "Qcb": ("qcb",),
-                 "FMI_EDGE": ("fmi_edge", "fmi@edge"), "FMI_DCT": ("fmi_dct", "fmi@dct")},
+        metrics={
+            "Qg": ("qg",),
+            "Qy": ("qy@sesf", "qy@liu", "qy"),
+            "Qncie": ("qncie",),
+            "Qcb": ("qcb",),
+            "FMI_EDGE": ("fmi_edge", "fmi@edge"),
+            "FMI_DCT": ("fmi_dct", "fmi@dct"),
+        },
         rows={
-            "GACN": ("gacn", {}), "MFF-GAN": None, "MFF-SSIM": None, "DRPL": None, "FusionDN": None,
-            "U2Fusion": None, "IFCNN": None, "PMGI": None, "SESF-Fuse": ("sesf", {}), "Dense-Fuse": None,
-            "CNN-Fuse": None, "DSIFT": None, "MWG": None, "Focus-Stack": _SESF_CLASSICAL["FocusStack"],
-            "SR": None, "NSCT": None, "CVT": None, "DTCWT": _SESF_CLASSICAL["DTCWT"], "SF": _SESF_CLASSICAL["SF"],
-            "DWT": _SESF_CLASSICAL["DWT"], "RP": _SESF_CLASSICAL["RP"], "LP": _SESF_CLASSICAL["LP"],
+            "GACN": ("gacn", {}),
+            "MFF-GAN": None,
+            "MFF-SSIM": None,
+            "DRPL": None,
+            "FusionDN": None,
+            "U2Fusion": None,
+            "IFCNN": None,
+            "PMGI": None,
+            "SESF-Fuse": ("sesf", {}),
+            "Dense-Fuse": None,
+            "CNN-Fuse": None,
+            "DSIFT": None,
+            "MWG": None,
+            "Focus-Stack": _SESF_CLASSICAL["FocusStack"],
+            "SR": None,
+            "NSCT": None,
+            "CVT": None,
+            "DTCWT": _SESF_CLASSICAL["DTCWT"],
+            "SF": _SESF_CLASSICAL["SF"],
+            "DWT": _SESF_CLASSICAL["DWT"],
+            "RP": _SESF_CLASSICAL["RP"],
+            "LP": _SESF_CLASSICAL["LP"],
         },
         time_key="time_s",
         note="paper times: deep methods on a GTX 1080Ti, others MATLAB on an E5-2620 CPU; ours: this machine",
     ),
     "gacn2022-table3": PaperTable(
         id="gacn2022-table3",
-        title="GACN (2022) Table 3: seconds per image on the 65-image chip stack, serial vs decision calibration",
+        title="GACN (2022) Table 3: seconds per image on the 65-image chip stack, serial vs decision "
+        "calibration",
         json_path=("gacn_2022", "table3_multi_image_timing"),
         dataset="stacks",
         scenes=("gacn_V-4",),
@@ -125,8 +169,10 @@ def reference_file(explicit: str | os.PathLike | None = None) -> Path:
     for c in cands:
         if c.is_file():
             return c
-    raise UserError("paper_tables.json not found; pass --reference FILE or set MFIF_REFERENCE "
-                    "(or MFIF_DATA=../shared/datasets, whose sibling reference/ holds it)")
+    raise UserError(
+        "paper_tables.json not found; pass --reference FILE or set MFIF_REFERENCE "
+        "(or MFIF_DATA=../shared/datasets, whose sibling reference/ holds it)"
+    )
 
 
 def get_table(table_id: str) -> PaperTable:
@@ -203,10 +249,20 @@ def _run_specs(table: PaperTable) -> tuple[list, dict[str, str]]:
     return specs, absent
 
 
-def regenerate(table_id: str, *, reference: str | None = None, data_dir: str | None = None, jobs: int = -1,
-               limit: int | None = None, frames: int | None = None, device: str = "auto",
-               out: str | None = None, cache_dir: str | None = None, progress: bool = True,
-               repeats: int = 1) -> PaperResult:
+def regenerate(
+    table_id: str,
+    *,
+    reference: str | None = None,
+    data_dir: str | None = None,
+    jobs: int = -1,
+    limit: int | None = None,
+    frames: int | None = None,
+    device: str = "auto",
+    out: str | None = None,
+    cache_dir: str | None = None,
+    progress: bool = True,
+    repeats: int = 1,
+) -> PaperResult:
     """Run the fusions and metrics a paper table needs, then line up paper and ours."""
     from bench.runner import RunConfig, run
 
@@ -219,9 +275,19 @@ def regenerate(table_id: str, *, reference: str | None = None, data_dir: str | N
     run_dir = None
     if specs:
         cfg = RunConfig(
-            methods=tuple(specs), datasets=(table.dataset,), metrics=tuple(m for m in metric_ids.values() if m),
-            data_dir=data_dir, limit=limit, scenes=table.scenes, jobs=jobs, protocol=table.protocol,
-            device=device, progress=progress, cache_dir=cache_dir, repeats=repeats, max_sources=frames,
+            methods=tuple(specs),
+            datasets=(table.dataset,),
+            metrics=tuple(m for m in metric_ids.values() if m),
+            data_dir=data_dir,
+            limit=limit,
+            scenes=table.scenes,
+            jobs=jobs,
+            protocol=table.protocol,
+            device=device,
+            progress=progress,
+            cache_dir=cache_dir,
+            repeats=repeats,
+            max_sources=frames,
             out=out or str(Path("results") / "paper" / table.id),
         )
         summary = run(cfg)
@@ -244,7 +310,8 @@ def _mean_ok(df: pd.DataFrame, label: str, metric: str) -> tuple[float, int, int
 
 def _first_places(df: pd.DataFrame, metric: str, higher: bool) -> dict[str, int]:
     w = df[(df["metric"] == metric) & (df["status"] == "ok")].pivot_table(
-        index="scene", columns="method", values="value", aggfunc="first")
+        index="scene", columns="method", values="value", aggfunc="first"
+    )
     best = w.max(axis=1) if higher else w.min(axis=1)
     return w.eq(best, axis=0).sum(axis=0).astype(int).to_dict()
 
@@ -252,12 +319,23 @@ def _first_places(df: pd.DataFrame, metric: str, higher: bool) -> dict[str, int]
 def _row(method: str, metric: str, paper: float | None, ours: float | None) -> dict:
     p = None if paper is None or not np.isfinite(paper) else float(paper)
     o = None if ours is None or not np.isfinite(ours) else float(ours)
-    return {"method": method, "metric": metric, "paper": p, "ours": o,
-            "delta": None if p is None or o is None else o - p}
+    return {
+        "method": method,
+        "metric": metric,
+        "paper": p,
+        "ours": o,
+        "delta": None if p is None or o is None else o - p,
+    }
 
 
-def _compare(table: PaperTable, paper: dict, metric_ids: dict, df: pd.DataFrame | None, absent: dict,
-             frames: int | None) -> list[dict]:
+def _compare(
+    table: PaperTable,
+    paper: dict,
+    metric_ids: dict,
+    df: pd.DataFrame | None,
+    absent: dict,
+    frames: int | None,
+) -> list[dict]:
     from bench.report import higher_is_better
 
     rows: list[dict] = []
@@ -267,7 +345,11 @@ def _compare(table: PaperTable, paper: dict, metric_ids: dict, df: pd.DataFrame 
                 pv = paper.get(name, {}).get(col)
                 ours = None
                 if df is not None and name not in absent:
-                    t = df[(df["method"] == f"{name}|{col}") & (df["metric"] == "time_fuse_s") & (df["status"] == "ok")]
+                    t = df[
+                        (df["method"] == f"{name}|{col}")
+                        & (df["metric"] == "time_fuse_s")
+                        & (df["status"] == "ok")
+                    ]
                     if len(t):
                         n_img = frames or _n_sources(df, t)
                         ours = float(t["value"].iloc[0]) / n_img
@@ -286,7 +368,7 @@ def _compare(table: PaperTable, paper: dict, metric_ids: dict, df: pd.DataFrame 
                 ours, _, _ = _mean_ok(df, name, mid)
             rows.append(_row(name, pm, pvals.get(pm), ours))
         if table.first_place:
-            for pm, mid in metric_ids.items():
+            for pm in metric_ids:
                 pf = pvals.get("first_place", {}).get(pm)
                 of = firsts.get(pm, {}).get(name) if name not in absent else None
                 rows.append(_row(name, f"first_place:{pm}", pf, of))
@@ -311,8 +393,10 @@ def _n_sources(df: pd.DataFrame, t: pd.DataFrame) -> int:
 def format_text(res: PaperResult) -> str:
     """Side-by-side table: one line per paper row and metric, then the absent rows."""
     t = res.table
-    lines = [t.title, f"protocol {t.protocol}; dataset {t.dataset}"
-             + (f" ({len(t.scenes)} scenes)" if t.scenes else "")]
+    lines = [
+        t.title,
+        f"protocol {t.protocol}; dataset {t.dataset}" + (f" ({len(t.scenes)} scenes)" if t.scenes else ""),
+    ]
     used = ", ".join(f"{pm}={mid or 'ABSENT'}" for pm, mid in res.metric_ids.items())
     if used:
         lines.append(f"metrics: {used}")
@@ -327,8 +411,10 @@ def format_text(res: PaperResult) -> str:
         if r["method"] in res.absent:
             continue
         count = r["metric"].startswith("first_place")
-        lines.append(f"{r['method']:<20} {r['metric']:<34} {_fmt(r['paper'], count=count):>12} "
-                     f"{_fmt(r['ours'], count=count):>12} {_fmt(r['delta'], signed=True, count=count):>10}")
+        lines.append(
+            f"{r['method']:<20} {r['metric']:<34} {_fmt(r['paper'], count=count):>12} "
+            f"{_fmt(r['ours'], count=count):>12} {_fmt(r['delta'], signed=True, count=count):>10}"
+        )
     if res.absent:
         lines.append("")
         lines.append("absent: " + "; ".join(f"{k} ({v})" for k, v in res.absent.items()))
@@ -346,6 +432,15 @@ def _fmt(x, signed: bool = False, count: bool = False) -> str:
 
 
 def to_json(res: PaperResult) -> dict:
-    """``{"rows": [{method, metric, paper, ours, delta}, ...], "absent": [...]}`` (absent rows have ours=None)."""
-    return {"table": res.table.id, "rows": res.rows, "absent": sorted(res.absent), "partial": res.partial,
-            "metric_ids": res.metric_ids, "run_dir": str(res.run_dir) if res.run_dir else None}
+    """``{"rows": [{method, metric, paper, ours, delta}, ...], "absent": [...]}``.
+
+    Rows of absent methods are kept with ``ours = None``.
+    """
+    return {
+        "table": res.table.id,
+        "rows": res.rows,
+        "absent": sorted(res.absent),
+        "partial": res.partial,
+        "metric_ids": res.metric_ids,
+        "run_dir": str(res.run_dir) if res.run_dir else None,
+    }

@@ -67,7 +67,7 @@ def pareto_front(time: np.ndarray, quality: np.ndarray, higher_is_better: bool) 
     q = np.asarray(quality, dtype=np.float64) * (1.0 if higher_is_better else -1.0)
     ok = np.isfinite(t) & np.isfinite(q)
     tt, qq = t[:, None], q[:, None]
-    dominated = ((t[None, :] <= tt) & (q[None, :] >= qq) & ((t[None, :] < tt) | (q[None, :] > qq)))
+    dominated = (t[None, :] <= tt) & (q[None, :] >= qq) & ((t[None, :] < tt) | (q[None, :] > qq))
     dominated &= ok[None, :]
     return ok & ~dominated.any(axis=1)
 
@@ -76,9 +76,10 @@ def bars(summary, out: Path) -> Figure:
     plt = _plt()
     methods = list(summary.methods["method"])
     rows, cols = _grid(len(summary.metrics))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 0.28 * len(methods) * rows + 1.2 * rows),
-                             squeeze=False)
-    for ax, metric in zip(axes.flat, summary.metrics):
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.6 * cols, 0.28 * len(methods) * rows + 1.2 * rows), squeeze=False
+    )
+    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
         c = summary.cells[summary.cells.metric == metric].set_index("method").reindex(methods)
         y = np.arange(len(methods))
         mean = c["mean"].to_numpy(dtype=float)
@@ -93,9 +94,11 @@ def bars(summary, out: Path) -> Figure:
         finite = mean[np.isfinite(mean)]
         if finite.size:
             span = finite.max() - finite.min()
-            ax.set_xlim(max(0.0, finite.min() - span) if finite.min() >= 0 else finite.min() - span,
-                        finite.max() + 0.5 * span + 1e-12)
-    for ax in axes.flat[len(summary.metrics):]:
+            ax.set_xlim(
+                max(0.0, finite.min() - span) if finite.min() >= 0 else finite.min() - span,
+                finite.max() + 0.5 * span + 1e-12,
+            )
+    for ax in axes.flat[len(summary.metrics) :]:
         ax.axis("off")
     fig.suptitle(f"{summary.dataset}: mean per metric (95% bootstrap CI)", fontsize=10)
     return _save(fig, out, f"bars_{_safe(summary.dataset)}", f"{summary.dataset}: per-metric means")
@@ -109,8 +112,10 @@ def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
     rows, cols = _grid(len(summary.metrics), 2)
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 2.6 * rows), squeeze=False)
     cmap = plt.get_cmap("tab20")
-    for ax, metric in zip(axes.flat, summary.metrics):
-        w = d[d.metric == metric].pivot_table(index="scene", columns="method", values="value", aggfunc="first")
+    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
+        w = d[d.metric == metric].pivot_table(
+            index="scene", columns="method", values="value", aggfunc="first"
+        )
         w = w.reindex(index=scenes, columns=methods)
         x = np.arange(len(scenes))
         for k, m in enumerate(methods):
@@ -118,11 +123,17 @@ def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
         ax.set_title(metric, fontsize=9)
         ax.set_xticks(x, [str(i + 1) for i in x], fontsize=6)
         ax.set_xlabel("image", fontsize=7)
-    for ax in axes.flat[len(summary.metrics):]:
+    for ax in axes.flat[len(summary.metrics) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(methods), 8), fontsize=7,
-               bbox_to_anchor=(0.5, 1.0 + 0.02 * math.ceil(len(methods) / 8)))
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(len(methods), 8),
+        fontsize=7,
+        bbox_to_anchor=(0.5, 1.0 + 0.02 * math.ceil(len(methods) / 8)),
+    )
     fig.tight_layout()
     return _save(fig, out, f"per_image_{_safe(summary.dataset)}", f"{summary.dataset}: per-image values")
 
@@ -132,7 +143,7 @@ def pareto(summary, out: Path) -> Figure:
     meth = summary.methods.set_index("method")
     rows, cols = _grid(len(summary.metrics))
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.0 * rows), squeeze=False)
-    for ax, metric in zip(axes.flat, summary.metrics):
+    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
         c = summary.cells[summary.cells.metric == metric].set_index("method")
         names = [m for m in c.index if m in meth.index]
         t = meth.loc[names, "time_mean_s"].to_numpy(dtype=float)
@@ -141,21 +152,35 @@ def pareto(summary, out: Path) -> Figure:
         front = pareto_front(t, q, hib)
         ax.scatter(t, q, s=14, color="tab:blue")
         order = np.argsort(t[front])
-        ax.plot(t[front][order], q[front][order], color="tab:red", lw=1, drawstyle="steps-post" if hib else None,
-                label="Pareto front")
-        for n, x, y, f in zip(names, t, q, front):
+        ax.plot(
+            t[front][order],
+            q[front][order],
+            color="tab:red",
+            lw=1,
+            drawstyle="steps-post" if hib else None,
+            label="Pareto front",
+        )
+        for n, x, y, f in zip(names, t, q, front, strict=True):
             if np.isfinite(x) and np.isfinite(y):
-                ax.annotate(n, (x, y), fontsize=6, color="tab:red" if f else "0.3", xytext=(2, 2),
-                            textcoords="offset points")
+                ax.annotate(
+                    n,
+                    (x, y),
+                    fontsize=6,
+                    color="tab:red" if f else "0.3",
+                    xytext=(2, 2),
+                    textcoords="offset points",
+                )
         if np.isfinite(t).any() and (t[np.isfinite(t)] > 0).all():
             ax.set_xscale("log")
         ax.set_xlabel("mean fusion time (s)", fontsize=7)
         ax.set_title(f"{metric} {'↑' if hib else '↓'}", fontsize=9)
-    for ax in axes.flat[len(summary.metrics):]:
+    for ax in axes.flat[len(summary.metrics) :]:
         ax.axis("off")
     fig.suptitle(f"{summary.dataset}: quality vs time", fontsize=10)
     fig.tight_layout()
-    return _save(fig, out, f"pareto_{_safe(summary.dataset)}", f"{summary.dataset}: quality vs time (Pareto front)")
+    return _save(
+        fig, out, f"pareto_{_safe(summary.dataset)}", f"{summary.dataset}: quality vs time (Pareto front)"
+    )
 
 
 def _zoom_box(a: np.ndarray, b: np.ndarray, frac: float = 0.2) -> tuple[int, int, int, int]:
@@ -179,7 +204,8 @@ def difference_image(fused: np.ndarray, source: np.ndarray) -> np.ndarray:
     from bench.imageio import luminance
 
     d = luminance(np.asarray(fused, dtype=np.float32)).astype(np.float64) - luminance(
-        np.asarray(source, dtype=np.float32)).astype(np.float64)
+        np.asarray(source, dtype=np.float32)
+    ).astype(np.float64)
     lo, hi = d.min(), d.max()
     return np.full_like(d, 0.5) if hi - lo <= 0 else (d - lo) / (hi - lo)
 
@@ -193,7 +219,9 @@ def image_grid(summary, artifacts: pd.DataFrame, sources: list[np.ndarray], scen
     methods = [m for m in summary.methods["method"] if m in arts.index][:GRID_MAX_METHODS]
     y0, y1, x0, x1 = _zoom_box(sources[0], sources[1])
     ncol = max(3, len(sources))
-    fig, axes = plt.subplots(1 + len(methods), ncol, figsize=(2.4 * ncol, 2.4 * (1 + len(methods))), squeeze=False)
+    fig, axes = plt.subplots(
+        1 + len(methods), ncol, figsize=(2.4 * ncol, 2.4 * (1 + len(methods))), squeeze=False
+    )
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -253,8 +281,9 @@ def _scene_sources(run_dir: Path, dataset: str, scene: str, paths: str) -> list[
     return None
 
 
-def write_figures(run_dir: str | Path, out: str | Path, df: pd.DataFrame | None = None,
-                  summaries: list | None = None) -> list[Figure]:
+def write_figures(
+    run_dir: str | Path, out: str | Path, df: pd.DataFrame | None = None, summaries: list | None = None
+) -> list[Figure]:
     """Draw every figure of the run into ``out``; returns them in display order."""
     from bench.report import summarize
     from bench.runner import read_results

@@ -57,7 +57,9 @@ def _first_places(wide: pd.DataFrame, hib: bool) -> pd.Series:
     return hits.sum(axis=0).astype(int)
 
 
-def summarize_dataset(df: pd.DataFrame, dataset: str, method_order: list[str] | None = None) -> DatasetSummary:
+def summarize_dataset(
+    df: pd.DataFrame, dataset: str, method_order: list[str] | None = None
+) -> DatasetSummary:
     """Build the summary of one dataset from long-format results rows."""
     from bench.significance import bootstrap_ci, versus_leader
 
@@ -86,17 +88,45 @@ def summarize_dataset(df: pd.DataFrame, dataset: str, method_order: list[str] | 
             n_fail = int(((sub["method"] == m) & ((sub["status"] != "ok") | sub["value"].isna())).sum())
             lo, hi = bootstrap_ci(fin)
             p_raw, p_holm = tests.get(m, (math.nan, math.nan))
-            cells.append({
-                "method": m, "metric": metric, "higher_is_better": hib, "mean": float(means[m]),
-                "std": float(np.std(fin, ddof=1)) if fin.size > 1 else math.nan, "n": int(fin.size),
-                "n_failed": n_fail, "ci95_low": lo, "ci95_high": hi,
-                "rank": float(ranks[m]) if np.isfinite(ranks[m]) else math.nan,
-                "first_place": int(firsts[m]), "leader": m == leader, "p_vs_leader": p_raw, "p_holm": p_holm,
-                "tied_with_leader": bool(m != leader and leader is not None and not (p_holm < ALPHA)),
-            })
-    cells_df = pd.DataFrame(cells, columns=[
-        "method", "metric", "higher_is_better", "mean", "std", "n", "n_failed", "ci95_low", "ci95_high", "rank",
-        "first_place", "leader", "p_vs_leader", "p_holm", "tied_with_leader"])
+            cells.append(
+                {
+                    "method": m,
+                    "metric": metric,
+                    "higher_is_better": hib,
+                    "mean": float(means[m]),
+                    "std": float(np.std(fin, ddof=1)) if fin.size > 1 else math.nan,
+                    "n": int(fin.size),
+                    "n_failed": n_fail,
+                    "ci95_low": lo,
+                    "ci95_high": hi,
+                    "rank": float(ranks[m]) if np.isfinite(ranks[m]) else math.nan,
+                    "first_place": int(firsts[m]),
+                    "leader": m == leader,
+                    "p_vs_leader": p_raw,
+                    "p_holm": p_holm,
+                    "tied_with_leader": bool(m != leader and leader is not None and not (p_holm < ALPHA)),
+                }
+            )
+    cells_df = pd.DataFrame(
+        cells,
+        columns=[
+            "method",
+            "metric",
+            "higher_is_better",
+            "mean",
+            "std",
+            "n",
+            "n_failed",
+            "ci95_low",
+            "ci95_high",
+            "rank",
+            "first_place",
+            "leader",
+            "p_vs_leader",
+            "p_holm",
+            "tied_with_leader",
+        ],
+    )
     meth = _method_table(d, methods, cells_df)
     return DatasetSummary(dataset, cells_df, meth, metrics, len(scenes))
 
@@ -109,20 +139,40 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
         tm = tm[np.isfinite(tm)]
         iqr = d[(d["metric"] == TIME_IQR_METRIC) & (d["method"] == m)]["value"].to_numpy(dtype=np.float64)
         r = cells[cells["method"] == m]["rank"]
-        rows.append({
-            "method": m,
-            "avg_rank": float(r.mean()) if r.notna().any() else math.nan,
-            "time_mean_s": float(tm.mean()) if tm.size else math.nan,
-            "time_std_s": float(tm.std(ddof=1)) if tm.size > 1 else math.nan,
-            "time_iqr_median_s": float(np.nanmedian(iqr)) if np.isfinite(iqr).any() else math.nan,
-            "fusion_errors": int(((t["method"] == m) & (t["status"] == "error")).sum()),
-            "fusion_skipped": int(((t["method"] == m) & (t["status"] == "skipped")).sum()),
-            "metric_failures": int(cells[cells["method"] == m]["n_failed"].sum()),
-        })
-    out = pd.DataFrame(rows, columns=["method", "avg_rank", "time_mean_s", "time_std_s", "time_iqr_median_s",
-                                      "fusion_errors", "fusion_skipped", "metric_failures"])
-    key = out["avg_rank"].fillna(np.inf) if out["avg_rank"].notna().any() else out["time_mean_s"].fillna(np.inf)
-    return out.assign(_k=key).sort_values(["_k", "method"], kind="stable").drop(columns="_k").reset_index(drop=True)
+        rows.append(
+            {
+                "method": m,
+                "avg_rank": float(r.mean()) if r.notna().any() else math.nan,
+                "time_mean_s": float(tm.mean()) if tm.size else math.nan,
+                "time_std_s": float(tm.std(ddof=1)) if tm.size > 1 else math.nan,
+                "time_iqr_median_s": float(np.nanmedian(iqr)) if np.isfinite(iqr).any() else math.nan,
+                "fusion_errors": int(((t["method"] == m) & (t["status"] == "error")).sum()),
+                "fusion_skipped": int(((t["method"] == m) & (t["status"] == "skipped")).sum()),
+                "metric_failures": int(cells[cells["method"] == m]["n_failed"].sum()),
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "avg_rank",
+            "time_mean_s",
+            "time_std_s",
+            "time_iqr_median_s",
+            "fusion_errors",
+            "fusion_skipped",
+            "metric_failures",
+        ],
+    )
+    key = (
+        out["avg_rank"].fillna(np.inf) if out["avg_rank"].notna().any() else out["time_mean_s"].fillna(np.inf)
+    )
+    return (
+        out.assign(_k=key)
+        .sort_values(["_k", "method"], kind="stable")
+        .drop(columns="_k")
+        .reset_index(drop=True)
+    )
 
 
 def summarize(df: pd.DataFrame) -> list[DatasetSummary]:
@@ -176,7 +226,9 @@ def table_frame(s: DatasetSummary, latex: bool = False) -> pd.DataFrame:
             rank = "" if not np.isfinite(c["rank"]) else f" #{int(c['rank'])}"
             row[f"{metric} {arrow}"] = _cell_text(c, latex) + rank
         row["avg rank"] = _num(m.avg_rank, 2)
-        row["time (s)"] = _time(m.time_mean_s) + (f" ± {_time(m.time_std_s)}" if np.isfinite(m.time_std_s) else "")
+        row["time (s)"] = _time(m.time_mean_s) + (
+            f" ± {_time(m.time_std_s)}" if np.isfinite(m.time_std_s) else ""
+        )
         fails = m.fusion_errors + m.metric_failures
         row["failures"] = str(fails) + (f" ({m.fusion_skipped} skipped)" if m.fusion_skipped else "")
         rows.append(row)
@@ -215,9 +267,13 @@ def to_latex(summaries: list[DatasetSummary]) -> str:
     for s in summaries:
         t = table_frame(s, latex=True)
         cols = list(t.columns)
-        lines = [f"% {s.dataset} ({s.n_scenes} scenes); generated by python -m bench report",
-                 r"\begin{tabular}{" + "r" + "l" * (len(cols) - 1) + "}", r"\toprule",
-                 " & ".join(_tex_escape(c) if "$" not in c else c for c in cols) + r" \\", r"\midrule"]
+        lines = [
+            f"% {s.dataset} ({s.n_scenes} scenes); generated by python -m bench report",
+            r"\begin{tabular}{" + "r" + "l" * (len(cols) - 1) + "}",
+            r"\toprule",
+            " & ".join(_tex_escape(c) if "$" not in c else c for c in cols) + r" \\",
+            r"\midrule",
+        ]
         for r in t.itertuples(index=False):
             cells = [str(v) if "$" in str(v) or r"\textbf" in str(v) else _tex_escape(str(v)) for v in r]
             cells = [c.replace(" [", " {[").replace(" failed]", " failed]}") for c in cells]
@@ -237,7 +293,9 @@ def summary_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_tables(run_dir: str | Path, df: pd.DataFrame | None = None) -> tuple[Path, str, list[DatasetSummary]]:
+def write_tables(
+    run_dir: str | Path, df: pd.DataFrame | None = None
+) -> tuple[Path, str, list[DatasetSummary]]:
     """Write tables.md, summary.csv and tables.tex into ``<run_dir>/report``.
 
     Returns (report folder, Markdown text, summaries).

@@ -151,7 +151,11 @@ def resolve_run_device(device: str, methods: Sequence[MethodSpec]) -> str:
 
 
 def _nvidia_driver_present() -> bool:
-    return Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists() or Path("/dev/nvidiactl").exists()
+    return (
+        Path("/proc/driver/nvidia").exists()
+        or Path("/dev/nvidia0").exists()
+        or Path("/dev/nvidiactl").exists()
+    )
 
 
 _WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in this process
@@ -183,8 +187,9 @@ def _as_u8(img: np.ndarray) -> np.ndarray:
     return to_uint8(img)
 
 
-def fuse_worker(method_id: str, params: dict, device: str, device_aware: bool, load_sources: Callable,
-                repeats: int) -> FuseOutcome:
+def fuse_worker(
+    method_id: str, params: dict, device: str, device_aware: bool, load_sources: Callable, repeats: int
+) -> FuseOutcome:
     """Load the sources, warm the method up once per process, time ``repeats`` calls of ``fuse``.
 
     Timing uses :func:`bench.device.time_call` (median and IQR, CUDA synchronised inside the timed
@@ -227,8 +232,13 @@ def fuse_worker(method_id: str, params: dict, device: str, device_aware: bool, l
         return FuseOutcome(None, None, math.nan, math.nan, 0, 0, "error", _one_line(exc))
 
 
-def score_worker(load_sources: Callable, load_reference: Callable | None, fused: np.ndarray | str,
-                 metric_ids: Sequence[str], protocol: str) -> list:
+def score_worker(
+    load_sources: Callable,
+    load_reference: Callable | None,
+    fused: np.ndarray | str,
+    metric_ids: Sequence[str],
+    protocol: str,
+) -> list:
     """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
 
     Failures become error Scores (NaN and the message), never 0.
@@ -275,7 +285,9 @@ class Executor:
             try:
                 from dask.distributed import Client, LocalCluster
             except ImportError:
-                raise UserError("--backend dask needs dask[distributed]: pip install 'mfif-bench[dist]'") from None
+                raise UserError(
+                    "--backend dask needs dask[distributed]: pip install 'mfif-bench[dist]'"
+                ) from None
             if self.scheduler:
                 try:
                     self._client = Client(self.scheduler, timeout="20s")
@@ -283,7 +295,10 @@ class Executor:
                     raise UserError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
             else:
                 self._cluster = LocalCluster(
-                    n_workers=self.jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    n_workers=self.jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
                     dashboard_address=None,
                 )
                 self._client = Client(self._cluster)
@@ -297,7 +312,9 @@ class Executor:
         if self._cluster is not None:
             self._cluster.close()
 
-    def map(self, tasks: Sequence[tuple[Callable, tuple]], in_process: bool = False) -> Iterator[tuple[int, Any]]:
+    def map(
+        self, tasks: Sequence[tuple[Callable, tuple]], in_process: bool = False
+    ) -> Iterator[tuple[int, Any]]:
         if not tasks:
             return
         if in_process or (self.backend == "loky" and self.jobs == 1):
@@ -391,14 +408,22 @@ def _first_sources(scene, n: int):
         full = scene.load_sources
         load = lambda f=full, k=n: f()[:k]  # noqa: E731
         paths = ()
-    return dataclasses.replace(scene, id=f"{scene.id}[:{n}]", roles=scene.roles[:n], sha256=scene.sha256[:n],
-                               load_sources=load, paths=paths)
+    return dataclasses.replace(
+        scene,
+        id=f"{scene.id}[:{n}]",
+        roles=scene.roles[:n],
+        sha256=scene.sha256[:n],
+        load_sources=load,
+        paths=paths,
+    )
 
 
 def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=not enabled, file=sys.stderr, unit="job", dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=total, disable=not enabled, file=sys.stderr, unit="job", dynamic_ncols=True, leave=False
+    )
 
 
 def run(cfg: RunConfig) -> RunSummary:
@@ -418,8 +443,14 @@ def run(cfg: RunConfig) -> RunSummary:
     metrics = [get_metric(m) for m in cfg.metrics]
     try:
         jobs = _plan_fusions(cfg, device, cache)
-        counts = {"fuse_computed": 0, "fuse_cached": 0, "fuse_errors": 0, "score_computed": 0, "score_cached": 0,
-                  "score_errors": 0}
+        counts = {
+            "fuse_computed": 0,
+            "fuse_cached": 0,
+            "fuse_errors": 0,
+            "score_computed": 0,
+            "score_cached": 0,
+            "score_errors": 0,
+        }
         with Executor(cfg.backend, cfg.jobs, cfg.scheduler) as ex:
             todo = [j for j in jobs if j.status == "pending"]
             counts["fuse_cached"] = sum(1 for j in jobs if j.entry is not None or j.cached_error)
@@ -458,7 +489,10 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
                 job = _FuseJob(ds, scene, spec, dev, key)
                 n = len(scene.sha256)
                 if info.max_images is not None and n > info.max_images:
-                    job.status, job.message = "skipped", f"method handles at most {info.max_images} sources, scene has {n}"
+                    job.status, job.message = (
+                        "skipped",
+                        f"method handles at most {info.max_images} sources, scene has {n}",
+                    )
                 elif info.needs_gpu and dev == "cpu":
                     job.status, job.message = "skipped", "method needs a CUDA device"
                 else:
@@ -472,12 +506,17 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
     return jobs
 
 
-def _run_fusions(todo: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict, bar) -> None:
+def _run_fusions(
+    todo: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict, bar
+) -> None:
     def task(j: _FuseJob):
         info = get_method(j.spec.id).info
         params = dict(info.params)
         params.update(dict(j.spec.params))
-        return (fuse_worker, (j.spec.id, params, j.device, info.device_aware, j.scene.load_sources, cfg.repeats))
+        return (
+            fuse_worker,
+            (j.spec.id, params, j.device, info.device_aware, j.scene.load_sources, cfg.repeats),
+        )
 
     gpu = [j for j in todo if j.device != "cpu"]
     cpu = [j for j in todo if j.device == "cpu"]
@@ -503,12 +542,19 @@ def _store_fusion(job: _FuseJob, res: FuseOutcome, cache: ResultCache) -> None:
     if res.status != "ok":
         job.status, job.message = "error", res.message
         if not res.message.startswith(_TRANSIENT):
-            cache.put_fused_error(job.key, res.message, device=job.device, method=job.spec.id,
-                                  created=_now())
+            cache.put_fused_error(job.key, res.message, device=job.device, method=job.spec.id, created=_now())
         return
     job.entry = cache.put_fused(
-        job.key, res.image, res.dmap, time_median=res.time_median, time_iqr=res.time_iqr, repeats=res.repeats,
-        n_threads=res.n_threads, device=job.device, method=job.spec.id, created=_now(),
+        job.key,
+        res.image,
+        res.dmap,
+        time_median=res.time_median,
+        time_iqr=res.time_iqr,
+        repeats=res.repeats,
+        n_threads=res.n_threads,
+        device=job.device,
+        method=job.spec.id,
+        created=_now(),
     )
     job.status = "ok"
 
@@ -534,8 +580,9 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     return keys, sorted(missing.items()), hits
 
 
-def _run_scores(plan, jobs: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict,
-                bar) -> dict:
+def _run_scores(
+    plan, jobs: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict, bar
+) -> dict:
     keys, missing, hits = plan
     scores: dict[tuple[int, str], tuple[float, str, str]] = {}
     for (i, mid), k in keys.items():
@@ -548,8 +595,10 @@ def _run_scores(plan, jobs: list[_FuseJob], ex: Executor, cfg: RunConfig, cache:
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
         fused = read_png_u8(j.entry.path) if remote else str(j.entry.path)
-        return (score_worker, (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids,
-                               cfg.protocol))
+        return (
+            score_worker,
+            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol),
+        )
 
     for t, res in ex.map(_LazyTasks(missing, task)):
         i, _ = missing[t]
@@ -587,15 +636,29 @@ class _LazyTasks:
 def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str) -> pd.DataFrame:
     rows = []
     for i, j in enumerate(jobs):
-        base = {"dataset": j.dataset, "scene": j.scene.id, "method": j.spec.name, "protocol": protocol,
-                "device": j.device}
+        base = {
+            "dataset": j.dataset,
+            "scene": j.scene.id,
+            "method": j.spec.name,
+            "protocol": protocol,
+            "device": j.device,
+        }
         if j.status != "ok":
-            rows.append({**base, "metric": TIME_METRIC, "value": math.nan, "status": j.status, "message": j.message})
+            rows.append(
+                {**base, "metric": TIME_METRIC, "value": math.nan, "status": j.status, "message": j.message}
+            )
             continue
         e = j.entry
         rows.append({**base, "metric": TIME_METRIC, "value": e.time_median, "status": "ok", "message": ""})
-        rows.append({**base, "metric": TIME_IQR_METRIC, "value": e.time_iqr, "status": "ok",
-                     "message": f"IQR over {e.repeats} repeats"})
+        rows.append(
+            {
+                **base,
+                "metric": TIME_IQR_METRIC,
+                "value": e.time_iqr,
+                "status": "ok",
+                "message": f"IQR over {e.repeats} repeats",
+            }
+        )
         for m in metrics:
             v = scores.get((i, m.info.id))
             if v is None:
@@ -614,8 +677,12 @@ def read_results(run_dir: str | os.PathLike) -> pd.DataFrame:
     path = Path(run_dir) / "results.csv"
     if not path.is_file():
         raise UserError(f"{path}: no results.csv here; is this a run folder (python -m bench run --out DIR)?")
-    df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"],
-                     dtype={"scene": str, "method": str, "metric": str, "message": str, "status": str})
+    df = pd.read_csv(
+        path,
+        keep_default_na=False,
+        na_values=["", "nan", "NaN"],
+        dtype={"scene": str, "method": str, "metric": str, "message": str, "status": str},
+    )
     missing = [c for c in RESULT_COLUMNS if c not in df.columns]
     if missing:
         raise UserError(f"{path}: not a results file (missing columns {', '.join(missing)})")
@@ -625,10 +692,17 @@ def read_results(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 def _write_artifacts(out: Path, jobs: list[_FuseJob]) -> None:
     rows = [
-        {"dataset": j.dataset, "scene": j.scene.id, "method": j.spec.name, "fused": str(j.entry.path),
-         "decision_map": str(j.entry.dm_path or ""), "fused_sha256": j.entry.sha256,
-         "sources": ";".join(str(p) for p in getattr(j.scene, "paths", ()))}
-        for j in jobs if j.entry is not None
+        {
+            "dataset": j.dataset,
+            "scene": j.scene.id,
+            "method": j.spec.name,
+            "fused": str(j.entry.path),
+            "decision_map": str(j.entry.dm_path or ""),
+            "fused_sha256": j.entry.sha256,
+            "sources": ";".join(str(p) for p in getattr(j.scene, "paths", ())),
+        }
+        for j in jobs
+        if j.entry is not None
     ]
     cols = ["dataset", "scene", "method", "fused", "decision_map", "fused_sha256", "sources"]
     atomic_write_text(out / "artifacts.csv", pd.DataFrame(rows, columns=cols).to_csv(index=False))
@@ -636,8 +710,13 @@ def _write_artifacts(out: Path, jobs: list[_FuseJob]) -> None:
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -646,8 +725,19 @@ def _versions() -> dict:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for pkg in ("mfif-bench", "numpy", "scipy", "opencv-contrib-python-headless", "scikit-image", "pywavelets",
-                "pandas", "joblib", "torch", "dask", "distributed"):
+    for pkg in (
+        "mfif-bench",
+        "numpy",
+        "scipy",
+        "opencv-contrib-python-headless",
+        "scikit-image",
+        "pywavelets",
+        "pandas",
+        "joblib",
+        "torch",
+        "dask",
+        "distributed",
+    ):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -671,8 +761,15 @@ def _gpu_name(device: str) -> str:
     return device_name(device) if device.startswith("cuda") else ""
 
 
-def _run_metadata(cfg: RunConfig, device: str, started: str, wall: float, counts: dict, jobs: list[_FuseJob],
-                  executor_info: dict) -> dict:
+def _run_metadata(
+    cfg: RunConfig,
+    device: str,
+    started: str,
+    wall: float,
+    counts: dict,
+    jobs: list[_FuseJob],
+    executor_info: dict,
+) -> dict:
     threads: dict[str, list[int]] = {}
     for j in jobs:
         if j.entry is not None:
@@ -699,9 +796,15 @@ def _run_metadata(cfg: RunConfig, device: str, started: str, wall: float, counts
         "fuse_threads": threads,
         "cache_dir": str(cfg.cache_dir or default_cache_dir()),
         "counts": counts,
-        "methods": {m.name: {"id": m.id, "version": get_method(m.id).info.version,
-                             "weights_sha256": get_method(m.id).info.weights_sha256} for m in cfg.methods},
+        "methods": {
+            m.name: {
+                "id": m.id,
+                "version": get_method(m.id).info.version,
+                "weights_sha256": get_method(m.id).info.weights_sha256,
+            }
+            for m in cfg.methods
+        },
         "metrics": {m: get_metric(m).info.version for m in cfg.metrics},
         "timing": "median and IQR over repeats of fuse() only, after one warm-up call per method and worker "
-                  "process; CUDA synchronised inside the timed region (bench/README.md)",
+        "process; CUDA synchronised inside the timed region (bench/README.md)",
     }

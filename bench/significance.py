@@ -69,10 +69,12 @@ def versus_leader(
     others = [m for m in values if m != leader]
     raw = [paired_wilcoxon(values[leader], values[m], higher_is_better) for m in others]
     adj = holm(raw)
-    return {m: (r, float(a)) for m, r, a in zip(others, raw, adj)}
+    return {m: (r, float(a)) for m, r, a in zip(others, raw, adj, strict=True)}
 
 
-def bootstrap_ci(x: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    x: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of the finite values of ``x`` (seeded, vectorised).
 
     Returns (NaN, NaN) for fewer than two values.

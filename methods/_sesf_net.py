@@ -140,6 +140,20 @@ def _block_inplace(block: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return y.mul_(alpha.view(1, -1, 1, 1)).add_(beta.view(1, -1, 1, 1))
 
 
+def _block_cse_into(block: nn.Sequential, att: CSE, x: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = cSE(BN(ReLU(conv(x))))`` with BN and the channel weights applied in one pass.
+
+    With ``y = relu(conv(x))``, BN is ``alpha*y + beta`` per channel, so its spatial mean is
+    ``alpha*mean(y) + beta`` and the result is ``y*(alpha*s) + beta*s`` for the cSE weights ``s``.
+    """
+    conv, bn = block[0], block[2]
+    y = F.conv2d(x, conv.weight, conv.bias, padding=1).relu_()
+    alpha = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    beta = bn.bias - bn.running_mean * alpha
+    s = att.fc(y.mean(dim=(2, 3)) * alpha + beta)  # (1, C)
+    torch.addcmul((beta * s).view(1, -1, 1, 1), y, (alpha * s).view(1, -1, 1, 1), out=out)
+
+
 def dense_encode(blocks: list, atts: list, x: torch.Tensor) -> torch.Tensor:
     """Inference of the SESF/GACN dense encoder without concatenations or temporaries.
 
@@ -154,9 +168,11 @@ def dense_encode(blocks: list, atts: list, x: torch.Tensor) -> torch.Tensor:
     for i in range(n):
         inp = x[i : i + 1]
         for k, (blk, att) in enumerate(zip(blocks, atts, strict=True)):
-            y = _block_inplace(blk, inp)
-            att.apply_into(y, out[i : i + 1, k * width : (k + 1) * width])
-            del y
+            dst = out[i : i + 1, k * width : (k + 1) * width]
+            if isinstance(att, CSE):
+                _block_cse_into(blk, att, inp, dst)
+            else:
+                att.apply_into(_block_inplace(blk, inp), dst)
             inp = out[i : i + 1, : (k + 1) * width]
     return out
 

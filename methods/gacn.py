@@ -174,12 +174,11 @@ def decision_pair(model, gray_a: np.ndarray, gray_b: np.ndarray, device: str) ->
     """(D0, D) for two gray network inputs (float32 [0, 1])."""
     import torch
 
-    from methods._gacn_net import channel_sf
-
     with torch.inference_mode():
-        x = torch.from_numpy(np.stack([gray_a, gray_b])[:, None]).to(device)
-        sf = channel_sf(model.encode_fast(x))
-        return _decision(model, sf[:1], sf[1:], gray_a.astype(np.float64), gray_b.astype(np.float64))
+        # one image at a time: features and energies of both never coexist (memory on large images)
+        sf_a = _features_sf(model, gray_a, device)
+        sf_b = _features_sf(model, gray_b, device)
+        return _decision(model, sf_a, sf_b, gray_a.astype(np.float64), gray_b.astype(np.float64))
 
 
 def _blend(d: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Private: the Haar wavelet pyramid of Simoncelli's matlabPyrTools, ``buildWpyr(im, ht, 'haar')``.
 
-Reproduces ``buildWpyr.m`` + the ``corrDn`` MEX (convolve.c / edges.c) of matlabPyrTools (Eero Simoncelli,
-MIT licence; shipped as ``matlabPyrTools.zip`` in zhengliu6699/imageFusionMetrics
-@ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273). Re-derived from that code; no code copied.
+Reproduces ``buildWpyr.m`` + the ``corrDn`` MEX (convolve.c / edges.c) of matlabPyrTools (Eero Simoncelli;
+MIT licence as distributed by LabForComputationalVision/matlabPyrTools), shipped as ``matlabPyrTools.zip``
+in zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273. Re-derived from that code;
+no code copied.
 
 What MATLAB does, step by step:
 

@@ -67,9 +67,13 @@ def check_inputs(
             )
     for i, a in enumerate(srcs[1:], start=2):
         if a.shape != srcs[0].shape:
-            raise ValueError(f"{name}: expected sources of equal shape, got {srcs[0].shape} and {a.shape} (source {i})")
+            raise ValueError(
+                f"{name}: expected sources of equal shape, got {srcs[0].shape} and {a.shape} (source {i})"
+            )
     if fus.shape != srcs[0].shape:
-        raise ValueError(f"{name}: expected the fused image to have the sources' shape {srcs[0].shape}, got {fus.shape}")
+        raise ValueError(
+            f"{name}: expected the fused image to have the sources' shape {srcs[0].shape}, got {fus.shape}"
+        )
     return [a.astype(np.float64, copy=False) for a in srcs], fus.astype(np.float64, copy=False)
 
 

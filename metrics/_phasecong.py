@@ -50,7 +50,9 @@ def _lowpass(rows: int, cols: int, cutoff: float = 0.45, order: int = 15) -> np.
 
 
 @lru_cache(maxsize=2)
-def _bank(rows: int, cols: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[tuple[float, float, float], ...]]:
+def _bank(
+    rows: int, cols: int
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[tuple[float, float, float], ...]]:
     """Radial log-Gabor parts, angular spreads and per-orientation noise-model constants for one size.
 
     Returns ``(log_gabor[s], spread[o], noise[o])`` with ``noise[o] = (EM_n, sum EstSumAn2,
@@ -68,7 +70,7 @@ def _bank(rows: int, cols: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarra
     for s in range(NSCALE):
         wavelength = MIN_WAVELENGTH * MULT**s
         fo = 1.0 / wavelength
-        lg = np.exp((-(np.log(radius / fo)) ** 2) / (2 * np.log(SIGMA_ON_F) ** 2))
+        lg = np.exp((-((np.log(radius / fo)) ** 2)) / (2 * np.log(SIGMA_ON_F) ** 2))
         lg = lg * lp
         lg[0, 0] = 0
         log_gabor.append(lg)

@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 _EPS = np.finfo(np.float64).eps
 
@@ -144,8 +143,10 @@ class OctaveWindow:
             self.g = np.full(n, 1.0 / n)
         else:
             half = (n - 1) / 2.0
-            h = [[math.exp(-((i - half) ** 2 + (j - half) ** 2) / (2.0 * sigma * sigma)) for j in range(n)]
-                 for i in range(n)]
+            h = [
+                [math.exp(-((i - half) ** 2 + (j - half) ** 2) / (2.0 * sigma * sigma)) for j in range(n)]
+                for i in range(n)
+            ]
             tot = 0.0
             for j in range(n):
                 for i in range(n):
@@ -169,7 +170,7 @@ class OctaveWindow:
     def exact_at(self, img: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Octave's ``filter2(h, img, 'valid')`` at the windows with top-left corners ``(rows, cols)``."""
         acc = np.zeros(np.shape(rows), dtype=np.float64)
-        for (p, q), t in zip(self._order, self._taps):
+        for (p, q), t in zip(self._order, self._taps, strict=True):
             acc = fma(t, img[rows + p, cols + q], acc)
         return acc
 
@@ -184,11 +185,12 @@ class OctaveWindow:
                 acc = fma(t, vals, acc)
             if len(self._cache) > 200_000:
                 self._cache.clear()
-            self._cache.update(zip(missing, acc.tolist()))
+            self._cache.update(zip(missing, acc.tolist(), strict=True))
         return np.array([self._cache[v] for v in values.tolist()], dtype=np.float64)
 
-    def filter_valid(self, img: np.ndarray, flat: np.ndarray | None = None,
-                     exact: np.ndarray | None = None) -> np.ndarray:
+    def filter_valid(
+        self, img: np.ndarray, flat: np.ndarray | None = None, exact: np.ndarray | None = None
+    ) -> np.ndarray:
         """``filter2(h, img, 'valid')``: fast separable filtering; Octave's exact bits where it matters.
 
         Parameters
@@ -235,8 +237,12 @@ def filter2_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     if h < k or w < k:
         raise ValueError(f"image {img.shape} smaller than the {k}x{k} window")
     out = cv2.sepFilter2D(
-        np.ascontiguousarray(img, dtype=np.float64), cv2.CV_64F, g, g,
-        anchor=(0, 0), borderType=cv2.BORDER_CONSTANT,
+        np.ascontiguousarray(img, dtype=np.float64),
+        cv2.CV_64F,
+        g,
+        g,
+        anchor=(0, 0),
+        borderType=cv2.BORDER_CONSTANT,
     )
     return out[: h - k + 1, : w - k + 1]
 
@@ -307,7 +313,11 @@ def as_float_image(a: np.ndarray, name: str) -> np.ndarray:
 
 
 def check_inputs(
-    sources: Sequence[np.ndarray], fused: np.ndarray, *, n: int | None = None, min_n: int = 1,
+    sources: Sequence[np.ndarray],
+    fused: np.ndarray,
+    *,
+    n: int | None = None,
+    min_n: int = 1,
     metric: str = "metric",
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Validate and convert ``sources`` and ``fused`` (shape equality, source count).
@@ -320,7 +330,9 @@ def check_inputs(
         On non-numeric input.
     """
     if isinstance(sources, np.ndarray) and sources.ndim != 3:
-        raise TypeError(f"{metric}: sources must be a sequence of 2-D arrays, got one array of shape {sources.shape}")
+        raise TypeError(
+            f"{metric}: sources must be a sequence of 2-D arrays, got one array of shape {sources.shape}"
+        )
     srcs = [as_float_image(s, f"{metric} source {i}") for i, s in enumerate(sources)]
     if n is not None and len(srcs) != n:
         raise ValueError(f"{metric} is defined for {n} sources, got {len(srcs)}")
@@ -329,7 +341,9 @@ def check_inputs(
     f = as_float_image(fused, f"{metric} fused")
     for i, s in enumerate(srcs):
         if s.shape != f.shape:
-            raise ValueError(f"{metric}: expected source {i} of shape {f.shape} like the fused image, got {s.shape}")
+            raise ValueError(
+                f"{metric}: expected source {i} of shape {f.shape} like the fused image, got {s.shape}"
+            )
     return srcs, f
 
 

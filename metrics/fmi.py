@@ -59,7 +59,6 @@ from metrics._provenance import TANG, impl
 _W = 3
 _L = _W * _W
 _CHUNK = 65536
-_MOM = np.stack([np.arange(1, _L + 1, dtype=np.float64), np.arange(1, _L + 1, dtype=np.float64) ** 2])
 
 
 def windows_colmajor(x: np.ndarray, w: int = _W) -> np.ndarray:
@@ -124,8 +123,12 @@ class _Side:
         self.cdf = np.cumsum(p, axis=0)
         self.t = t = p - _seqsum(p) / _L
         self.tt = _seqsum(t * t)
-        # population SD over the index 1..9; exactly 0 for a one-hot pdf whatever the summation order
-        e, e2 = _MOM @ p
+        # population SD over the index 1..9, accumulated in the reference loop's order
+        e = p[0].copy()
+        e2 = p[0].copy()
+        for i in range(1, _L):
+            e += (i + 1) * p[i]
+            e2 += (i + 1) ** 2 * p[i]
         with np.errstate(invalid="ignore"):
             self.sd = np.sqrt(e2 - e * e)
         self.h = -np.sum(_xlogx_nonneg(p), axis=0)
@@ -138,7 +141,8 @@ class _Side:
         return new
 
 
-_KPOS = np.arange(2 * _L - 1, dtype=np.int64)
+_KPOS32 = np.arange(2 * _L - 1, dtype=np.int32)
+_LK = _L - np.arange(2 * _L - 1, dtype=np.float64)  # 9 - k
 
 
 def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
@@ -162,9 +166,10 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     bits &= ~1
     bits[:, : _L - 1] |= 1
     bits.sort(axis=1)
-    i0 = np.zeros((n, 2 * _L - 1), dtype=np.int64)  # F cell (0-based) of each merged interval
-    np.cumsum(bits & 1, axis=1, out=i0[:, 1:])
+    lab = (bits & 1).astype(np.float64)
     bits &= ~1
+    i0 = np.zeros((n, 2 * _L - 1))  # F cell (0-based) of each merged interval, as float
+    np.cumsum(lab, axis=1, out=i0[:, 1:])
     r = np.empty((n, 2 * _L - 1))
     r[:, 0] = keys[:, 0]
     np.subtract(keys[:, 1:], keys[:, :-1], out=r[:, 1:-1])
@@ -173,9 +178,7 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Covariance of the bound: sum_ij bound(F_i, X_j) - sum_i F_i sum_j X_j, where
     # sum_ij min(F_i, X_j) = integral of #(F_i >= u) #(X_j >= u) du = sum_k r_k (9 - i_k)(9 - j_k);
     # for the lower bound sum_ij max(F_i + X_j - 1, 0) = 10 sum_i F_i - (same sum with X reversed).
-    ni = _L - i0
-    nj = (_L - _KPOS) + i0
-    s_up = np.einsum("ij,ij,ij->i", r, ni, nj, dtype=np.float64)
+    s_up = np.sum(r * ((_L - i0) * (_LK + i0)), axis=1)
     sum_f = np.sum(f.cdf, axis=0)
     sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
     cov = sum_bound - sum_f * np.sum(x.cdf, axis=0)
@@ -187,9 +190,10 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Joint entropy (nats) = entropy of the scaled independence table sc*pf_i*px_j (closed form) plus
     # a correction on the <= 17 cells where the bound has mass.
     hj = -_xlogx(sc) + sc * (f.h + x.h)
-    rows = np.arange(n)[:, None]
-    i0n = i0 * n
-    prod = f.p.ravel().take(i0n + rows) * px.ravel().take((_KPOS * n + rows) - i0n)
+    i0n = i0.astype(np.int32)
+    i0n *= n
+    rows = np.arange(n, dtype=np.int32)[:, None]
+    prod = f.p.ravel().take(i0n + rows) * px.ravel().take((_KPOS32 * n + rows) - i0n)
     indep = sc[:, None] * prod
     hj -= np.sum(_xlogx(w[:, None] * r + indep) - _xlogx(indep), axis=1)
 
@@ -220,16 +224,17 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
     wf_norm = _normalise(wf_raw)
     f_normalised = np.zeros(nwin, dtype=bool)
     total = np.zeros(nwin)
-    f_side: dict[int, _Side] = {}
+    f_side: _Side | None = None
     for feat in source_features:
         wx = windows_colmajor(feat)
         equal = np.all(wx == np.where(f_normalised, wf_norm, wf_raw), axis=0)
         vals = np.ones(nwin)
         todo = np.flatnonzero(~equal)
+        if todo.size and f_side is None:
+            f_side = _Side(wf_norm)
         for start in range(0, todo.size, _CHUNK):
             ii = todo[start : start + _CHUNK]
-            fs = _Side(wf_norm[:, ii])
-            vals[ii] = _fmi_windows(_Side(_normalise(wx[:, ii])), fs)
+            vals[ii] = _fmi_windows(_Side(_normalise(wx[:, ii])), f_side.take(ii))
         f_normalised |= ~equal
         total += vals
     return float(np.mean(total / len(source_features)))

@@ -21,6 +21,8 @@ Algorithm (``ifcvec(reference, distorted)``, float64 in 0..255):
 5. IFC = sum over subbands, blocks (dropping ceil(2^(l-1)/3) block rows/cols per side) and j of
    log2(1 + g^2 s lambda_j/(sv^2 + 1e-10)), divided by the number of image pixels.
 
+A constant reference makes the block covariance singular: NaN, as MATLAB's ``inv`` gives Inf there.
+
 Where F copies the reference exactly over a region, sv^2 there is rounding noise clamped at 1e-15, so the
 value measures the regulariser (~60-80 for F = reference) and agrees with the reference code only to ~1e-7
 relative (reference tolerance 2e-6).
@@ -91,7 +93,7 @@ def _gsm_reference(x: np.ndarray):
     h, w = x.shape
     # the 9 coordinates of every overlapping block, as shifted views (no copy); Cu = E[v v'] - E[v]E[v]'
     # (row-major block order a*3 + b, the same as the non-overlapping blocks below)
-    views = [x[a:h - _M + 1 + a, b:w - _M + 1 + b] for a in range(_M) for b in range(_M)]
+    views = [x[a : h - _M + 1 + a, b : w - _M + 1 + b] for a in range(_M) for b in range(_M)]
     nblk = views[0].size
     mean = np.array([v.sum() for v in views]) / nblk
     cu = np.empty((_M * _M, _M * _M))
@@ -99,14 +101,19 @@ def _gsm_reference(x: np.ndarray):
         for j in range(i, _M * _M):
             cu[i, j] = cu[j, i] = np.einsum("ij,ij->", views[i], views[j]) / nblk - mean[i] * mean[j]
     nb = x.reshape(h // _M, _M, w // _M, _M).transpose(0, 2, 1, 3).reshape(-1, _M * _M)
-    ss = np.sum((nb @ np.linalg.inv(cu).T) * nb, axis=1) / (_M * _M)
+    try:
+        icu = np.linalg.inv(cu)
+    except np.linalg.LinAlgError:
+        # MATLAB's inv returns Inf for a singular matrix (e.g. a constant reference), so ifcvec gives NaN
+        icu = np.full_like(cu, np.nan)
+    ss = np.sum((nb @ icu.T) * nb, axis=1) / (_M * _M)
     lam = np.linalg.eigvalsh((cu + cu.T) / 2)
     return ss.reshape(h // _M, w // _M), lam
 
 
 def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int):
     """``distsub_est_m``: gain g and noise variance vv at the block centres."""
-    win = 2 ** lev + 1
+    win = 2**lev + 1
     n = float(win * win)
     mx = _block_sums(x, win) / n
     my = _block_sums(y, win) / n
@@ -151,13 +158,13 @@ def ifcvec(ref: np.ndarray, dist: np.ndarray) -> float:
     if min(ref.shape) < 64:
         raise ValueError(f"IFC needs images of at least 64x64 pixels (4-level pyramid), got {ref.shape}")
     total = 0.0
-    for (x, lev), (y, _) in zip(_steerable_subbands(ref), _steerable_subbands(dist)):
+    for (x, lev), (y, _) in zip(_steerable_subbands(ref), _steerable_subbands(dist), strict=True):
         h, w = (s // _M * _M for s in x.shape)
         x = x[:h, :w]
         y = y[:h, :w]
         g, vv = _distortion_channel(x, y, lev)
         ss, lam = _gsm_reference(x)
-        off = math.ceil((2 ** lev) / 2 / _M)
+        off = math.ceil((2**lev) / 2 / _M)
         sl = (slice(off, g.shape[0] - off), slice(off, g.shape[1] - off))
         g, vv, ss = g[sl], vv[sl], ss[sl]
         base = (g * g * ss / (vv + 1e-10))[..., None] * lam
@@ -165,11 +172,15 @@ def ifcvec(ref: np.ndarray, dist: np.ndarray) -> float:
     return total / ref.size
 
 
-_IMPL = ("jbhuang0604/SelfExSR @ 8f6dd8c1d20cb7e8792a7177b4f6fd677633f598, quant_eval/ifcvec_release/ifcvec.m "
-         "(LIVE, + matlabPyrTools buildSpyr/sp5Filters)")
-_NOTES = ("Sheikh-Bovik-de Veciana IFC (LIVE ifcvec.m): sp5 steerable pyramid, 8 subbands, 3x3 vector GSM; bits "
-          "per pixel, unbounded (F = source gives ~60-80: the 1e-10 regulariser). Reference = source, distorted "
-          "= fused. Inputs 0..255; images >= 64 px per side.")
+_IMPL = (
+    "jbhuang0604/SelfExSR @ 8f6dd8c1d20cb7e8792a7177b4f6fd677633f598, quant_eval/ifcvec_release/ifcvec.m "
+    "(LIVE, + matlabPyrTools buildSpyr/sp5Filters)"
+)
+_NOTES = (
+    "Sheikh-Bovik-de Veciana IFC (LIVE ifcvec.m): sp5 steerable pyramid, 8 subbands, 3x3 vector GSM; bits "
+    "per pixel, unbounded (F = source gives ~60-80: the 1e-10 regulariser). Reference = source, distorted "
+    "= fused. Inputs 0..255; images >= 64 px per side."
+)
 
 
 def _ifc_per_source(sources, fused, metric, min_n=1):
@@ -177,43 +188,76 @@ def _ifc_per_source(sources, fused, metric, min_n=1):
     return [ifcvec(s, f) for s in srcs]
 
 
-@register_metric(MetricInfo(
-    id="ifc", name="IFC", higher_is_better=True, range=(0.0, None), reference_id="IFC_sheikh_sum",
-    reference_impl=_IMPL + " (ifcvec(A,F)+ifcvec(B,F))", n_sources="any: sum over sources", version="1",
-    notes=_NOTES + " Summed over sources (same convention as `vif`); the MFIF seed paper's 5-9.5 range matches "
-    "this form for average-type fusion, but no released fusion code confirms it.",
-))
+@register_metric(
+    MetricInfo(
+        id="ifc",
+        name="IFC",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="IFC_sheikh_sum",
+        reference_impl=_IMPL + " (ifcvec(A,F)+ifcvec(B,F))",
+        n_sources="any: sum over sources",
+        version="1",
+        notes=_NOTES
+        + " Summed over sources (same convention as `vif`); the MFIF seed paper's 5-9.5 range matches "
+        "this form for average-type fusion, but no released fusion code confirms it.",
+    )
+)
 def ifc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sum over sources of IFC(S_i, F)."""
     return float(sum(_ifc_per_source(sources, fused, "ifc")))
 
 
-@register_metric(MetricInfo(
-    id="ifc@avg", name="IFC (mean over sources)", higher_is_better=True, range=(0.0, None),
-    reference_id="IFC_sheikh_avg", reference_impl=_IMPL + " ((ifcvec(A,F)+ifcvec(B,F))/2)",
-    n_sources="any: mean over sources", version="1", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ifc@avg",
+        name="IFC (mean over sources)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="IFC_sheikh_avg",
+        reference_impl=_IMPL + " ((ifcvec(A,F)+ifcvec(B,F))/2)",
+        n_sources="any: mean over sources",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ifc_avg(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean over sources of IFC(S_i, F)."""
     return float(np.mean(_ifc_per_source(sources, fused, "ifc@avg")))
 
 
-@register_metric(MetricInfo(
-    id="ifc@af", name="IFC(A,F)", higher_is_better=True, range=(0.0, None), reference_id="IFC_sheikh_AF",
-    reference_impl=_IMPL + " (ifcvec(A,F))", n_sources="any: uses the first source only", version="1",
-    notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ifc@af",
+        name="IFC(A,F)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="IFC_sheikh_AF",
+        reference_impl=_IMPL + " (ifcvec(A,F))",
+        n_sources="any: uses the first source only",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ifc_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """IFC of the fused image w.r.t. the first source."""
     srcs, f = check_inputs(sources, fused, min_n=1, metric="ifc@af")
     return ifcvec(srcs[0], f)
 
 
-@register_metric(MetricInfo(
-    id="ifc@bf", name="IFC(B,F)", higher_is_better=True, range=(0.0, None), reference_id="IFC_sheikh_BF",
-    reference_impl=_IMPL + " (ifcvec(B,F))", n_sources="any >= 2: uses the second source only", version="1",
-    notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ifc@bf",
+        name="IFC(B,F)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="IFC_sheikh_BF",
+        reference_impl=_IMPL + " (ifcvec(B,F))",
+        n_sources="any >= 2: uses the second source only",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ifc_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """IFC of the fused image w.r.t. the second source."""
     srcs, f = check_inputs(sources, fused, min_n=2, metric="ifc@bf")

@@ -67,10 +67,14 @@ def ms_ssim_wang(x: np.ndarray, y: np.ndarray) -> float:
         return float(np.prod(np.power(mcs[:-1], _WEIGHTS[:-1])) * mssim)
 
 
-_IMPL = "santoshchapaneri/Video-Error-Concealment @ 807f4d457543fb6dbb2918f2a38e830f6ed9367c, ssim_mscale_new.m"
-_NOTES = ("Zhou Wang's 2003 ssim_mscale_new.m: 5 scales, 2x2 mean 'valid' + decimation, product of mean cs^w "
-          "over scales 1-4 times the UNWEIGHTED mean SSIM of scale 5. NaN for images with a side < 176 px. "
-          "Inputs 0..255.")
+_IMPL = (
+    "santoshchapaneri/Video-Error-Concealment @ 807f4d457543fb6dbb2918f2a38e830f6ed9367c, ssim_mscale_new.m"
+)
+_NOTES = (
+    "Zhou Wang's 2003 ssim_mscale_new.m: 5 scales, 2x2 mean 'valid' + decimation, product of mean cs^w "
+    "over scales 1-4 times the UNWEIGHTED mean SSIM of scale 5. NaN for images with a side < 176 px. "
+    "Inputs 0..255."
+)
 
 
 def _per_source(sources, fused, metric, min_n=1):
@@ -78,31 +82,57 @@ def _per_source(sources, fused, metric, min_n=1):
     return srcs, f
 
 
-@register_metric(MetricInfo(
-    id="ms_ssim", name="MS-SSIM", higher_is_better=True, range=(None, 1.0), reference_id="MS_SSIM_wang_avg",
-    reference_impl=_IMPL + " (mean of the per-source values)", n_sources="any: mean over sources",
-    version="1", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ms_ssim",
+        name="MS-SSIM",
+        higher_is_better=True,
+        range=(None, 1.0),
+        reference_id="MS_SSIM_wang_avg",
+        reference_impl=_IMPL + " (mean of the per-source values)",
+        n_sources="any: mean over sources",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ms_ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean over sources of Wang's MS-SSIM(S_i, F)."""
     srcs, f = _per_source(sources, fused, "ms_ssim")
     return float(np.mean([ms_ssim_wang(s, f) for s in srcs]))
 
 
-@register_metric(MetricInfo(
-    id="ms_ssim@af", name="MS-SSIM(A,F)", higher_is_better=True, range=(None, 1.0), reference_id="MS_SSIM_wang_AF",
-    reference_impl=_IMPL, n_sources="any: uses the first source only", version="1", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ms_ssim@af",
+        name="MS-SSIM(A,F)",
+        higher_is_better=True,
+        range=(None, 1.0),
+        reference_id="MS_SSIM_wang_AF",
+        reference_impl=_IMPL,
+        n_sources="any: uses the first source only",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ms_ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Wang's MS-SSIM between the first source and the fused image."""
     srcs, f = _per_source(sources, fused, "ms_ssim@af")
     return ms_ssim_wang(srcs[0], f)
 
 
-@register_metric(MetricInfo(
-    id="ms_ssim@bf", name="MS-SSIM(B,F)", higher_is_better=True, range=(None, 1.0), reference_id="MS_SSIM_wang_BF",
-    reference_impl=_IMPL, n_sources="any >= 2: uses the second source only", version="1", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="ms_ssim@bf",
+        name="MS-SSIM(B,F)",
+        higher_is_better=True,
+        range=(None, 1.0),
+        reference_id="MS_SSIM_wang_BF",
+        reference_impl=_IMPL,
+        n_sources="any >= 2: uses the second source only",
+        version="1",
+        notes=_NOTES,
+    )
+)
 def ms_ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Wang's MS-SSIM between the second source and the fused image."""
     srcs, f = _per_source(sources, fused, "ms_ssim@bf", min_n=2)

@@ -11,7 +11,7 @@ Ports (re-written in NumPy from the algorithm; no code copied):
   exactly scale invariant: pixels with ``gA == gF`` contribute ``sigmoid(255 g)`` instead of
   ``sigmoid(g)``; the two differ by ~1e-10 on the reference images.
 * ``qabf@cddfuse`` -- ``Evaluator.Qabf`` of Zhaozixiang1228/MMIF-CDDFuse ``utils/Evaluator.py``
-  @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b (MIT licence), evaluated in float32 as its test scripts do.
+  @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b (no licence file), evaluated in float32 as its test scripts do.
 
 Definition (all three): Sobel by ``conv2(..., 'same')`` (zero padding) with [-1 0 1; -2 0 2; -1 0 1] (x)
 and [1 2 1; 0 0 0; -1 -2 -1] (y); ``alpha = atan(gy/gx)`` (pi/2 where gx == 0); strength
@@ -139,7 +139,10 @@ def qabf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         return float(nume / deno)
 
 
-_TANG = "Linfeng-Tang/Evaluation-for-Image-Fusion Evaluation/analysis_Qabf.m @ 0e87153be77320e31ef2cabb5820518d2ac56bac"
+_TANG = (
+    "Linfeng-Tang/Evaluation-for-Image-Fusion Evaluation/analysis_Qabf.m @ "
+    "0e87153be77320e31ef2cabb5820518d2ac56bac"
+)
 _N_SOURCES = "any: sum over pixels and sources of Q_sF*g_s divided by the sum of g_s"
 
 
@@ -196,7 +199,8 @@ def qabf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
         range=(0.0, 1.0),
         reference_id="cddfuse_Qabf",
         reference_impl=(
-            "Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py Evaluator.Qabf @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b"
+            "Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py Evaluator.Qabf @ "
+            "fd8da1f39d8d403b7343e577bd5a30cba38c7b7b"
         ),
         n_sources=_N_SOURCES,
         version="1",

@@ -121,7 +121,9 @@ def qcb_chen_blum(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         higher_is_better=True,
         range=(0.0, 1.0),
         reference_id="Qcb_liu",
-        reference_impl="zhengliu6699/imageFusionMetrics metricChenBlum.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273",
+        reference_impl=(
+            "zhengliu6699/imageFusionMetrics metricChenBlum.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
+        ),
         n_sources="any: saliency lambda_s = C'_s^2 / sum over sources of C'^2",
         version="1",
         ideal=1.0,

@@ -76,7 +76,7 @@ def _csf(h: int, w: int) -> np.ndarray:
     u, v = np.meshgrid(fu, fv)
     u = w / 8 * u
     v = h / 8 * v
-    r = np.sqrt(u ** 2 + v ** 2)
+    r = np.sqrt(u**2 + v**2)
     return 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
 
 
@@ -99,23 +99,36 @@ def chen_varshney(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
         gx = ndimage.correlate(sn, _SOBEL_X, mode="constant")
         gy = ndimage.correlate(sn, _SOBEL_Y, mode="constant")
         g = np.sqrt(gx * gx + gy * gy)
-        lam = np.sum(_blocks(g ** _ALPHA), axis=(1, 3))
+        lam = np.sum(_blocks(g**_ALPHA), axis=(1, 3))
         d = np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(sn - fn)) * csf))
         dd = np.mean(_blocks(d * d), axis=(1, 3))
         num += np.sum(lam * dd)
         den += np.sum(lam)
-    return float(np.real(num / den))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.real(num / den))
 
 
-@register_metric(MetricInfo(
-    id="qcv", name="Qcv (Chen-Varshney)", higher_is_better=False, range=(0.0, None), reference_id="Qcv_liu",
-    reference_impl="zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricChen.m",
-    n_sources="any >= 2: saliency-weighted sum over sources", version="1",
-    notes=("LOWER is better (0 = ideal). normalize1 on every image, Sobel saliency sum g^5 over 16x16 blocks, "
-           "Mannos-Sakrison CSF on a freqspace grid scaled by W/8, H/8, block mean of the squared complex filtered "
-           "difference; real part of the (complex, |imag|~1e-15) result. NaN for a constant non-zero image "
-           "(normalize1 0/0), as the reference."),
-))
+@register_metric(
+    MetricInfo(
+        id="qcv",
+        name="Qcv (Chen-Varshney)",
+        higher_is_better=False,
+        range=(0.0, None),
+        reference_id="Qcv_liu",
+        reference_impl=(
+            "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricChen.m"
+        ),
+        n_sources="any >= 2: saliency-weighted sum over sources",
+        version="1",
+        notes=(
+            "LOWER is better (0 = ideal). normalize1 on every image, Sobel saliency sum g^5 over 16x16 "
+            "blocks, Mannos-Sakrison CSF on a freqspace grid scaled by W/8, H/8, block mean of the squared "
+            "complex filtered "
+            "difference; real part of the (complex, |imag|~1e-15) result. NaN for a constant non-zero image "
+            "(normalize1 0/0), as the reference."
+        ),
+    )
+)
 def qcv(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Chen-Varshney Qcv (lower is better)."""
     srcs, f = check_inputs(sources, fused, min_n=2, metric="qcv")

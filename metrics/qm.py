@@ -90,7 +90,10 @@ def qm_pww(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     return float(res)
 
 
-_IMPL = "zhengliu6699/imageFusionMetrics metricPWW.m (+ matlabPyrTools buildWpyr) @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
+_IMPL = (
+    "zhengliu6699/imageFusionMetrics metricPWW.m (+ matlabPyrTools buildWpyr) @ "
+    "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
+)
 _NS = "any: per level sum over pixels and sources of EP_s*w_s / sum of w_s"
 
 

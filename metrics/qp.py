@@ -46,8 +46,13 @@ def _filt(img: np.ndarray) -> np.ndarray:
     return cv2.sepFilter2D(img, cv2.CV_64F, g, g, anchor=(-1, -1), delta=0.0, borderType=cv2.BORDER_CONSTANT)
 
 
-def _correlation_score(feats: list[np.ndarray], feat_max: np.ndarray, feat_f: np.ndarray,
-                       masks: list[np.ndarray], mask_max: np.ndarray) -> float:
+def _correlation_score(
+    feats: list[np.ndarray],
+    feat_max: np.ndarray,
+    feat_f: np.ndarray,
+    masks: list[np.ndarray],
+    mask_max: np.ndarray,
+) -> float:
     """Liu's ``correlation_coeffcient`` generalised to N sources (sources first, then the max map)."""
     mu_f = _filt(feat_f)
     sigma_f_sq = _filt(feat_f * feat_f) - mu_f * mu_f
@@ -126,7 +131,8 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         range=(0.0, 1.0),
         reference_id="Qp_liu",
         reference_impl=(
-            "zhengliu6699/imageFusionMetrics metricZhao.m + myphasecong3.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
+            "zhengliu6699/imageFusionMetrics metricZhao.m + myphasecong3.m @ "
+            "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
         ),
         n_sources="any: max over sources and the max-pc map of the masked local correlations",
         version="1",

@@ -46,18 +46,30 @@ def piella_qs(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     var = [v + pad for v in var]
     total = np.sum(var, axis=0)
     q = np.zeros_like(total)
-    for v, s in zip(var, sources):
+    for v, s in zip(var, sources, strict=True):
         q = q + (v / total) * ssim_map(f, s)
     return float(np.mean(q))
 
 
-@register_metric(MetricInfo(
-    id="qs", name="Qs (Piella)", higher_is_better=True, range=(-1.0, 1.0), reference_id="Qs_liu_sw1",
-    reference_impl="zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricPeilla.m (sw=1)",
-    n_sources="any >= 2: variance-weighted sum over sources (N=2 is Liu's formula)", version="1",
-    notes=("Wang SSIM (11x11 Gaussian, K=[0.01 0.03], L=255, 'valid') of F with each source, weighted per "
-           "window by the sources' local variance share; 0.5 added where all variances are 0. Inputs 0..255."),
-))
+@register_metric(
+    MetricInfo(
+        id="qs",
+        name="Qs (Piella)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="Qs_liu_sw1",
+        reference_impl=(
+            "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, "
+            "metricPeilla.m (sw=1)"
+        ),
+        n_sources="any >= 2: variance-weighted sum over sources (N=2 is Liu's formula)",
+        version="1",
+        notes=(
+            "Wang SSIM (11x11 Gaussian, K=[0.01 0.03], L=255, 'valid') of F with each source, weighted per "
+            "window by the sources' local variance share; 0.5 added where all variances are 0. Inputs 0..255."
+        ),
+    )
+)
 def qs(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Piella's fusion quality index Qs."""
     srcs, f = check_inputs(sources, fused, min_n=2, metric="qs")

@@ -12,6 +12,7 @@ differences of F (diagonals weighted by ``sqrt(2)/2``, every sum divided by M*N)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,7 +47,8 @@ def qsf_zheng(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     -------
     float
         ``(SF_F - SF_R) / SF_R``; the reference gradient per difference is the maximum absolute difference
-        over all sources. NaN when every source is constant (0/0), as in MATLAB.
+        over all sources. NaN when every source is constant (the reference SF is 0; MATLAB gives NaN
+        or Inf there).
 
     References
     ----------
@@ -76,8 +78,9 @@ def qsf_zheng(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
             grad = np.maximum(grad, np.abs(ds[k]))
         total_r += w * np.sum(grad * grad) / mn
     sf_r = np.sqrt(total_r)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float((sf_f - sf_r) / sf_r)
+    if sf_r == 0:
+        return math.nan  # all sources constant: MATLAB gives 0/0 = NaN or x/0 = Inf; undefined either way
+    return float((sf_f - sf_r) / sf_r)
 
 
 @register_metric(
@@ -87,13 +90,16 @@ def qsf_zheng(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         higher_is_better=True,
         range=(None, None),
         reference_id="Qsf_liu",
-        reference_impl="zhengliu6699/imageFusionMetrics metricZheng.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273",
+        reference_impl=(
+            "zhengliu6699/imageFusionMetrics metricZheng.m @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273"
+        ),
         n_sources="any: reference gradient = max over sources of |difference|",
         version="1",
         ideal=0.0,
         notes=(
             "Spatial-frequency ratio error; ideal value 0, usually negative; values closer to 0 are better "
-            "(ranked as higher-is-better since values above 0 are rare). NaN if all sources are constant."
+            "(ranked as higher-is-better since values above 0 are rare). NaN if all sources are constant "
+            "(MATLAB: NaN or Inf)."
         ),
     )
 )

@@ -11,8 +11,10 @@ Ported (re-implemented in NumPy, no code copied) from:
 Why ``qy`` is the MEFB coding: it is identical to Liu's wherever Liu's is defined (all 20 non-NaN reference
 cases agree to the last digit) and stays finite on images with saturated or clipped areas, which real
 multi-focus pairs have (2 of 6 Lytro pairs in the reference set give NaN under Liu's code). A benchmark
-cannot rank a NaN. SESF-Fuse/GACN used Liu's ``metricYang`` with 1e-10 added to denominators by the
-authors (``shared/docs/methods.md`` 8.2); that modified code is not published, so it has no id here.
+cannot rank a NaN.
+
+SESF-Fuse/GACN tables used Liu's ``metricYang`` with 1e-10 added to its denominators by the authors
+(``shared/docs/methods.md`` 8.2): that reconstruction is ``qy@sesf`` in ``metrics/qy_sesf.py``.
 
 References
 ----------
@@ -91,29 +93,51 @@ def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 
 _IMPL_LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricYang.m"
 _IMPL_MEFB = "xingchenzhang/MEFB @ 9e185bf88de280b12a2d9a2ff12d66e40bc1ff91, metrics/metricsQy.m"
-_COMMON = ("7x7 Gaussian (sigma 1.5) SSIM maps with C1=C2=2e-16, filter2 'valid'; threshold 0.75 on SSIM(A,B); "
-           "lambda = var_A/(var_A+var_B). Not scale invariant in the last digits (the 2e-16 constants).")
+_COMMON = (
+    "7x7 Gaussian (sigma 1.5) SSIM maps with C1=C2=2e-16, filter2 'valid'; threshold 0.75 on SSIM(A,B); "
+    "lambda = var_A/(var_A+var_B). Not scale invariant in the last digits (the 2e-16 constants)."
+)
 
 
-@register_metric(MetricInfo(
-    id="qy", name="Qy", higher_is_better=True, range=(-1.0, 1.0), reference_id="Qy_mefb",
-    reference_impl=_IMPL_MEFB, n_sources="2 (definition compares two sources)", version="1",
-    notes=(_COMMON + " MEFB coding: windows where both sources are exactly flat (weight 0/0) are dropped "
-           "before averaging; equals Liu's metricYang (qy@liu) wherever that is finite. NaN only if every "
-           "window is flat. SESF/GACN tables used metricYang with an unpublished +1e-10 edit."),
-))
+@register_metric(
+    MetricInfo(
+        id="qy",
+        name="Qy",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="Qy_mefb",
+        reference_impl=_IMPL_MEFB,
+        n_sources="2 (definition compares two sources)",
+        version="1",
+        notes=(
+            _COMMON + " MEFB coding: windows where both sources are exactly flat (weight 0/0) are dropped "
+            "before averaging; equals Liu's metricYang (qy@liu) wherever that is finite. NaN only if every "
+            "window is flat. SESF/GACN tables used metricYang with an unpublished +1e-10 edit."
+        ),
+    )
+)
 def qy(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Qy (MEFB coding, NaN windows dropped)."""
     (a, b), f = check_inputs(sources, fused, n=2, metric="qy")
     return qy_mefb(a, b, f)
 
 
-@register_metric(MetricInfo(
-    id="qy@liu", name="Qy (Liu, NaN on flat)", higher_is_better=True, range=(-1.0, 1.0), reference_id="Qy_liu",
-    reference_impl=_IMPL_LIU, n_sources="2 (definition compares two sources)", version="1",
-    notes=(_COMMON + " Liu's coding: NaN whenever both sources are exactly flat over a 7x7 window "
-           "(saturated areas); use qy for rankings."),
-))
+@register_metric(
+    MetricInfo(
+        id="qy@liu",
+        name="Qy (Liu, NaN on flat)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="Qy_liu",
+        reference_impl=_IMPL_LIU,
+        n_sources="2 (definition compares two sources)",
+        version="1",
+        notes=(
+            _COMMON + " Liu's coding: NaN whenever both sources are exactly flat over a 7x7 window "
+            "(saturated areas); use qy for rankings."
+        ),
+    )
+)
 def qy_at_liu(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Qy (Liu's metricYang, NaN on flat windows)."""
     (a, b), f = check_inputs(sources, fused, n=2, metric="qy@liu")

@@ -7,12 +7,16 @@ Qy may sometime return nan value, so we add 1e-10 on denominator in each divisio
 file sits in ``evaluation_methods.zip``, which we could not read). Re-written in NumPy; no code copied.
 
 The edit is reconstructed as: ``ssim_map = num / (den + 1e-10)`` inside ``ssim_yang`` (C1 = C2 = 2e-16
-kept) and ``lambda = s_A^2 / (s_A^2 + s_B^2 + 1e-10)``. Evidence: on the 38 SESF pairs (official code
-re-run, ``shared/reference/official_outputs/sesf_cpu_rerun``) under the ``sesf2020`` protocol it matches
-the authors' per-image Qy records to a mean |delta| of ~3e-4 -- the same residual as Qg, which is
-explained by the re-run's fused images -- while the MEFB/Liu coding (``qy``) is off by ~8e-3 and
-guarding only lambda by ~9e-3. The guards matter because the evaluator feeds colour images in [0, 1],
-where local variances are ~1e-4..1e-8.
+kept) and ``lambda = s_A^2 / (s_A^2 + s_B^2 + 1e-10)``. Evidence: on the 38 SESF pairs (official code re-run,
+``shared/reference/official_outputs/sesf_cpu_rerun``) under the ``sesf2020`` protocol it matches the
+authors' per-image Qy records to a mean |delta| of 1.8e-4 on 36 pairs -- the level of Qg, explained by
+the re-run's fused images -- while the MEFB/Liu coding (``qy``) is off by ~8e-3 and guarding only lambda
+by ~9e-3. The guards matter because the evaluator feeds colour images in [0, 1], where local variances
+are ~1e-4..1e-8. On the two gray pairs with exactly flat (saturated) 7x7 windows (gray_mwg_desk,
+gray_mwg_lab, 0..255 scale) the SSIM denominator falls below the 1e-10 guard and the value is decided
+by rounding noise in the variances (-0.009 and -0.05 here; other filter orders give -0.005..-0.13): not
+reproducible without MATLAB's exact arithmetic. GACN's printed Qy (0.97769) is not reproduced either
+(0.98009 on GACN's own images), and its SESF-Fuse entry disagrees with the SESF records as well.
 
 The standard Qy is ``qy`` (``metrics/qy.py``); this id exists to regenerate SESF/GACN-style tables.
 """
@@ -129,8 +133,8 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
             "No fixed ideal: the guard pulls flat windows of identical inputs towards 0. "
             "Liu metricYang with +1e-10 on the SSIM-map and lambda denominators, as the SESF-Fuse authors "
             "described. Reconstructed; validated against the authors' per-image Qy records (sesf2020 "
-            "protocol, 38 pairs): mean |delta| ~3e-4 (tests/test_metrics_sesf2020.py). No value in "
-            "metrics_reference.json. Use qy for new tables."
+            "protocol): mean |delta| 1.8e-4 on 36 of 38 pairs, two flat gray pairs noise-dominated "
+            "(tests/test_metrics_sesf2020.py). No value in metrics_reference.json. Use qy for new tables."
         ),
     )
 )

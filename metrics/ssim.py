@@ -13,8 +13,8 @@ Ported from (re-implemented in NumPy, no code copied):
   **emulations** of the built-in from its documentation (replicate padding, same-size map), matching the
   reference file's own emulation, not a MATLAB run;
 * Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, ``utils/Evaluator.py``
-  ``Evaluator.SSIM`` (no licence file in the repository): scikit-image ``structural_similarity`` on float32 data with the
-  data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``.
+  ``Evaluator.SSIM`` (no licence file in the repository): scikit-image ``structural_similarity`` on float32
+  data with the data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``.
 
 Inputs are luminance images as float64 holding 0..255 (the ``standard`` protocol).
 
@@ -39,8 +39,15 @@ _LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f4392
 _G11 = OctaveWindow(11, 1.5, renormalize=True)
 
 
-def ssim_map(x: np.ndarray, y: np.ndarray, *, k1: float = 0.01, k2: float = 0.03, dynamic_range: float = 255.0,
-             window: np.ndarray | None = None) -> np.ndarray:
+def ssim_map(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    dynamic_range: float = 255.0,
+    window: np.ndarray | None = None,
+) -> np.ndarray:
     """SSIM map of Wang's ``ssim_index.m``: Gaussian 11x11 (sigma 1.5) window, ``filter2 'valid'``.
 
     Parameters
@@ -103,7 +110,7 @@ def ssim_builtin_emulation(x: np.ndarray, y: np.ndarray, dynamic_range: float) -
 
 
 def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
-    """CDDFuse's ``ssim(image_F, image_A)``: scikit-image SSIM on float32, data_range 2 (skimage 0.19 default).
+    """CDDFuse's ``ssim(image_F, image_A)``: scikit-image SSIM, float32, data_range 2 (skimage 0.19 default).
 
     7x7 uniform window, sample covariance, 3-pixel border cropped, computed in float32 by scikit-image.
     """
@@ -117,49 +124,80 @@ def _per_source(sources, fused, fn, metric):
     return [fn(s, f) for s in srcs]
 
 
-_NOTE_WANG = ("Wang's ssim_index.m: 11x11 Gaussian (sigma 1.5), K=[0.01 0.03], L=255, filter2 'valid' "
-              "(map (H-10)x(W-10)), no downsampling (Wang's later ssim.m downsamples: different number). "
-              "Inputs float64 0..255.")
+_NOTE_WANG = (
+    "Wang's ssim_index.m: 11x11 Gaussian (sigma 1.5), K=[0.01 0.03], L=255, filter2 'valid' "
+    "(map (H-10)x(W-10)), no downsampling (Wang's later ssim.m downsamples: different number). "
+    "Inputs float64 0..255."
+)
 
 
-@register_metric(MetricInfo(
-    id="ssim", name="SSIM", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_avg",
-    reference_impl=_LIU + " (derived: mean of ssim_index(A,F), ssim_index(B,F))",
-    n_sources="any: mean over sources of SSIM(S_i, F)", version="1",
-    notes=_NOTE_WANG + " Fusion form = mean over sources (VIFB's sum is ssim@vifb).",
-))
+@register_metric(
+    MetricInfo(
+        id="ssim",
+        name="SSIM",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_wang_avg",
+        reference_impl=_LIU + " (derived: mean of ssim_index(A,F), ssim_index(B,F))",
+        n_sources="any: mean over sources of SSIM(S_i, F)",
+        version="1",
+        notes=_NOTE_WANG + " Fusion form = mean over sources (VIFB's sum is ssim@vifb).",
+    )
+)
 def ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean over sources of Wang's SSIM(S_i, F)."""
     return float(np.mean(_per_source(sources, fused, ssim_index, "ssim")))
 
 
-@register_metric(MetricInfo(
-    id="ssim@af", name="SSIM(A,F)", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_AF",
-    reference_impl=_LIU + " ssim_index(A,F)", n_sources="any: uses the first source only",
-    notes=_NOTE_WANG,
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@af",
+        name="SSIM(A,F)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_wang_AF",
+        reference_impl=_LIU + " ssim_index(A,F)",
+        n_sources="any: uses the first source only",
+        notes=_NOTE_WANG,
+    )
+)
 def ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Wang's SSIM between the first source and the fused image."""
     srcs, f = check_inputs(sources, fused, min_n=1, metric="ssim@af")
     return ssim_index(srcs[0], f)
 
 
-@register_metric(MetricInfo(
-    id="ssim@bf", name="SSIM(B,F)", higher_is_better=True, range=(-1.0, 1.0), reference_id="SSIM_wang_BF",
-    reference_impl=_LIU + " ssim_index(B,F)", n_sources="any >= 2: uses the second source only",
-    notes=_NOTE_WANG,
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@bf",
+        name="SSIM(B,F)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_wang_BF",
+        reference_impl=_LIU + " ssim_index(B,F)",
+        n_sources="any >= 2: uses the second source only",
+        notes=_NOTE_WANG,
+    )
+)
 def ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Wang's SSIM between the second source and the fused image."""
     srcs, f = check_inputs(sources, fused, min_n=2, metric="ssim@bf")
     return ssim_index(srcs[1], f)
 
 
-@register_metric(MetricInfo(
-    id="ssim_gt", name="SSIM (ground truth)", higher_is_better=True, needs_reference=True, range=(-1.0, 1.0),
-    reference_id="SSIM_wang_GT", reference_impl=_LIU + " ssim_index(GT,F)",
-    n_sources="any: sources are not used", notes=_NOTE_WANG + " Compares F with the all-in-focus reference.",
-))
+@register_metric(
+    MetricInfo(
+        id="ssim_gt",
+        name="SSIM (ground truth)",
+        higher_is_better=True,
+        needs_reference=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_wang_GT",
+        reference_impl=_LIU + " ssim_index(GT,F)",
+        n_sources="any: sources are not used",
+        notes=_NOTE_WANG + " Compares F with the all-in-focus reference.",
+    )
+)
 def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Wang's SSIM between the ground-truth ``reference`` and the fused image."""
     if reference is None:
@@ -168,56 +206,92 @@ def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
     return ssim_index(gt, f)
 
 
-@register_metric(MetricInfo(
-    id="ssim@vifb", name="SSIM (VIFB, sum)", higher_is_better=True, range=(None, None),
-    reference_id="SSIM_vifb_sum",
-    reference_impl="xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, metrics/metricsSsim.m",
-    n_sources="any: sum over sources (2 sources: range up to 2)",
-    notes="Same kernel and constants as ssim_index.m, but returns the SUM SSIM(A,F)+SSIM(B,F).",
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@vifb",
+        name="SSIM (VIFB, sum)",
+        higher_is_better=True,
+        range=(None, None),
+        reference_id="SSIM_vifb_sum",
+        reference_impl="xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, metrics/metricsSsim.m",
+        n_sources="any: sum over sources (2 sources: range up to 2)",
+        notes="Same kernel and constants as ssim_index.m, but returns the SUM SSIM(A,F)+SSIM(B,F).",
+    )
+)
 def ssim_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sum over sources of Wang's SSIM(S_i, F) (VIFB)."""
     return float(np.sum(_per_source(sources, fused, ssim_index, "ssim@vifb")))
 
 
-@register_metric(MetricInfo(
-    id="ssim@tang", name="SSIM (Tang, MATLAB built-in, emulation)", higher_is_better=True, range=(-1.0, 1.0),
-    reference_id="SSIM_tang_emul_builtin_L1",
-    reference_impl=("Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
-                    "Evaluation/analysis_Reference.m (MATLAB IPT ssim; emulated)"),
-    n_sources="any: mean over sources",
-    notes=("EMULATION of MATLAB's built-in ssim as Tang calls it on double 0..255 data, where DynamicRange "
-           "defaults to 1 (C1=1e-4, C2=9e-4): Gaussian sigma 1.5 11x11, replicate padding, same-size map. "
-           "Matches the reference file's emulation; never checked against MATLAB (low confidence)."),
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@tang",
+        name="SSIM (Tang, MATLAB built-in, emulation)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_tang_emul_builtin_L1",
+        reference_impl=(
+            "Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
+            "Evaluation/analysis_Reference.m (MATLAB IPT ssim; emulated)"
+        ),
+        n_sources="any: mean over sources",
+        notes=(
+            "EMULATION of MATLAB's built-in ssim as Tang calls it on double 0..255 data, where DynamicRange "
+            "defaults to 1 (C1=1e-4, C2=9e-4): Gaussian sigma 1.5 11x11, replicate padding, same-size map. "
+            "Matches the reference file's emulation; never checked against MATLAB (low confidence)."
+        ),
+    )
+)
 def ssim_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean over sources of the built-in-ssim emulation with DynamicRange 1 (Tang's call)."""
-    return float(np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 1.0), "ssim@tang")))
+    return float(
+        np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 1.0), "ssim@tang"))
+    )
 
 
-@register_metric(MetricInfo(
-    id="ssim@builtin255", name="SSIM (MATLAB built-in, L=255, emulation)", higher_is_better=True,
-    range=(-1.0, 1.0), reference_id="SSIM_builtin_emul_L255_avg",
-    reference_impl="emulation of MATLAB IPT ssim (no source repository)",
-    n_sources="any: mean over sources",
-    notes=("EMULATION of MATLAB's built-in ssim with DynamicRange 255: Gaussian sigma 1.5 11x11, replicate "
-           "padding, same-size map, C1=(0.01*255)^2, C2=(0.03*255)^2. Not checked against MATLAB."),
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@builtin255",
+        name="SSIM (MATLAB built-in, L=255, emulation)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="SSIM_builtin_emul_L255_avg",
+        reference_impl="emulation of MATLAB IPT ssim (no source repository)",
+        n_sources="any: mean over sources",
+        notes=(
+            "EMULATION of MATLAB's built-in ssim with DynamicRange 255: Gaussian sigma 1.5 11x11, replicate "
+            "padding, same-size map, C1=(0.01*255)^2, C2=(0.03*255)^2. Not checked against MATLAB."
+        ),
+    )
+)
 def ssim_builtin255(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean over sources of the built-in-ssim emulation with DynamicRange 255."""
-    return float(np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 255.0),
-                                     "ssim@builtin255")))
+    return float(
+        np.mean(
+            _per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 255.0), "ssim@builtin255")
+        )
+    )
 
 
-@register_metric(MetricInfo(
-    id="ssim@cddfuse", name="SSIM (CDDFuse)", higher_is_better=True, range=(None, None),
-    reference_id="cddfuse_SSIM",
-    reference_impl=("Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, "
-                    "utils/Evaluator.py Evaluator.SSIM"),
-    n_sources="any: sum over sources",
-    notes=("scikit-image structural_similarity(F, S_i) on float32 0..255 data with data_range=2 (what "
-           "scikit-image 0.19 assumed for float input), 7x7 uniform window, sample covariance; SUM over sources."),
-))
+@register_metric(
+    MetricInfo(
+        id="ssim@cddfuse",
+        name="SSIM (CDDFuse)",
+        higher_is_better=True,
+        range=(None, None),
+        reference_id="cddfuse_SSIM",
+        reference_impl=(
+            "Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, "
+            "utils/Evaluator.py Evaluator.SSIM"
+        ),
+        n_sources="any: sum over sources",
+        notes=(
+            "scikit-image structural_similarity(F, S_i) on float32 0..255 data with data_range=2 (what "
+            "scikit-image 0.19 assumed for float input), 7x7 uniform window, sample covariance; "
+            "SUM over sources."
+        ),
+    )
+)
 def ssim_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sum over sources of CDDFuse's scikit-image SSIM(F, S_i)."""
     return float(np.sum(_per_source(sources, fused, lambda s, f: ssim_skimage_cddfuse(f, s), "ssim@cddfuse")))

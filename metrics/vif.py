@@ -4,8 +4,8 @@ Re-implemented in NumPy (no code copied) from the LIVE ``vifp_mscale.m`` ((c) 20
 Austin; use/modify/distribute with notice) as shipped in Linfeng-Tang/Evaluation-for-Image-Fusion @
 0e87153be77320e31ef2cabb5820518d2ac56bac, ``Evaluation/vifp_mscale.m``; the statistics are in
 ``metrics/_vif_stats.py``. CDDFuse's Python port (Zhaozixiang1228/MMIF-CDDFuse @
-fd8da1f39d8d403b7343e577bd5a30cba38c7b7b ``utils/Evaluator.py`` ``Evaluator.VIFF``, no licence file) is the same sum with a
-per-source NaN replaced by 1 -> ``viff@cddfuse`` in ``metrics/viff.py``.
+fd8da1f39d8d403b7343e577bd5a30cba38c7b7b ``utils/Evaluator.py`` ``Evaluator.VIFF``, no licence file) is the
+same sum with a per-source NaN replaced by 1 -> ``viff@cddfuse`` in ``metrics/viff.py``.
 
 VIF(R, D) = sum over scales and pixels of log10(1 + g^2 s1^2 / (sv^2 + 2)) / sum of log10(1 + s1^2 / 2)
 (visual noise sigma_n^2 = 2). Fusion value ``vif`` = sum over sources of VIF(S_i, F) (Tang, SeAFusion,
@@ -29,8 +29,10 @@ from metrics._structural import check_inputs, memoize_images
 from metrics._vif_stats import vif_scale_stats
 
 _SIGMA_NSQ = 2.0
-_IMPL = ("Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
-         "Evaluation/vifp_mscale.m")
+_IMPL = (
+    "Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
+    "Evaluation/vifp_mscale.m"
+)
 
 
 @memoize_images
@@ -54,37 +56,62 @@ def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
     return num / den if den != 0 else float("nan")
 
 
-_NOTES = ("Sheikh-Bovik pixel-domain VIF (vifp_mscale: 4 scales, Gaussian windows 17/9/5/3 with sigma N/5, "
-          "sigma_n^2 = 2), reference = source, distorted = fused. Not Han's VIFF (that is `viff`). "
-          "NaN if a source is constant (0/0).")
+_NOTES = (
+    "Sheikh-Bovik pixel-domain VIF (vifp_mscale: 4 scales, Gaussian windows 17/9/5/3 with sigma N/5, "
+    "sigma_n^2 = 2), reference = source, distorted = fused. Not Han's VIFF (that is `viff`). "
+    "NaN if a source is constant (0/0)."
+)
 
 
-@register_metric(MetricInfo(
-    id="vif", name="VIF", higher_is_better=True, range=(0.0, None), reference_id="VIF_sheikh_sum",
-    reference_impl=_IMPL + " (vifp_mscale(A,F)+vifp_mscale(B,F))",
-    n_sources="any: sum over sources of VIF(S_i, F)", version="1",
-    notes=_NOTES + " Summed over sources as in IVIF papers (2 sources: typically 0.6-1.5).",
-))
+@register_metric(
+    MetricInfo(
+        id="vif",
+        name="VIF",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="VIF_sheikh_sum",
+        reference_impl=_IMPL + " (vifp_mscale(A,F)+vifp_mscale(B,F))",
+        n_sources="any: sum over sources of VIF(S_i, F)",
+        version="1",
+        notes=_NOTES + " Summed over sources as in IVIF papers (2 sources: typically 0.6-1.5).",
+    )
+)
 def vif(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sum over sources of Sheikh-Bovik VIF(S_i, F)."""
     srcs, f = check_inputs(sources, fused, min_n=1, metric="vif")
     return float(sum(vifp_mscale(s, f) for s in srcs))
 
 
-@register_metric(MetricInfo(
-    id="vif@af", name="VIF(A,F)", higher_is_better=True, range=(0.0, None), reference_id="VIF_sheikh_AF",
-    reference_impl=_IMPL + " (vifp_mscale(A,F))", n_sources="any: uses the first source only", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="vif@af",
+        name="VIF(A,F)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="VIF_sheikh_AF",
+        reference_impl=_IMPL + " (vifp_mscale(A,F))",
+        n_sources="any: uses the first source only",
+        notes=_NOTES,
+    )
+)
 def vif_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sheikh-Bovik VIF of the fused image against the first source."""
     srcs, f = check_inputs(sources, fused, min_n=1, metric="vif@af")
     return vifp_mscale(srcs[0], f)
 
 
-@register_metric(MetricInfo(
-    id="vif@bf", name="VIF(B,F)", higher_is_better=True, range=(0.0, None), reference_id="VIF_sheikh_BF",
-    reference_impl=_IMPL + " (vifp_mscale(B,F))", n_sources="any >= 2: uses the second source only", notes=_NOTES,
-))
+@register_metric(
+    MetricInfo(
+        id="vif@bf",
+        name="VIF(B,F)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="VIF_sheikh_BF",
+        reference_impl=_IMPL + " (vifp_mscale(B,F))",
+        n_sources="any >= 2: uses the second source only",
+        notes=_NOTES,
+    )
+)
 def vif_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sheikh-Bovik VIF of the fused image against the second source."""
     srcs, f = check_inputs(sources, fused, min_n=2, metric="vif@bf")

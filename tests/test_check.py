@@ -20,10 +20,32 @@ def _run_dir(tmp_path, name, values: dict, versions=None):
     rows = []
     for (scene, method, metric), v in values.items():
         st = "error" if isinstance(v, float) and math.isnan(v) else "ok"
-        rows.append(dict(dataset="lytro", scene=scene, method=method, metric=metric, value=v, status=st,
-                         message="", protocol="standard", device="cpu"))
-        rows.append(dict(dataset="lytro", scene=scene, method=method, metric="time_fuse_s", value=0.123,
-                         status="ok", message="", protocol="standard", device="cpu"))
+        rows.append(
+            dict(
+                dataset="lytro",
+                scene=scene,
+                method=method,
+                metric=metric,
+                value=v,
+                status=st,
+                message="",
+                protocol="standard",
+                device="cpu",
+            )
+        )
+        rows.append(
+            dict(
+                dataset="lytro",
+                scene=scene,
+                method=method,
+                metric="time_fuse_s",
+                value=0.123,
+                status="ok",
+                message="",
+                protocol="standard",
+                device="cpu",
+            )
+        )
     pd.DataFrame(rows).drop_duplicates(["scene", "method", "metric"]).to_csv(d / "results.csv", index=False)
     (d / "run.json").write_text(json.dumps({"metrics": versions or {"en": "1"}}))
     return d

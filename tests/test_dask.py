@@ -13,9 +13,17 @@ pytest.importorskip("dask.distributed")
 
 
 def _cfg(tmp_path, name: str, **kw) -> RunConfig:
-    return RunConfig(methods=(MethodSpec("average"), MethodSpec("max")), datasets=("lytro",), metrics=("en",),
-                     limit=2, jobs=2, out=str(tmp_path / name), cache_dir=str(tmp_path / f"cache-{name}"),
-                     progress=False, **kw)
+    return RunConfig(
+        methods=(MethodSpec("average"), MethodSpec("max")),
+        datasets=("lytro",),
+        metrics=("en",),
+        limit=2,
+        jobs=2,
+        out=str(tmp_path / name),
+        cache_dir=str(tmp_path / f"cache-{name}"),
+        progress=False,
+        **kw,
+    )
 
 
 def test_dask_local_cluster_equals_loky(tmp_path, data_dir):
@@ -34,3 +42,36 @@ def test_dask_local_cluster_equals_loky(tmp_path, data_dir):
     a, b = scores(loky.results), scores(dask.results)
     pd.testing.assert_frame_equal(a, b)
     assert (a["status"] == "ok").all() and len(a) == 4
+
+
+@pytest.mark.slow
+def test_existing_scheduler_address(tmp_path, data_dir):
+    """--scheduler: an already running cluster (here a LocalCluster we start) receives the jobs;
+    fused images are shipped to the workers rather than read from our cache folder."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        s = run(_cfg(tmp_path, "sched", backend="dask", scheduler=cluster.scheduler_address))
+    ref = run(
+        RunConfig(
+            methods=(MethodSpec("average"), MethodSpec("max")),
+            datasets=("lytro",),
+            metrics=("en",),
+            limit=2,
+            jobs=1,
+            out=str(tmp_path / "ref"),
+            cache_dir=str(tmp_path / "cache-ref"),
+            progress=False,
+        )
+    )
+    a = (
+        s.results[~s.results.metric.str.startswith("time_")]
+        .sort_values(["scene", "method"])
+        .reset_index(drop=True)
+    )
+    b = (
+        ref.results[~ref.results.metric.str.startswith("time_")]
+        .sort_values(["scene", "method"])
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(a, b)

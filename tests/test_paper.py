@@ -11,7 +11,6 @@ import pytest
 
 from bench import paper
 from bench.cli import main as cli_main
-from bench.registry import METHODS
 
 
 def test_every_paper_row_and_metric_name_exists_in_paper_tables(reference_dir):
@@ -37,18 +36,24 @@ def test_rows_we_lack_or_switches_missing_are_absent(monkeypatch):
 
 
 def test_compare_means_first_places_and_deltas():
-    t = dataclasses.replace(paper.TABLES["sesf2020-table2"], rows={"LP": ("lp", {}), "SF": ("average", {}),
-                                                                 "DSIFT": None})
+    t = dataclasses.replace(
+        paper.TABLES["sesf2020-table2"], rows={"LP": ("lp", {}), "SF": ("average", {}), "DSIFT": None}
+    )
     rows = []
     for scene, (lp, sf) in {"a": (0.7, 0.5), "b": (0.6, 0.6), "c": (0.8, 0.4)}.items():
         for m, v in (("LP", lp), ("SF", sf)):
             rows.append(dict(dataset="sesf_gacn", scene=scene, method=m, metric="qg", value=v, status="ok"))
     df = pd.DataFrame(rows)
-    pv = {"LP": {"Qg": 0.7, "first_place": {"Qg": 8}}, "SF": {"Qg": 0.5, "first_place": {"Qg": 0}},
-          "DSIFT": {"Qg": 0.52, "first_place": {"Qg": 0}}}
+    pv = {
+        "LP": {"Qg": 0.7, "first_place": {"Qg": 8}},
+        "SF": {"Qg": 0.5, "first_place": {"Qg": 0}},
+        "DSIFT": {"Qg": 0.52, "first_place": {"Qg": 0}},
+    }
     out = paper._compare(t, pv, {"Qg": "qg"}, df, {"DSIFT": "not implemented"}, None)
     got = {(r["method"], r["metric"]): r for r in out}
-    assert got[("LP", "Qg")]["ours"] == pytest.approx(0.7) and got[("LP", "Qg")]["delta"] == pytest.approx(0.0)
+    assert got[("LP", "Qg")]["ours"] == pytest.approx(0.7) and got[("LP", "Qg")]["delta"] == pytest.approx(
+        0.0
+    )
     assert got[("SF", "Qg")]["ours"] == pytest.approx(0.5)
     assert got[("LP", "first_place:Qg")]["ours"] == 3  # scene b is a tie: both credited
     assert got[("SF", "first_place:Qg")]["ours"] == 1
@@ -58,15 +63,34 @@ def test_compare_means_first_places_and_deltas():
 
 def test_cli_json_small_table(tmp_path, data_dir, reference_dir, monkeypatch, capsys):
     """A cut-down table (2 rows, 2 scenes) through the real runner and CLI."""
-    small = dataclasses.replace(paper.TABLES["sesf2020-table2"], id="sesf2020-table2",
-                                scenes=("color_lytro_01", "gray_mwg_clock"),
-                                rows={"SF": ("average", {"quantize": "truncate"}), "LP": ("lp", {"quantize": "truncate"}),
-                                      "DSIFT": None},
-                                metrics={"Qg": ("qg",), "Qm": ("no_such_metric",)})
+    small = dataclasses.replace(
+        paper.TABLES["sesf2020-table2"],
+        id="sesf2020-table2",
+        scenes=("color_lytro_01", "gray_mwg_clock"),
+        rows={
+            "SF": ("average", {"quantize": "truncate"}),
+            "LP": ("lp", {"quantize": "truncate"}),
+            "DSIFT": None,
+        },
+        metrics={"Qg": ("qg",), "Qm": ("no_such_metric",)},
+    )
     monkeypatch.setitem(paper.TABLES, "sesf2020-table2", small)
-    rc = cli_main(["paper", "sesf2020-table2", "--json", "--jobs", "1", "--no-progress",
-                   "--out", str(tmp_path / "p"), "--cache-dir", str(tmp_path / "c"),
-                   "--reference", str(reference_dir / "paper_tables.json")])
+    rc = cli_main(
+        [
+            "paper",
+            "sesf2020-table2",
+            "--json",
+            "--jobs",
+            "1",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "p"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--reference",
+            str(reference_dir / "paper_tables.json"),
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     rows = {(r["method"], r["metric"]): r for r in out["rows"]}
@@ -81,8 +105,13 @@ def test_cli_json_small_table(tmp_path, data_dir, reference_dir, monkeypatch, ca
 @pytest.mark.slow
 def test_sesf_table2_reproduces_verified_rows(data_dir, reference_dir, tmp_path):
     """Full 38 pairs: the rows verified in shared/docs/methods.md 7.13 match the paper's Qg means."""
-    res = paper.regenerate("sesf2020-table2", jobs=-1, progress=False, out=str(tmp_path / "p"),
-                           reference=str(reference_dir / "paper_tables.json"))
+    res = paper.regenerate(
+        "sesf2020-table2",
+        jobs=-1,
+        progress=False,
+        out=str(tmp_path / "p"),
+        reference=str(reference_dir / "paper_tables.json"),
+    )
     got = {(r["method"], r["metric"]): r for r in res.rows}
     # tolerance 0.002: methods.md 7.13 reports ours-vs-paper |d| <= 0.0011 for these rows
     for name in ("LP", "RP", "DTCWT", "SF"):

@@ -23,10 +23,32 @@ def _long(values: dict[str, list[float]], metric: str = "en", status: dict | Non
     for m, vals in values.items():
         for k, v in enumerate(vals):
             st = (status or {}).get((m, k), "ok")
-            rows.append(dict(dataset="d", scene=f"s{k}", method=m, metric=metric, value=v, status=st, message="",
-                             protocol="standard", device="cpu"))
-            rows.append(dict(dataset="d", scene=f"s{k}", method=m, metric="time_fuse_s", value=0.1 * (1 + k),
-                             status="ok", message="", protocol="standard", device="cpu"))
+            rows.append(
+                dict(
+                    dataset="d",
+                    scene=f"s{k}",
+                    method=m,
+                    metric=metric,
+                    value=v,
+                    status=st,
+                    message="",
+                    protocol="standard",
+                    device="cpu",
+                )
+            )
+            rows.append(
+                dict(
+                    dataset="d",
+                    scene=f"s{k}",
+                    method=m,
+                    metric="time_fuse_s",
+                    value=0.1 * (1 + k),
+                    status="ok",
+                    message="",
+                    protocol="standard",
+                    device="cpu",
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -40,7 +62,9 @@ class TestTables:
     def test_rank_direction_follows_metric_metadata(self, monkeypatch):
         registry.load_all()
         info = MetricInfo(id="lowfake", name="low", higher_is_better=False)
-        monkeypatch.setitem(registry.METRICS._entries, "lowfake", Metric(info, lambda s, f, reference=None: 0.0))
+        monkeypatch.setitem(
+            registry.METRICS._entries, "lowfake", Metric(info, lambda s, f, reference=None: 0.0)
+        )
         df = _long({"a": [1.0, 2.0], "b": [3.0, 4.0]}, metric="lowfake")
         s = summarize_dataset(df, "d")
         c = s.cells.set_index("method")
@@ -52,7 +76,9 @@ class TestTables:
         df = _long({"a": [1.0, np.nan, 3.0], "b": [0.5, 0.5, 0.5]}, status={("a", 1): "error"})
         s = summarize_dataset(df, "d")
         c = s.cells.set_index("method")
-        assert c.loc["a", "mean"] == pytest.approx(2.0) and c.loc["a", "n"] == 2 and c.loc["a", "n_failed"] == 1
+        assert (
+            c.loc["a", "mean"] == pytest.approx(2.0) and c.loc["a", "n"] == 2 and c.loc["a", "n_failed"] == 1
+        )
         md = to_markdown([s])
         assert "[1 failed]" in md
         assert s.methods.set_index("method").loc["a", "metric_failures"] == 1
@@ -82,15 +108,18 @@ class TestSignificance:
     def test_wilcoxon_exact_values(self):
         # 10 positive paired differences: exact one-sided p = 2**-10
         a, b = np.arange(10.0) + 1.0, np.zeros(10)
-        assert paired_wilcoxon(a, b, True) == pytest.approx(2.0 ** -10)
+        assert paired_wilcoxon(a, b, True) == pytest.approx(2.0**-10)
         assert paired_wilcoxon(a, b, False) == pytest.approx(1.0)
         assert math.isnan(paired_wilcoxon(a, a, True))
 
     def test_leader_marks(self):
         rng = np.random.default_rng(0)  # fixed seed; the assertion holds for any seed (differences are +1)
         base = rng.random(12)
-        res = versus_leader({"lead": base + 1.0, "close": base + 1.0 - 1e-3 * (np.arange(12) % 2 - 0.5),
-                             "far": base}, "lead", True)
+        res = versus_leader(
+            {"lead": base + 1.0, "close": base + 1.0 - 1e-3 * (np.arange(12) % 2 - 0.5), "far": base},
+            "lead",
+            True,
+        )
         assert res["far"][1] < 0.05  # clearly worse on every scene
         assert res["close"][1] >= 0.05  # indistinguishable
 
@@ -110,8 +139,20 @@ def _render(path) -> str:
     exe = _chromium()
     if exe is None:
         pytest.skip("headless Chromium not installed (apt-get install -y chromium)")
-    cp = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                         "--dump-dom", path.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    cp = subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            path.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return cp.stdout
 
 

@@ -54,8 +54,15 @@ def fake(monkeypatch):
 
 
 def _cfg(tmp_path: Path, **kw) -> RunConfig:
-    base = dict(methods=(MethodSpec("average"), MethodSpec("max")), datasets=("fake",), metrics=("en",), jobs=1,
-                out=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"), progress=False)
+    base = dict(
+        methods=(MethodSpec("average"), MethodSpec("max")),
+        datasets=("fake",),
+        metrics=("en",),
+        jobs=1,
+        out=str(tmp_path / "out"),
+        cache_dir=str(tmp_path / "cache"),
+        progress=False,
+    )
     base.update(kw)
     return RunConfig(**base)
 
@@ -104,7 +111,9 @@ class TestRunFake:
     def test_metric_version_bump_recomputes_only_that_metric(self, tmp_path, fake, monkeypatch):
         run(_cfg(tmp_path, metrics=("en", "en@vifb")))
         m = get_metric("en")
-        monkeypatch.setitem(registry.METRICS._entries, "en", Metric(dataclasses.replace(m.info, version="999"), m.fn))
+        monkeypatch.setitem(
+            registry.METRICS._entries, "en", Metric(dataclasses.replace(m.info, version="999"), m.fn)
+        )
         s = run(_cfg(tmp_path, metrics=("en", "en@vifb")))
         assert s.counts["fuse_computed"] == 0
         assert s.counts["score_computed"] == 6  # en on 6 fused images; en@vifb all cached
@@ -113,8 +122,9 @@ class TestRunFake:
     def test_method_version_bump_recomputes_its_fusions_and_scores(self, tmp_path, fake, monkeypatch):
         run(_cfg(tmp_path))
         m = get_method("max")
-        monkeypatch.setitem(registry.METHODS._entries, "max", Method(dataclasses.replace(m.info, version="999"),
-                                                                    m.fuse))
+        monkeypatch.setitem(
+            registry.METHODS._entries, "max", Method(dataclasses.replace(m.info, version="999"), m.fuse)
+        )
         s = run(_cfg(tmp_path))
         assert s.counts["fuse_computed"] == 3 and s.counts["fuse_cached"] == 3
         # max's bytes did not change, so its scores are found again by the fused image's sha256
@@ -126,7 +136,9 @@ class TestRunFake:
                 raise RuntimeError("cannot fuse three\nsecond line")
             return FusionResult(images[0])
 
-        monkeypatch.setitem(registry.METHODS._entries, "boom", Method(MethodInfo(id="boom", name="Boom"), boom))
+        monkeypatch.setitem(
+            registry.METHODS._entries, "boom", Method(MethodInfo(id="boom", name="Boom"), boom)
+        )
         s = run(_cfg(tmp_path, methods=(MethodSpec("average"), MethodSpec("boom"))))
         df = s.results
         err = df[(df.method == "boom") & (df.status == "error")]
@@ -151,8 +163,9 @@ class TestRunFake:
 
     def test_more_sources_than_supported_is_skipped(self, tmp_path, fake, monkeypatch):
         m = get_method("average")
-        monkeypatch.setitem(registry.METHODS._entries, "average",
-                            Method(dataclasses.replace(m.info, max_images=2), m.fuse))
+        monkeypatch.setitem(
+            registry.METHODS._entries, "average", Method(dataclasses.replace(m.info, max_images=2), m.fuse)
+        )
         df = run(_cfg(tmp_path)).results
         row = df[(df.method == "average") & (df.scene == "s3")]
         assert list(row["status"]) == ["skipped"] and "at most 2" in row.iloc[0]["message"]
@@ -185,14 +198,38 @@ def test_unknown_protocol_and_bad_repeats(tmp_path, fake):
 # ---------------------------------------------------------------------------------------------
 def _bench(*args: str, env_extra: dict | None = None, **kw) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO), **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=600, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
+        **kw,
+    )
 
 
 def test_cli_run_lytro_prints_ranked_table(tmp_path, data_dir):
-    cp = _bench("run", "--methods", "average,max", "--dataset", "lytro", "--limit", "2", "--metrics", "en",
-                "--jobs", "1", "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"), "--no-plots",
-                "--repeats", "3")
+    cp = _bench(
+        "run",
+        "--methods",
+        "average,max",
+        "--dataset",
+        "lytro",
+        "--limit",
+        "2",
+        "--metrics",
+        "en",
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path / "o"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--no-plots",
+        "--repeats",
+        "3",
+    )
     assert cp.returncode == 0, cp.stderr
     assert "### lytro (2 scenes)" in cp.stdout and "| average |" in cp.stdout
     df = pd.read_csv(tmp_path / "o" / "results.csv")
@@ -208,11 +245,33 @@ def test_sigkill_resume_no_lost_or_duplicated_rows(tmp_path, data_dir):
     """Kill -9 a run after a few fusions were committed; the rerun completes with exactly the rows
     of an uninterrupted run and leaves no temporary files."""
     cache = tmp_path / "cache"
-    args = ["run", "--methods", "average,max,lp", "--dataset", "lytro", "--limit", "3", "--metrics", "en",
-            "--jobs", "1", "--no-plots", "--no-progress", "--repeats", "5", "--cache-dir", str(cache)]
+    args = [
+        "run",
+        "--methods",
+        "average,max,lp",
+        "--dataset",
+        "lytro",
+        "--limit",
+        "3",
+        "--metrics",
+        "en",
+        "--jobs",
+        "1",
+        "--no-plots",
+        "--no-progress",
+        "--repeats",
+        "5",
+        "--cache-dir",
+        str(cache),
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "bench", *args, "--out", str(tmp_path / "killed")], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", *args, "--out", str(tmp_path / "killed")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     db = cache / "index.sqlite"
     deadline = time.time() + 240
     n = 0
@@ -236,9 +295,19 @@ def test_sigkill_resume_no_lost_or_duplicated_rows(tmp_path, data_dir):
     meta = json.loads((tmp_path / "resumed" / "run.json").read_text())
     assert meta["counts"]["fuse_cached"] >= 2
     assert meta["counts"]["fuse_computed"] + meta["counts"]["fuse_cached"] == 9
-    clean = run(RunConfig(methods=tuple(MethodSpec(m) for m in ("average", "max", "lp")), datasets=("lytro",),
-                          metrics=("en",), limit=3, jobs=1, repeats=1, out=str(tmp_path / "clean"),
-                          cache_dir=str(tmp_path / "cache2"), progress=False))
+    clean = run(
+        RunConfig(
+            methods=tuple(MethodSpec(m) for m in ("average", "max", "lp")),
+            datasets=("lytro",),
+            metrics=("en",),
+            limit=3,
+            jobs=1,
+            repeats=1,
+            out=str(tmp_path / "clean"),
+            cache_dir=str(tmp_path / "cache2"),
+            progress=False,
+        )
+    )
     a = pd.read_csv(tmp_path / "resumed" / "results.csv")
     b = pd.read_csv(clean.out / "results.csv")
     key = ["dataset", "scene", "method", "metric"]
@@ -248,3 +317,9 @@ def test_sigkill_resume_no_lost_or_duplicated_rows(tmp_path, data_dir):
     assert sorted(map(tuple, a[key].values.tolist())) == sorted(map(tuple, b[key].values.tolist()))
     leftovers = [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_max_sources_uses_the_first_frames(tmp_path, fake):
+    df = run(_cfg(tmp_path, max_sources=2, metrics=())).results
+    assert set(df["scene"]) == {"s1", "s2", "s3[:2]"}
+    assert (df["status"] == "ok").all()

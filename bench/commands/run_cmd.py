@@ -10,25 +10,56 @@ HELP = "Run methods on datasets, score the fused images, write results.csv/run.j
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--methods", default="all", help="all, or comma-separated ids / globs / @classical / @learned (default: all)")
-    p.add_argument("--dataset", default="synthetic",
-                   help="dataset id(s), comma-separated (default: the embedded synthetic set)")
-    p.add_argument("--data-dir", default=None, help="folder holding <dataset>/ (else $MFIF_DATA, then the cache)")
-    p.add_argument("--metrics", default="all", help="all, none, or comma-separated ids / globs (default: all)")
+    p.add_argument(
+        "--methods",
+        default="all",
+        help="all, or comma-separated ids / globs / @classical / @learned (default: all)",
+    )
+    p.add_argument(
+        "--dataset",
+        default="synthetic",
+        help="dataset id(s), comma-separated (default: the embedded synthetic set)",
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="folder holding <dataset>/ (else $MFIF_DATA, then the cache)"
+    )
+    p.add_argument(
+        "--metrics", default="all", help="all, none, or comma-separated ids / globs (default: all)"
+    )
     p.add_argument("--limit", type=int, default=None, help="use only the first N scenes of each dataset")
-    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores; 1 = in process)")
-    p.add_argument("--out", default=None, help="output folder (default: results/runs/<time>--<dataset>--<device>)")
+    p.add_argument(
+        "--jobs", type=int, default=-1, help="parallel workers (default: all cores; 1 = in process)"
+    )
+    p.add_argument(
+        "--out", default=None, help="output folder (default: results/runs/<time>--<dataset>--<device>)"
+    )
     p.add_argument("--repeats", type=int, default=1, help="timed fusion repeats per scene, after a warm-up")
-    p.add_argument("--protocol", default="standard", choices=["standard", "sesf2020"],
-                   help="how images become metric inputs (default: standard)")
+    p.add_argument(
+        "--protocol",
+        default="standard",
+        choices=["standard", "sesf2020"],
+        help="how images become metric inputs (default: standard)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (device-aware methods only)")
-    p.add_argument("--backend", default="loky", choices=["loky", "dask"], help="parallel backend (default: loky)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="existing Dask scheduler (with --backend dask; default: a LocalCluster)")
-    p.add_argument("--cache-dir", default=None,
-                   help="result cache folder (default: ~/.cache/mfif-bench/results, $MFIF_CACHE moves it)")
-    p.add_argument("--retry-errors", action="store_true",
-                   help="recompute fusions and scores whose cached outcome is an error")
+    p.add_argument(
+        "--backend", default="loky", choices=["loky", "dask"], help="parallel backend (default: loky)"
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="existing Dask scheduler (with --backend dask; default: a LocalCluster)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="result cache folder (default: ~/.cache/mfif-bench/results, $MFIF_CACHE moves it)",
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="recompute fusions and scores whose cached outcome is an error",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
 
@@ -72,6 +103,8 @@ def main(args: argparse.Namespace) -> int:
     md = make_report(summary.out, summary.results, plots=not args.no_plots)
     c = summary.counts
     print(md)
-    print(f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
-          f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})")
+    print(
+        f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
+        f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
+    )
     return 0

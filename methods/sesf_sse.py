@@ -1,0 +1,25 @@
+"""SESF-Fuse ablation with SSE attention (paper Table 1 row `sse_sf_dm`), on the authors' checkpoint.
+
+Same inference pipeline as :mod:`methods.sesf` (port of Keep-Passion/SESF-Fuse ``nets/sesf_net.py``
+@ 23e60b8c710919f5b2957b64c96e3c204443c6d7, licence **LGPL-2.1**; this file is distributed under
+LGPL-2.1), with the encoder's four attention blocks being SSE and the weights
+``lp+lssim_se_sf_net_sse_times30.pkl`` (repository history, commit e165c5cc).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.registry import register_method
+from bench.types import FusionResult
+from methods.sesf import method_info, sesf_fuse
+
+
+@register_method(method_info("sse", "sesf_sse", "SESF-Fuse (SSE ablation)"))
+def fuse(
+    images: Sequence[np.ndarray], *, device: str | None = "auto", official_rounding: bool = True
+) -> FusionResult:
+    """SESF-Fuse with the SSE ablation model (see :func:`methods.sesf.sesf_fuse`)."""
+    return sesf_fuse(images, attention="sse", device=device, official_rounding=official_rounding)
