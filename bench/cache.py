@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS scores (
     value REAL,
     status TEXT NOT NULL,
     message TEXT,
-    created TEXT
+    created TEXT,
+    seconds REAL
 );
 """
 
@@ -197,6 +198,9 @@ class ResultCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60)
         self._db.executescript(SCHEMA)
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(scores)")}
+        if "seconds" not in cols:  # caches written before scores were timed
+            self._db.execute("ALTER TABLE scores ADD COLUMN seconds REAL")
         self._db.commit()
         self._sweep_orphans()
 
@@ -327,24 +331,31 @@ class ResultCache:
             )
 
     # scores -------------------------------------------------------------------------------
-    def get_scores(self, keys: Iterable[str]) -> dict[str, tuple[float, str, str]]:
-        """Look up many score keys at once; returns {key: (value, status, message)} for hits."""
+    def get_scores(self, keys: Iterable[str]) -> dict[str, tuple[float, str, str, float]]:
+        """Look up many score keys at once; returns {key: (value, status, message, seconds)} for hits."""
         keys = list(keys)
-        out: dict[str, tuple[float, str, str]] = {}
+        out: dict[str, tuple[float, str, str, float]] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
-            q = f"SELECT key, value, status, message FROM scores WHERE key IN ({','.join('?' * len(chunk))})"
-            for k, v, s, m in self._db.execute(q, chunk):
-                out[k] = (_f(v), s, m or "")
+            q = (
+                "SELECT key, value, status, message, seconds FROM scores "
+                f"WHERE key IN ({','.join('?' * len(chunk))})"
+            )
+            for k, v, s, m, sec in self._db.execute(q, chunk):
+                out[k] = (_f(v), s, m or "", _f(sec))
         return out
 
-    def put_scores(self, items: Iterable[tuple[str, str, float, str, str]], created: str) -> None:
-        """Commit (key, metric, value, status, message) rows in one transaction."""
-        rows = [(k, m, v, s, msg, created) for k, m, v, s, msg in items]
+    def put_scores(self, items: Iterable[tuple[str, str, float, str, str, float]], created: str) -> None:
+        """Commit (key, metric, value, status, message, seconds) rows in one transaction."""
+        rows = [(k, m, v, s, msg, created, sec) for k, m, v, s, msg, sec in items]
         if not rows:
             return
         with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?)", rows)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO scores (key, metric, value, status, message, created, seconds) "
+                "VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
 
 
 def _f(v) -> float:

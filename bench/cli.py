@@ -14,8 +14,8 @@ import sys
 from bench.errors import UserError
 
 # Explicit, ordered list of subcommands (module names under bench/commands).
-COMMANDS = ["list_cmd", "download_cmd", "fuse_cmd", "score_cmd", "run_cmd", "report_cmd", "train_cmd", "check_cmd",
-            "paper_cmd"]
+COMMANDS = ["list_cmd", "download_cmd", "fuse_cmd", "score_cmd", "run_cmd", "report_cmd", "train_cmd",
+            "check_cmd", "paper_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

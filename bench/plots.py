@@ -11,6 +11,7 @@ Per dataset:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 GRID_MAX_METHODS = 8
+METRICS_PER_FIGURE = 12
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def pareto_front(time: np.ndarray, quality: np.ndarray, higher_is_better: bool) 
     return ok & ~dominated.any(axis=1)
 
 
-def bars(summary, out: Path) -> Figure:
+def bars(summary, out: Path, page: str = "") -> Figure:
     plt = _plt()
     methods = list(summary.methods["method"])
     rows, cols = _grid(len(summary.metrics))
@@ -101,10 +103,12 @@ def bars(summary, out: Path) -> Figure:
     for ax in axes.flat[len(summary.metrics) :]:
         ax.axis("off")
     fig.suptitle(f"{summary.dataset}: mean per metric (95% bootstrap CI)", fontsize=10)
-    return _save(fig, out, f"bars_{_safe(summary.dataset)}", f"{summary.dataset}: per-metric means")
+    return _save(
+        fig, out, f"bars_{_safe(summary.dataset)}{page}", f"{summary.dataset}: per-metric means{page}"
+    )
 
 
-def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
+def per_image(df: pd.DataFrame, summary, out: Path, page: str = "") -> Figure:
     plt = _plt()
     d = df[(df.dataset == summary.dataset) & (df.status == "ok")]
     scenes = list(dict.fromkeys(df[df.dataset == summary.dataset]["scene"]))
@@ -135,10 +139,12 @@ def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
         bbox_to_anchor=(0.5, 1.0 + 0.02 * math.ceil(len(methods) / 8)),
     )
     fig.tight_layout()
-    return _save(fig, out, f"per_image_{_safe(summary.dataset)}", f"{summary.dataset}: per-image values")
+    return _save(
+        fig, out, f"per_image_{_safe(summary.dataset)}{page}", f"{summary.dataset}: per-image values{page}"
+    )
 
 
-def pareto(summary, out: Path) -> Figure:
+def pareto(summary, out: Path, page: str = "") -> Figure:
     plt = _plt()
     meth = summary.methods.set_index("method")
     rows, cols = _grid(len(summary.metrics))
@@ -294,10 +300,13 @@ def write_figures(
     art_path = run_dir / "artifacts.csv"
     artifacts = pd.read_csv(art_path, dtype=str, keep_default_na=False) if art_path.is_file() else None
     for s in summaries if summaries is not None else summarize(df):
-        if s.metrics:
-            figs.append(bars(s, out))
-            figs.append(per_image(df, s, out))
-            figs.append(pareto(s, out))
+        pages = [s.metrics[i : i + METRICS_PER_FIGURE] for i in range(0, len(s.metrics), METRICS_PER_FIGURE)]
+        for k, chunk in enumerate(pages, start=1):
+            part = dataclasses.replace(s, metrics=chunk)
+            page = f"_p{k}" if len(pages) > 1 else ""
+            figs.append(bars(part, out, page))
+            figs.append(per_image(df, part, out, page))
+            figs.append(pareto(part, out, page))
         if artifacts is not None and len(artifacts):
             a = artifacts[artifacts.dataset == s.dataset]
             if len(a):

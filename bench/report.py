@@ -242,15 +242,42 @@ LEGEND = (
 )
 
 
-def to_markdown(summaries: list[DatasetSummary]) -> str:
-    """All datasets' ranked tables as GitHub Markdown."""
+def compact_frame(s: DatasetSummary) -> pd.DataFrame:
+    """Per method only: average rank, first places over all metrics, metrics led, time, failures."""
+    rows = []
+    for pos, m in enumerate(s.methods.itertuples(index=False), start=1):
+        c = s.cells[s.cells["method"] == m.method]
+        rows.append(
+            {
+                "#": pos,
+                "method": m.method,
+                "avg rank": _num(m.avg_rank, 2),
+                "first places": int(c["first_place"].sum()),
+                "metrics led": int(c["leader"].sum()),
+                "time (s)": _time(m.time_mean_s)
+                + (f" ± {_time(m.time_std_s)}" if np.isfinite(m.time_std_s) else ""),
+                "failures": str(m.fusion_errors + m.metric_failures)
+                + (f" ({m.fusion_skipped} skipped)" if m.fusion_skipped else ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_markdown(summaries: list[DatasetSummary], max_metrics: int | None = None) -> str:
+    """All datasets' ranked tables as GitHub Markdown.
+
+    With more than ``max_metrics`` metrics, a compact per-method table is written instead (the
+    full table is in ``tables.md``).
+    """
     parts = []
     for s in summaries:
-        t = table_frame(s)
+        compact = max_metrics is not None and len(s.metrics) > max_metrics
+        t = compact_frame(s) if compact else table_frame(s)
         head = "| " + " | ".join(t.columns) + " |"
         sep = "|" + "|".join("---:" if c in ("#", "avg rank", "time (s)") else "---" for c in t.columns) + "|"
         body = ["| " + " | ".join(str(v) for v in r) + " |" for r in t.itertuples(index=False)]
-        parts.append(f"### {s.dataset} ({s.n_scenes} scenes)\n\n" + "\n".join([head, sep, *body]))
+        title = f"### {s.dataset} ({s.n_scenes} scenes" + (f", {len(s.metrics)} metrics)" if compact else ")")
+        parts.append(title + "\n\n" + "\n".join([head, sep, *body]))
     parts.append(LEGEND.format(mark=TIED_MARK))
     return "\n\n".join(parts) + "\n"
 
@@ -313,3 +340,6 @@ def write_tables(
     atomic_write_text(rep / "tables.tex", to_latex(summaries))
     atomic_write_text(rep / "summary.csv", summary_csv(summaries).to_csv(index=False))
     return rep, md, summaries
+
+
+PRINT_MAX_METRICS = 8  # wider tables are printed compact; tables.md always has every metric

@@ -50,6 +50,7 @@ RESULT_COLUMNS = ["dataset", "scene", "method", "metric", "value", "status", "me
 TIME_METRIC = "time_fuse_s"
 TIME_IQR_METRIC = "time_fuse_iqr_s"
 BACKENDS = ("loky", "dask")
+METRICS_PER_TASK = 8
 
 
 @dataclass(frozen=True)
@@ -241,18 +242,30 @@ def score_worker(
 ) -> list:
     """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
 
+    Returns ``[(Score, seconds)]``: each metric call is timed (protocol preparation excluded).
     Failures become error Scores (NaN and the message), never 0.
     """
     from bench.imageio import to_float
-    from bench.scoring import Score, score_images
+    from bench.protocols import prepare
+    from bench.scoring import Score, score_one
 
     try:
         fused_u8 = read_png_u8(Path(fused)) if isinstance(fused, str) else fused
         sources = load_sources()
         reference = load_reference() if load_reference is not None else None
-        return score_images(sources, to_float(fused_u8), metric_ids, protocol=protocol, reference=reference)
+        imgs = [*sources, to_float(fused_u8)] + ([reference] if reference is not None else [])
+        prepped = prepare(imgs, protocol)
     except Exception as exc:
-        return [Score(m, math.nan, "error", _one_line(exc)) for m in metric_ids]
+        return [(Score(m, math.nan, "error", _one_line(exc)), math.nan) for m in metric_ids]
+    n = len(sources)
+    src, fus = prepped[:n], prepped[n]
+    ref = prepped[n + 1] if reference is not None else None
+    out = []
+    for m in metric_ids:
+        t0 = time.perf_counter()
+        s = score_one(m, src, fus, ref)
+        out.append((s, time.perf_counter() - t0))
+    return out
 
 
 def _call(i: int, fn: Callable, args: tuple) -> tuple[int, Any]:
@@ -463,6 +476,7 @@ def run(cfg: RunConfig) -> RunSummary:
                 scores = _run_scores(score_plan, jobs, ex, cfg, cache, counts, bar)
             executor_info = ex.info
         df = _assemble(jobs, metrics, scores, cfg.protocol)
+        profile = _profile(jobs, scores)
     finally:
         cache.close()
     counts["fuse_errors"] = sum(1 for j in jobs if j.status == "error")
@@ -472,6 +486,7 @@ def run(cfg: RunConfig) -> RunSummary:
     write_results(out, df)
     _write_artifacts(out, jobs)
     meta = _run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
+    meta["compute_seconds"] = profile
     atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str) + "\n")
     return RunSummary(out, df, counts)
 
@@ -577,14 +592,21 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     for (i, mid), k in keys.items():
         if k not in hits:
             missing.setdefault(i, []).append(mid)
-    return keys, sorted(missing.items()), hits
+    # one task per fused image and group of metrics: balances slow metrics across workers and
+    # commits progress often, while sources are decoded only once per group
+    tasks = [
+        (i, mids[c : c + METRICS_PER_TASK])
+        for i, mids in sorted(missing.items())
+        for c in range(0, len(mids), METRICS_PER_TASK)
+    ]
+    return keys, tasks, hits
 
 
 def _run_scores(
     plan, jobs: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict, bar
 ) -> dict:
     keys, missing, hits = plan
-    scores: dict[tuple[int, str], tuple[float, str, str]] = {}
+    scores: dict[tuple[int, str], tuple[float, str, str, float]] = {}
     for (i, mid), k in keys.items():
         if k in hits:
             scores[(i, mid)] = hits[k]
@@ -603,10 +625,10 @@ def _run_scores(
     for t, res in ex.map(_LazyTasks(missing, task)):
         i, _ = missing[t]
         rows = []
-        for s in res:
-            scores[(i, s.metric)] = (s.value, s.status, s.message)
+        for s, sec in res:
+            scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
             if not s.message.startswith(_TRANSIENT):
-                rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message))
+                rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
             counts["score_computed"] += 1
             counts["score_errors"] += s.status != "ok"
         cache.put_scores(rows, _now())
@@ -631,6 +653,28 @@ class _LazyTasks:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+
+def _profile(jobs: list[_FuseJob], scores: dict) -> dict:
+    """Single-call compute seconds per method (sum of per-scene medians) and per metric (sum of calls),
+    for cached and fresh results alike, with each one's share of the total."""
+    fuse: dict[str, float] = {}
+    for j in jobs:
+        if j.entry is not None and np.isfinite(j.entry.time_median):
+            fuse[j.spec.name] = fuse.get(j.spec.name, 0.0) + j.entry.time_median
+    met: dict[str, float] = {}
+    for (_, mid), v in scores.items():
+        if len(v) > 3 and np.isfinite(v[3]):
+            met[mid] = met.get(mid, 0.0) + v[3]
+    total = sum(fuse.values()) + sum(met.values())
+
+    def pack(d: dict) -> dict:
+        return {
+            k: {"seconds": round(s, 3), "share_percent": round(100 * s / total, 2) if total else 0.0}
+            for k, s in sorted(d.items(), key=lambda kv: -kv[1])
+        }
+
+    return {"total": round(total, 3), "fuse": pack(fuse), "metrics": pack(met)}
 
 
 def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str) -> pd.DataFrame:

@@ -63,6 +63,9 @@ class TrainSpec:
         Number of images held out for the validation loss.
     export_dtype : str
         ``"float32"`` or ``"float16"``: storage dtype of the exported weights.
+    lr_schedule : callable, optional
+        ``lr_schedule(epoch) -> factor``: the learning rate of epoch ``epoch`` (0-based) is
+        ``lr * factor``; ``None`` keeps it constant.
     notes : str
         Deviations from the paper's recipe, copied into the model card.
     """
@@ -77,6 +80,7 @@ class TrainSpec:
     lr: float = 1e-3
     val_images: int = 50
     export_dtype: str = "float32"
+    lr_schedule: Callable[[int], float] | None = None
     notes: str = ""
 
 
@@ -351,6 +355,9 @@ def train(run: TrainRun) -> dict:
     model.train()
     for epoch in range(start, epochs):
         order = epoch_order(len(train_set.stems), run.seed, epoch)
+        if spec.lr_schedule is not None:
+            for group in opt.param_groups:
+                group["lr"] = spec.lr * spec.lr_schedule(epoch)
         bar = tqdm(range(n_steps), desc=f"{run.method_id} epoch {epoch + 1}/{epochs}", file=sys.stderr,
                    disable=not run.progress, leave=False)
         running, parts_sum = 0.0, {}

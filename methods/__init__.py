@@ -6,3 +6,5 @@ from methods import sesf  # noqa: F401
 from methods import sesf_sse  # noqa: F401
 from methods import sesf_scse  # noqa: F401
 from methods import gacn  # noqa: F401
+from methods import _train_sesf  # noqa: F401
+from methods import _train_gacn  # noqa: F401

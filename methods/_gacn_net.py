@@ -80,18 +80,22 @@ class GACNNet(nn.Module):
         applied in place; the wide 7x7 sSE convolutions are split into one 1x7 convolution with 7
         outputs and 7 shifted row sums (:func:`_sse_logits`), which is much faster on CPU.
         """
-        x = _sse_inplace(self.se_4, bimap).contiguous(memory_format=torch.channels_last)
+        x = _sse_inplace(self.se_4, bimap.contiguous(memory_format=torch.channels_last))
         for i, se in zip(range(1, 5), (self.se_5, self.se_6, self.se_7, self.se_8), strict=True):
             x = _sse_inplace(se, _block_inplace(getattr(self, f"decision_path_conv{i}"), x))
         return x
 
 
 def _sse_logits(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``conv2d(x, weight, padding=k//2)`` for a (1, C, k, k) kernel, by kernel rows for wide inputs."""
+    """``conv2d(x, weight, padding=k//2)`` for a (1, C, k, k) kernel, by kernel rows for C >= 16.
+
+    One convolution with a (k, C, 1, k) kernel gives the k row-partial maps, which are then summed with
+    the row shifts; on CPU (channels-last input) this is 2-3x faster than the direct C -> 1 conv.
+    """
     k = weight.shape[-1]
     r = k // 2
     c = x.shape[1]
-    if c < 48:
+    if c < 16:
         return F.conv2d(x, weight, padding=r)
     h = x.shape[2]
     rows = weight[0].permute(1, 0, 2).reshape(k, c, 1, k)  # output i = kernel row i

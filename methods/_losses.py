@@ -21,28 +21,28 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, device=None, dtype=torch
     return (g[:, None] * g[None, :]).to(device=device, dtype=dtype)[None, None]
 
 
-def _filt(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return F.conv2d(x, w)
+def _filt(x: torch.Tensor, w: torch.Tensor, pad: int = 0) -> torch.Tensor:
+    return F.conv2d(x, w, padding=pad)
 
 
-def local_stats(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Windowed mean and variance of an (B, 1, H, W) tensor ('valid' windows)."""
-    mu = _filt(x, w)
-    return mu, _filt(x * x, w) - mu * mu
+def local_stats(x: torch.Tensor, w: torch.Tensor, pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windowed mean and variance of an (B, 1, H, W) tensor ('valid' windows, or zero padding ``pad``)."""
+    mu = _filt(x, w, pad)
+    return mu, _filt(x * x, w, pad) - mu * mu
 
 
-def ssim_map(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+def ssim_map(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pad: int = 0) -> torch.Tensor:
     """Per-window SSIM between two (B, 1, H, W) tensors in [0, 1]."""
-    mx, vx = local_stats(x, w)
-    my, vy = local_stats(y, w)
-    cxy = _filt(x * y, w) - mx * my
+    mx, vx = local_stats(x, w, pad)
+    my, vy = local_stats(y, w, pad)
+    cxy = _filt(x * y, w, pad) - mx * my
     return ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2))
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """Mean SSIM over windows and batch."""
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5, same: bool = False) -> torch.Tensor:
+    """Mean SSIM over windows and batch; ``same=True`` zero-pads to 'same' size (SESF's training SSIM)."""
     w = gaussian_window(window, sigma, x.device, x.dtype)
-    return ssim_map(x, y, w).mean()
+    return ssim_map(x, y, w, window // 2 if same else 0).mean()
 
 
 def var_ssim_loss(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, window: int = 11, sigma: float = 1.5):

@@ -110,6 +110,63 @@ def _median_of_squares(a: np.ndarray) -> float:
     return float((part[k - 1] ** 2 + part[k] ** 2) / 2)
 
 
+_BLOCK_ELEMENTS = 8192  # ~16 rows of a 520-wide image: the element-wise stage stays in cache
+
+
+def _orientation_block(
+    eo: np.ndarray,
+    t: float,
+    cos_a: float,
+    sin_a: float,
+    total_sum_an: np.ndarray,
+    total_energy: np.ndarray,
+    covx2: np.ndarray,
+    covy2: np.ndarray,
+    covxy: np.ndarray,
+) -> None:
+    """Energy, weighting and covariance accumulation of one orientation on a block of rows (in place).
+
+    ``eo`` holds the ``NSCALE`` complex filter responses of the block. Same arithmetic as the MATLAB loop,
+    except that ``sum_s (E_s mE + O_s mO)`` is formed as ``sumE mE + sumO mO`` (equal up to rounding).
+    """
+    e_all = np.ascontiguousarray(eo.real)
+    o_all = np.ascontiguousarray(eo.imag)
+    an = np.sqrt(e_all * e_all + o_all * o_all)  # |EO| (hypot without the overflow guard)
+    sum_an = an[0] + an[1]
+    sum_e = e_all[0] + e_all[1]
+    sum_o = o_all[0] + o_all[1]
+    max_an = np.maximum(an[0], an[1])
+    for s in range(2, NSCALE):
+        sum_an += an[s]
+        sum_e += e_all[s]
+        sum_o += o_all[s]
+        np.maximum(max_an, an[s], out=max_an)
+    x_energy = np.sqrt(sum_e * sum_e + sum_o * sum_o)
+    x_energy += EPSILON
+    mean_e = sum_e / x_energy
+    mean_o = sum_o / x_energy
+    energy = sum_e * mean_e
+    energy += sum_o * mean_o
+    for s in range(NSCALE):
+        d = e_all[s] * mean_o
+        d -= o_all[s] * mean_e
+        energy -= np.abs(d, out=d)
+    energy -= t  # noise threshold, then clamp at 0
+    np.maximum(energy, 0.0, out=energy)
+    width = sum_an / (max_an + EPSILON) / NSCALE
+    weight = 1.0 / (1 + np.exp((CUT_OFF - width) * G_SIGMOID))
+    total_sum_an += sum_an
+    weighted = weight * energy
+    total_energy += weighted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pc_o = weighted / sum_an  # per-orientation phase congruency (0/0 = NaN on constant images)
+    covx = pc_o * cos_a
+    covy = pc_o * sin_a
+    covx2 += covx * covx
+    covy2 += covy * covy
+    covxy += covx * covy
+
+
 def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``[phaseCongruency, or, M, m] = myphasecong3(im)`` with default parameters (``or`` omitted).
 
@@ -137,38 +194,15 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # forms logGabor .* spread first; the different association changes results by ~1 ulp only.)
     f_lg = [imagefft * lg for lg in log_gabor]
     buf = np.empty((NSCALE, rows, cols), dtype=np.complex128)
+    block = max(4, _BLOCK_ELEMENTS // cols)  # rows per cache-sized block for the element-wise stage
     for o in range(NORIENT):
         angl = o * np.pi / NORIENT
+        cos_a, sin_a = np.cos(angl), np.sin(angl)
         for s in range(NSCALE):
             np.multiply(f_lg[s], spread[o], out=buf[s])
         eo = sfft.ifft2(buf, axes=(-2, -1), overwrite_x=True, workers=1)
-        e_all = np.ascontiguousarray(eo.real)
-        o_all = np.ascontiguousarray(eo.imag)
-        an = np.sqrt(e_all * e_all + o_all * o_all)  # |EO| (hypot without the overflow guard)
-        sum_an = an[0] + an[1]
-        sum_an += an[2]
-        sum_an += an[3]
-        sum_e = e_all[0] + e_all[1]
-        sum_e += e_all[2]
-        sum_e += e_all[3]
-        sum_o = o_all[0] + o_all[1]
-        sum_o += o_all[2]
-        sum_o += o_all[3]
-        max_an = np.maximum(an[0], an[1])
-        np.maximum(max_an, an[2], out=max_an)
-        np.maximum(max_an, an[3], out=max_an)
-        x_energy = np.sqrt(sum_e * sum_e + sum_o * sum_o)
-        x_energy += EPSILON
-        mean_e = sum_e / x_energy
-        mean_o = sum_o / x_energy
-        # sum_s (E_s mE + O_s mO - |E_s mO - O_s mE|) with the first part summed over s first
-        energy = sum_e * mean_e
-        energy += sum_o * mean_o
-        for s in range(NSCALE):
-            d = e_all[s] * mean_o
-            d -= o_all[s] * mean_e
-            energy -= np.abs(d, out=d)
-        median_e2n = _median_of_squares(an[0])
+        # noise threshold from the smallest scale: median(|EO_1|^2) / -log(0.5) / sum(filter^2)
+        median_e2n = _median_of_squares(np.abs(eo[0]))
         mean_e2n = -median_e2n / np.log(0.5)
         em_n, sum_an2, sum_aiaj = noise[o]
         noise_power = mean_e2n / em_n
@@ -177,18 +211,19 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         est_noise_energy = tau * np.sqrt(np.pi / 2)
         est_noise_energy_sigma = np.sqrt((2 - np.pi / 2) * tau**2)
         t = (est_noise_energy + K_NOISE * est_noise_energy_sigma) / 1.7
-        energy = np.maximum(energy - t, 0.0)
-        width = sum_an / (max_an + EPSILON) / NSCALE
-        weight = 1.0 / (1 + np.exp((CUT_OFF - width) * G_SIGMOID))
-        total_sum_an += sum_an
-        total_energy += weight * energy
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pc_o = weight * energy / sum_an
-        covx = pc_o * np.cos(angl)
-        covy = pc_o * np.sin(angl)
-        covx2 += covx**2
-        covy2 += covy**2
-        covxy += covx * covy
+        for r0 in range(0, rows, block):
+            rs = slice(r0, min(rows, r0 + block))
+            _orientation_block(
+                eo[:, rs],
+                t,
+                cos_a,
+                sin_a,
+                total_sum_an[rs],
+                total_energy[rs],
+                covx2[rs],
+                covy2[rs],
+                covxy[rs],
+            )
     pc = total_energy / (total_sum_an + EPSILON)
     covx2 = covx2 / (NORIENT / 2)
     covy2 = covy2 / (NORIENT / 2)

@@ -8,11 +8,14 @@ Each helper states the MATLAB behaviour it reproduces. All work on float64 2-D a
   the last bit or two, far below every metric tolerance).
 * :func:`filter2_valid` -- ``filter2(h, X, 'valid')``: 2-D correlation over the positions where the
   kernel fits entirely (output shrinks by ``n - 1`` per axis). Computed separably with OpenCV.
+* :class:`OctaveWindow` -- a ``fspecial``/``ones(n)/n^2`` window with an exact model of Octave's
+  ``conv2`` summation (column-major, fused multiply-add; :func:`fma` emulates the FMA). Over windows
+  where the input is exactly constant the local variance ``E[x^2] - E[x]^2`` is pure rounding noise
+  (~1e-12), and metrics with tiny constants (Qy, Qc: 2e-16; VIF: 1e-10 clamps) divide by it, so the
+  reference values there depend on Octave's exact bits: e.g. grey level 16 gives exactly 0 (Liu's Qy
+  turns into 0/0 = NaN), grey level 220 gives -7e-12 (a number). Those windows are recomputed exactly.
 * :func:`local_moments` -- the ``ssim_index.m`` statistics: local means and ``E[xy] - E[x]E[y]``
-  (co)variances with one window. Windows over which an image is *exactly* constant get variance and
-  covariance exactly 0: that is what MATLAB/Octave's ``conv2`` produced for the flat windows in the
-  reference images (Liu's Qy and Qc turn exactly-flat windows into 0/0 = NaN), whereas a separable
-  filter leaves ~1e-12 of rounding noise there.
+  (co)variances with one window, through :class:`OctaveWindow`.
 * :func:`imfilter_symmetric_2x2_decimate` -- ``imfilter(I, ones(2)/4, 'symmetric', 'same')`` followed by
   ``I(1:2:end, 1:2:end)`` (MATLAB anchors an even kernel at its top-left-of-centre element, so output
   (i, j) averages rows i, i+1 and columns j, j+1, with the edge pixel repeated past the border).
@@ -26,6 +29,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
@@ -247,11 +251,6 @@ def filter2_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out[: h - k + 1, : w - k + 1]
 
 
-def box_valid(img: np.ndarray, k: int) -> np.ndarray:
-    """MATLAB ``filter2(ones(k)/k^2, img, 'valid')``: box mean over every fully-inside k x k window."""
-    return filter2_valid(img, np.full(k, 1.0 / k))
-
-
 def flat_windows(img: np.ndarray, k: int) -> np.ndarray:
     """Boolean map (valid size) of the k x k windows over which ``img`` is exactly constant."""
     h, w = img.shape
@@ -349,29 +348,30 @@ def check_inputs(
 
 def _array_key(a: np.ndarray) -> tuple:
     a = np.ascontiguousarray(a, dtype=np.float64)
-    return a.shape, hashlib.blake2b(a.data, digest_size=16).digest()
+    return a.shape, hashlib.sha1(a.data, usedforsecurity=False).digest()  # fastest stdlib digest here
 
 
 def memoize_images(fn: Callable[..., float], maxsize: int = 32) -> Callable[..., float]:
     """Cache a pure function of image arrays returning an immutable value, keyed by the arrays' bytes.
 
-    The key is (shape, BLAKE2b-128 of the float64 bytes) of every argument, so equal content hits the
+    The key is (shape, SHA-1 of the float64 bytes) of every argument, so equal content hits the
     cache whatever the array object; the least recently used of ``maxsize`` entries is evicted.
     """
     cache: OrderedDict = OrderedDict()
+    lock = threading.Lock()
 
     @functools.wraps(fn)
     def wrapper(*arrays: np.ndarray):
         key = tuple(_array_key(a) for a in arrays)
-        try:
-            cache.move_to_end(key)
-            return cache[key]
-        except KeyError:
-            pass
+        with lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
         val = fn(*arrays)
-        cache[key] = val
-        while len(cache) > maxsize:
-            cache.popitem(last=False)
+        with lock:
+            cache[key] = val
+            while len(cache) > maxsize:
+                cache.popitem(last=False)
         return val
 
     wrapper.cache = cache  # type: ignore[attr-defined]

@@ -58,7 +58,7 @@ from metrics._provenance import TANG, impl
 
 _W = 3
 _L = _W * _W
-_CHUNK = 65536
+_CHUNK = 4096
 
 
 def windows_colmajor(x: np.ndarray, w: int = _W) -> np.ndarray:
@@ -120,7 +120,7 @@ class _Side:
         c1 = (norm[3] + norm[4]) + norm[5]
         c2 = (norm[6] + norm[7]) + norm[8]
         self.p = p = norm / ((c0 + c1) + c2)
-        self.cdf = np.cumsum(p, axis=0)
+        self.cdf = _cumsum0(p)
         self.t = t = p - _seqsum(p) / _L
         self.tt = _seqsum(t * t)
         # population SD over the index 1..9, accumulated in the reference loop's order
@@ -141,8 +141,16 @@ class _Side:
         return new
 
 
-_KPOS32 = np.arange(2 * _L - 1, dtype=np.int32)
-_LK = _L - np.arange(2 * _L - 1, dtype=np.float64)  # 9 - k
+_KCOL = np.arange(2 * _L - 1, dtype=np.float64)[:, None]  # merged-interval index k, as a column
+
+
+def _cumsum0(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Cumulative sum over axis 0 by row additions (sequential, like MATLAB; faster than np.cumsum)."""
+    out = np.empty_like(a, dtype=np.float64) if out is None else out
+    out[0] = a[0]
+    for k in range(1, a.shape[0]):
+        np.add(out[k - 1], a[k], out=out[k])
+    return out
 
 
 def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
@@ -154,7 +162,7 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     upper = c >= 0
     # The lower Frechet bound of (F, X) is the upper bound of F and X with its pdf reversed.
     px = np.where(upper, x.p, x.p[::-1])
-    cx = np.cumsum(px, axis=0)
+    cx = _cumsum0(px)
 
     # Merge the 8 interior cdf breakpoints of F and X. Each breakpoint's lowest mantissa bit is
     # replaced by its origin (1: F, 0: X) so that one integer sort yields values and labels; the
@@ -166,19 +174,20 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     bits &= ~1
     bits[:, : _L - 1] |= 1
     bits.sort(axis=1)
-    lab = (bits & 1).astype(np.float64)
-    bits &= ~1
-    i0 = np.zeros((n, 2 * _L - 1))  # F cell (0-based) of each merged interval, as float
-    np.cumsum(lab, axis=1, out=i0[:, 1:])
-    r = np.empty((n, 2 * _L - 1))
-    r[:, 0] = keys[:, 0]
-    np.subtract(keys[:, 1:], keys[:, :-1], out=r[:, 1:-1])
-    r[:, -1] = np.maximum(1.0 - keys[:, -1], 0.0)  # bound's mass in cell (i0, k - i0)
+    bits_t = np.ascontiguousarray(bits.T)  # (16, n): rows = sorted breakpoints
+    i0 = np.zeros((2 * _L - 1, n))  # F cell (0-based) of each merged interval, as float
+    _cumsum0(bits_t & 1, out=i0[1:])
+    bits_t &= ~1
+    v = bits_t.view(np.float64)
+    r = np.empty((2 * _L - 1, n))
+    r[0] = v[0]
+    np.subtract(v[1:], v[:-1], out=r[1:-1])
+    np.maximum(1.0 - v[-1], 0.0, out=r[-1])  # r: the bound's mass in cell (i0, k - i0)
 
     # Covariance of the bound: sum_ij bound(F_i, X_j) - sum_i F_i sum_j X_j, where
     # sum_ij min(F_i, X_j) = integral of #(F_i >= u) #(X_j >= u) du = sum_k r_k (9 - i_k)(9 - j_k);
     # for the lower bound sum_ij max(F_i + X_j - 1, 0) = 10 sum_i F_i - (same sum with X reversed).
-    s_up = np.sum(r * ((_L - i0) * (_LK + i0)), axis=1)
+    s_up = np.sum(r * ((_L - i0) * ((_L - _KCOL) + i0)), axis=0)
     sum_f = np.sum(f.cdf, axis=0)
     sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
     cov = sum_bound - sum_f * np.sum(x.cdf, axis=0)
@@ -190,12 +199,12 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Joint entropy (nats) = entropy of the scaled independence table sc*pf_i*px_j (closed form) plus
     # a correction on the <= 17 cells where the bound has mass.
     hj = -_xlogx(sc) + sc * (f.h + x.h)
-    i0n = i0.astype(np.int32)
-    i0n *= n
-    rows = np.arange(n, dtype=np.int32)[:, None]
-    prod = f.p.ravel().take(i0n + rows) * px.ravel().take((_KPOS32 * n + rows) - i0n)
-    indep = sc[:, None] * prod
-    hj -= np.sum(_xlogx(w[:, None] * r + indep) - _xlogx(indep), axis=1)
+    cols = np.arange(n, dtype=np.float64)
+    idx_f = i0 * n + cols
+    idx_x = (_KCOL * n + cols) - i0 * n
+    prod = f.p.ravel().take(idx_f.astype(np.intp)) * px.ravel().take(idx_x.astype(np.intp))
+    indep = sc * prod
+    hj -= np.sum(_xlogx(w * r + indep) - _xlogx(indep), axis=0)
 
     mi = x.h + f.h - hj
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -217,26 +226,33 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
     float
         FMI in [0, 1] (1 when every window matches exactly).
     """
-    wf_raw = windows_colmajor(fused_feature)
-    nwin = wf_raw.shape[1]
+    wf_all = windows_colmajor(fused_feature)
+    nwin = wf_all.shape[1]
     if nwin == 0:
         raise ValueError(f"FMI needs feature maps of at least {_W}x{_W}, got {fused_feature.shape}")
-    wf_norm = _normalise(wf_raw)
-    f_normalised = np.zeros(nwin, dtype=bool)
+    wx_all = [windows_colmajor(feat) for feat in source_features]
     total = np.zeros(nwin)
-    f_side: _Side | None = None
-    for feat in source_features:
-        wx = windows_colmajor(feat)
-        equal = np.all(wx == np.where(f_normalised, wf_norm, wf_raw), axis=0)
-        vals = np.ones(nwin)
-        todo = np.flatnonzero(~equal)
-        if todo.size and f_side is None:
-            f_side = _Side(wf_norm)
-        for start in range(0, todo.size, _CHUNK):
-            ii = todo[start : start + _CHUNK]
-            vals[ii] = _fmi_windows(_Side(_normalise(wx[:, ii])), f_side.take(ii))
-        f_normalised |= ~equal
-        total += vals
+    # Work in chunks of window positions so that every temporary stays cache-resident.
+    for start in range(0, nwin, _CHUNK):
+        sl = slice(start, min(start + _CHUNK, nwin))
+        wf_raw = wf_all[:, sl]
+        wf_norm = _normalise(wf_raw)
+        f_side: _Side | None = None
+        f_normalised = np.zeros(wf_raw.shape[1], dtype=bool)
+        acc = total[sl]
+        for wx_full in wx_all:
+            wx = wx_full[:, sl]
+            equal = np.all(wx == np.where(f_normalised, wf_norm, wf_raw), axis=0)
+            acc += equal  # exact match: fmi_XF = 1
+            todo = np.flatnonzero(~equal)
+            if todo.size:
+                if f_side is None:
+                    f_side = _Side(wf_norm)
+                if todo.size == equal.size:
+                    acc += _fmi_windows(_Side(_normalise(wx)), f_side)
+                else:
+                    acc[todo] += _fmi_windows(_Side(_normalise(wx[:, todo])), f_side.take(todo))
+            f_normalised |= ~equal
     return float(np.mean(total / len(source_features)))
 
 

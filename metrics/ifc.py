@@ -67,8 +67,12 @@ def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
     return ndimage.correlate(img, filt, mode="mirror")
 
 
-def _steerable_subbands(im: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """The eight subbands ifcvec uses, coarsest level first, with their window exponent ``l``."""
+@memoize_images
+def _steerable_subbands(im: np.ndarray) -> tuple[tuple[np.ndarray, int], ...]:
+    """The eight subbands ifcvec uses, coarsest level first, with their window exponent ``l``.
+
+    Memoised per image (the fused image's pyramid serves every source); the bands are read-only.
+    """
     lo = _corr(im, _LO0)
     per_level = []
     for _ in range(_LEVELS):
@@ -78,7 +82,9 @@ def _steerable_subbands(im: np.ndarray) -> list[tuple[np.ndarray, int]]:
     for k, bands in enumerate(reversed(per_level)):  # coarsest first: l = 1, 2, 3, 4
         for band in bands:
             out.append((band, k + 1))
-    return out
+    for band, _ in out:
+        band.setflags(write=False)
+    return tuple(out)
 
 
 def _block_sums(img: np.ndarray, w: int) -> np.ndarray:

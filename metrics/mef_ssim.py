@@ -40,6 +40,7 @@ from metrics._structural import (
     fspecial_gaussian,
     gaussian_2d,
     imfilter_symmetric_2x2_decimate,
+    memoize_images,
 )
 
 _EPS = np.finfo(np.float64).eps
@@ -52,7 +53,15 @@ _LEVEL_WEIGHTS = np.array([0.0448, 0.2856, 0.3001]) / np.sum([0.0448, 0.2856, 0.
 
 
 def mef_ssim_single_scale(xs: Sequence[np.ndarray], f: np.ndarray) -> float:
-    """Ma et al.'s single-scale MEF-SSIM (``mef_ssim.m`` with K = 0.03, 11x11 Gaussian sigma 1.5)."""
+    """Ma et al.'s single-scale MEF-SSIM (``mef_ssim.m`` with K = 0.03, 11x11 Gaussian sigma 1.5).
+
+    Memoised on the image contents: ``mef_ssim`` and ``mef_ssim@sesf`` share the full-resolution scale.
+    """
+    return _mef_single(f, *xs)
+
+
+@memoize_images
+def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
     n = _W * _W
     k = len(xs)
     box = lambda a: filter2_valid(a, _BOX)  # noqa: E731

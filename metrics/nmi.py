@@ -36,8 +36,8 @@ def nmi_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
         if xi is None:
             return math.nan
         hx, hf, hxf = hist_entropies(joint_histogram(xi, fi))
-        total += (hx + hf - hxf) / (hf + hx)
-    return 2.0 * total
+        total += np.float64(hx + hf - hxf) / np.float64(hf + hx)  # 0/0 -> NaN, as MATLAB
+    return float(2.0 * total)
 
 
 @register_metric(

@@ -1,7 +1,7 @@
 """Qc: Cvejic, Loza, Bull & Canagarajah (2006) similarity metric, Zheng Liu's ``metricCvejic(A, B, F, 2)``.
 
 Re-implemented in NumPy (no code copied) from zhengliu6699/imageFusionMetrics @
-d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricCvejic.m`` switch 2 (Zheng Liu, research use).
+d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricCvejic.m`` switch 2 (Zheng Liu; no licence file).
 
 Definition: 7x7 Gaussian (sigma 1.5) SSIM maps with C1 = C2 = 2e-16 (``filter2 'valid'``) of (A, F) and
 (B, F), and the local covariances sAF, sBF; w = sAF / (sAF + sBF); Q = w SSIM(A,F) + (1 - w) SSIM(B,F), set

@@ -1,8 +1,8 @@
 """Qcv: Chen & Varshney (2007) human-perception metric, Zheng Liu's ``metricChen`` (lower is better).
 
 Re-implemented in NumPy (no code copied) from zhengliu6699/imageFusionMetrics @
-d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricChen.m`` (Zheng Liu, research use); VIFB's ``metricsQcv.m``
-is the same code.
+d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricChen.m`` (Zheng Liu; no licence file); VIFB's
+``metricsQcv.m`` is the same code.
 
 Steps (MATLAB behaviour reproduced in brackets):
 

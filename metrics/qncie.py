@@ -57,8 +57,9 @@ def qncie_value(images: Sequence[np.ndarray]) -> float:
     MetricInfo(
         id="qncie", name="Qncie", higher_is_better=True, range=(0.0, 1.0), reference_id="Qncie_liu",
         reference_impl=impl(LIU, "metricWang.m", "metricWang(A,B,F)"),
-        n_sources="any N >= 1: K = N + 1 images in the correlation matrix", ideal=1.0,
-        notes="normalize1 first; 256x256 joint histograms, log base 256.",
+        n_sources="any N >= 1: K = N + 1 images in the correlation matrix",
+        notes="normalize1 first; 256x256 joint histograms, log base 256. No fixed ideal: identical "
+        "images give NCC = H/8 bits, so 1 only for a flat 256-level histogram.",
     )
 )
 def qncie(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:

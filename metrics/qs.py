@@ -1,8 +1,8 @@
 """Qs: Piella & Heijmans (2003) fusion quality index, Zheng Liu's ``metricPeilla(A, B, F, 1)``.
 
 Re-implemented in NumPy (no code copied) from zhengliu6699/imageFusionMetrics @
-d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricPeilla.m`` switch 1 (Zheng Liu, research use), which calls
-Zhou Wang's ``ssim_index.m`` with its defaults.
+d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricPeilla.m`` switch 1 (Zheng Liu; no licence file), which
+calls Zhou Wang's ``ssim_index.m`` with its defaults.
 
 Definition (switch 1): with Wang's 11x11 Gaussian (sigma 1.5) SSIM machinery (K = [0.01 0.03], L = 255,
 ``filter2 'valid'``), local variances sA^2, sB^2 of the sources (0.5 added to both where their sum is 0),

@@ -50,7 +50,7 @@ def qte_value(a: np.ndarray, b: np.ndarray, f: np.ndarray, q: float = Q_NAVA) ->
     i_fy = tsallis(bi, fi, q)
     i_xy = tsallis(ai, bi, q)
     h_a, h_b, _ = hist_entropies(joint_histogram(ai, bi))
-    return float((i_fx + i_fy) / (h_b**q + h_a**q + i_xy))
+    return float(np.float64(i_fx + i_fy) / np.float64(h_b**q + h_a**q + i_xy))  # 0/0 -> NaN
 
 
 @register_metric(

@@ -3,7 +3,7 @@
 Ported (re-implemented in NumPy, no code copied) from:
 
 * zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ``metricYang.m``
-  (Zheng Liu's toolbox; research use) -> ``qy@liu``: NaN as soon as both sources are exactly flat over a
+  (Zheng Liu's toolbox; no licence file) -> ``qy@liu``: NaN as soon as both sources are exactly flat over a
   7x7 window (the weight is 0/0 there and ``mean2`` propagates it);
 * xingchenzhang/MEFB @ 9e185bf88de280b12a2d9a2ff12d66e40bc1ff91, ``metrics/metricsQy.m`` (the same code,
   NaN entries of the quality map dropped before averaging) -> ``qy``.

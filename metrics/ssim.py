@@ -202,6 +202,7 @@ def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
     """Wang's SSIM between the ground-truth ``reference`` and the fused image."""
     if reference is None:
         raise ValueError("ssim_gt needs a ground-truth image: pass reference=")
+    check_inputs(sources, fused, min_n=0, metric="ssim_gt")  # sources unused, but shapes must agree
     (gt,), f = check_inputs([reference], fused, metric="ssim_gt")
     return ssim_index(gt, f)
 

@@ -9,7 +9,7 @@ official_outputs README reports mean |dQg| 0.0004 for the same comparison.
 Item 3 -- GACN's official fused images (``official_outputs/gacn_first_submit``, 26 pairs) against the GACN
 row of GACN's Table 1: the mean over the 26 pairs must equal the printed value to +-1 in its last digit.
 
-Measured (see the tolerance table below; timings are single-core CPU per 520x520 image):
+Measured (the tolerances below are set from these, each with its reason):
 
 ==========  ======================  ================  ======================================
 metric id   item 2: mean |delta|    item 3: delta     note

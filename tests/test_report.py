@@ -176,3 +176,13 @@ def test_report_files_and_html_renders(tmp_path, fake):  # noqa: F811
     # the check can fail: a missing figure is reported as broken
     (rep / "figures" / "bars_fake.png").unlink()
     assert 'data-broken-images="1"' in _render(rep / "report.html")
+
+
+def test_many_metrics_print_compact_table():
+    frames = [_long({"a": [1.0, 2.0], "b": [0.5, 0.1]}, metric=m) for m in ("en", "en@vifb", "en@cddfuse")]
+    df = pd.concat(frames).drop_duplicates(["scene", "method", "metric"])
+    s = summarize(df)
+    full = to_markdown(s)
+    short = to_markdown(s, max_metrics=2)
+    assert "en@vifb ↑" in full and "en@vifb" not in short
+    assert "| 1 | a | 1.00 | 6 | 3 |" in short  # a wins both scenes on all three metrics

@@ -60,11 +60,14 @@ def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
 
 
 def make_report(run_dir: Path, df=None, plots: bool = True) -> str:
-    """Write the report of ``run_dir``; return the Markdown tables."""
-    from bench.report import write_tables
+    """Write the report of ``run_dir``; return the Markdown to print (compact when there are many metrics)."""
+    from bench.report import PRINT_MAX_METRICS, to_markdown, write_tables
 
     run_dir = Path(run_dir)
-    rep, md, summaries = write_tables(run_dir, df)
+    rep, _, summaries = write_tables(run_dir, df)
+    md = to_markdown(summaries, max_metrics=PRINT_MAX_METRICS)
+    if any(len(s.metrics) > PRINT_MAX_METRICS for s in summaries):
+        md += f"\nFull tables (every metric, mean ± std, first places, ranks): {rep / 'tables.md'}\n"
     if plots:
         from bench.html import write_html
 
