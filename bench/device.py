@@ -81,9 +81,8 @@ def resolve_device(device: str | None = "auto") -> str:
             )
         torch = _torch()
         if ":" in dev and int(dev[5:]) >= torch.cuda.device_count():
-            raise UserError(
-                f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) present; use --device cuda"
-            )
+            n = torch.cuda.device_count()
+            raise UserError(f"--device {device}: only {n} CUDA device(s) present; use --device cuda")
         return dev
     raise UserError(f"unknown device {device!r}; expected one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
 
@@ -169,9 +168,7 @@ def _sync(device: str) -> None:
         _torch().cuda.synchronize(device)
 
 
-def time_call(
-    fn: Callable[[], Any], *, device: str = "cpu", repeats: int = 5, warmup: int = 1
-) -> Timing:
+def time_call(fn: Callable[[], Any], *, device: str = "cpu", repeats: int = 5, warmup: int = 1) -> Timing:
     """Time ``fn()`` after ``warmup`` untimed calls; median and IQR over ``repeats`` calls.
 
     On CUDA, ``torch.cuda.synchronize()`` runs inside the timed region (after the call, before the

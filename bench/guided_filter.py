@@ -115,9 +115,7 @@ def _check_pair(guide: np.ndarray, p: np.ndarray, guide_ndim: int) -> tuple[np.n
     if guide.ndim != guide_ndim:
         raise ValueError(f"Expected a guide with {guide_ndim} dimensions, got shape {guide.shape}")
     if p.ndim not in (2, 3) or p.shape[:2] != guide.shape[:2]:
-        raise ValueError(
-            f"Expected input p of shape {guide.shape[:2]} or {guide.shape[:2]}xC, got {p.shape}"
-        )
+        raise ValueError(f"Expected input p of shape {guide.shape[:2]} or {guide.shape[:2]}xC, got {p.shape}")
     return guide, p
 
 

@@ -114,7 +114,9 @@ def resolve(spec: WeightsFile, *, download: bool = True) -> Path:
     return target
 
 
-def load_state_dict(path: str | os.PathLike, device: str = "cpu", strip_prefix: str = "module.") -> dict[str, Any]:
+def load_state_dict(
+    path: str | os.PathLike, device: str = "cpu", strip_prefix: str = "module."
+) -> dict[str, Any]:
     """``torch.load`` a state_dict safely (``weights_only=True``) onto ``device``.
 
     Keys starting with ``strip_prefix`` (``nn.DataParallel`` checkpoints) lose it.

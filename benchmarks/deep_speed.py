@@ -78,11 +78,17 @@ def _child_pair(method: str, dataset: str, scene: str, device: str, repeats: int
         cpu0 = time.process_time()
         timing = time_call(lambda: entry.fuse(images, **kwargs), device=dev, repeats=repeats, warmup=warmup)
         cpu = (time.process_time() - cpu0) / (repeats + warmup)
-        q.put({
-            "method": method, "pair": f"{dataset}/{scene}", "shape": list(images[0].shape),
-            **timing.as_dict(), "cpu_s_per_call": cpu, "peak_rss_gb": _peak_rss_gb(),
-            "device_name": device_info(dev).name,
-        })
+        q.put(
+            {
+                "method": method,
+                "pair": f"{dataset}/{scene}",
+                "shape": list(images[0].shape),
+                **timing.as_dict(),
+                "cpu_s_per_call": cpu,
+                "peak_rss_gb": _peak_rss_gb(),
+                "device_name": device_info(dev).name,
+            }
+        )
     except Exception as exc:  # reported, never turned into a number
         q.put({"method": method, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -162,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     info = device_info(args.device)
     registered = set(list_methods())
     methods = [m for m in args.methods.split(",") if m in registered]
-    print(f"device {info.device} ({info.name}), torch threads {info.threads}, torch {info.torch_version}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"device {info.device} ({info.name}), torch threads {info.threads}, torch {info.torch_version}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     report = {"device": info.as_dict(), "loadavg": os.getloadavg(), "pairs": [], "stack": None}
-    print(f"\n{'method':10s} {'median s':>9s} {'IQR s':>7s} {'cpu s':>7s} {'peak GB':>8s} "
-          f"{'official s':>10s} {'speed-up':>8s} {'target':>7s}")
+    print(
+        f"\n{'method':10s} {'median s':>9s} {'IQR s':>7s} {'cpu s':>7s} {'peak GB':>8s} "
+        f"{'official s':>10s} {'speed-up':>8s} {'target':>7s}"
+    )
     for m in methods:
         res = _run(_child_pair, m, *PAIR, args.device, args.repeats, args.warmup)
         report["pairs"].append(res)
@@ -176,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         off = OFFICIAL_S.get(m)
         tgt = TARGET_S.get(m)
         ratio = f"{off / res['median']:.2f}x" if off else "-"
-        verdict = ("PASS" if res["median"] <= tgt else "MISS") if tgt else "-"
-        print(f"{m:10s} {res['median']:9.3f} {res['iqr']:7.3f} {res['cpu_s_per_call']:7.2f} "
-              f"{res['peak_rss_gb']:8.2f} {off or '-':>10} {ratio:>8s} {verdict + (f' <={tgt}' if tgt else ''):>7s}")
+        verdict = (("PASS" if res["median"] <= tgt else "MISS") + f" <={tgt}") if tgt else "-"
+        print(
+            f"{m:10s} {res['median']:9.3f} {res['iqr']:7.3f} {res['cpu_s_per_call']:7.2f} "
+            f"{res['peak_rss_gb']:8.2f} {off or '-':>10} {ratio:>8s} {verdict:>7s}"
+        )
     if "fmm" in methods:
         res = _run(_child_pair, "fmm", *FMM_PAIR, args.device, 1, 0)
         report["fmm_1024x768"] = res
@@ -186,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fmm 1024x768: ERROR {res['error']}")
         else:
             ok = "PASS" if res["peak_rss_gb"] <= FMM_RSS_GB else "MISS"
-            print(f"\nfmm on {res['pair']} {res['shape']}: peak RSS {res['peak_rss_gb']:.2f} GB "
-                  f"(target <= {FMM_RSS_GB} GB: {ok}), {res['median']:.2f} s")
+            print(
+                f"\nfmm on {res['pair']} {res['shape']}: peak RSS {res['peak_rss_gb']:.2f} GB "
+                f"(target <= {FMM_RSS_GB} GB: {ok}), {res['median']:.2f} s"
+            )
     if not args.skip_stack and "gacn" in registered:
         res = _run(_child_stack, args.device, args.stack_limit)
         report["stack"] = res
@@ -196,11 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             s, c = res["serial"]["per_image_s"], res["calibration"]["per_image_s"]
             gain = 1 - c / s
-            print(f"\nGACN on {STACK[1]} ({res['n_images']} frames, {res['shape']}): serial {s:.3f} s/image, "
-                  f"calibration {c:.3f} s/image -> {gain:.1%} faster (target >= 25%: "
-                  f"{'PASS' if gain >= 0.25 else 'MISS'}; paper 0.7138 -> 0.4905 s, -31.3% on GPU); "
-                  f"PSNR serial vs calibration {res['psnr_serial_vs_calibration_db']:.1f} dB; "
-                  f"peak RSS {res['peak_rss_gb']:.2f} GB")
+            print(
+                f"\nGACN on {STACK[1]} ({res['n_images']} frames, {res['shape']}): serial {s:.3f} s/image, "
+                f"calibration {c:.3f} s/image -> {gain:.1%} faster (target >= 25%: "
+                f"{'PASS' if gain >= 0.25 else 'MISS'}; paper 0.7138 -> 0.4905 s, -31.3% on GPU); "
+                f"PSNR serial vs calibration {res['psnr_serial_vs_calibration_db']:.1f} dB; "
+                f"peak RSS {res['peak_rss_gb']:.2f} GB"
+            )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     return 0

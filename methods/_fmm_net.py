@@ -18,6 +18,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+_FUSED = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]
 
 
 class ResBlock(nn.Module):
@@ -58,12 +61,14 @@ def mutual_map(fx: torch.Tensor, fy: torch.Tensor) -> tuple[torch.Tensor, torch.
     Computed by scaled dot-product attention (memory-efficient kernels), never forming R.
     """
     b, c, h, w = fx.shape
-    # (B, 1, N, C): the 4-D single-head layout selects the fused (flash) kernels on CPU too; a 3-D
-    # input falls back to the math path, which builds the N x N matrix.
-    qx = fx.flatten(2).transpose(1, 2)[:, None]
-    qy = fy.flatten(2).transpose(1, 2)[:, None]
-    gx = F.scaled_dot_product_attention(qx, qy, qy)[:, 0]
-    gy = F.scaled_dot_product_attention(qy, qx, qx)[:, 0]
+    # (B, 1, N, C) with a unit-stride last dimension: a 3-D or strided input would fall back to the
+    # math path, which builds the N x N matrix. The math backend is excluded outright, so a layout
+    # that the fused kernels cannot take raises instead of allocating N^2 floats.
+    qx = fx.flatten(2).transpose(1, 2).contiguous()[:, None]
+    qy = fy.flatten(2).transpose(1, 2).contiguous()[:, None]
+    with sdpa_kernel(_FUSED):
+        gx = F.scaled_dot_product_attention(qx, qy, qy)[:, 0]
+        gy = F.scaled_dot_product_attention(qy, qx, qx)[:, 0]
     return gx.transpose(1, 2).reshape(b, c, h, w), gy.transpose(1, 2).reshape(b, c, h, w)
 
 

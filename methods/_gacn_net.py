@@ -125,7 +125,12 @@ def window_sum_cpu(g: torch.Tensor, r: int) -> torch.Tensor:
     for i in range(a.shape[0]):
         for c in range(a.shape[1]):
             cv2.boxFilter(
-                a[i, c], -1, (k, k), dst=out[i, c], anchor=(-1, -1), normalize=False,
+                a[i, c],
+                -1,
+                (k, k),
+                dst=out[i, c],
+                anchor=(-1, -1),
+                normalize=False,
                 borderType=cv2.BORDER_CONSTANT,
             )
     return torch.from_numpy(out)

@@ -35,7 +35,6 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from bench.guided_filter import guided_filter
 from bench.registry import register_method
@@ -86,10 +85,25 @@ def get_model(device: str = "cpu"):
 
 
 # -------------------------------------------------------------------------------------- numpy helpers
-def _gauss_kernel(radius: int = BLUR_RADIUS, sigma: float = BLUR_SIGMA) -> np.ndarray:
+def _gauss_kernel_1d(radius: int = BLUR_RADIUS, sigma: float = BLUR_SIGMA) -> np.ndarray:
+    """1-D factor of GaussBlur's normalised 2-D kernel ``exp(-(x^2 + y^2) / (2 sigma^2)) / sum``."""
     x = np.arange(-radius, radius + 1, dtype=np.float64)
-    k = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2.0 * sigma * sigma))
+    k = np.exp(-(x**2) / (2.0 * sigma * sigma))
     return k / k.sum()
+
+
+def gauss_blur(img: np.ndarray) -> np.ndarray:
+    """9x9 Gaussian (sigma 8), zero padding (``F.conv2d(..., padding=4)`` in the official code).
+
+    The normalised 2-D kernel is the outer product of the normalised 1-D one, so the filter is
+    applied separably (OpenCV, float64).
+    """
+    import cv2
+
+    k = _gauss_kernel_1d()
+    return cv2.sepFilter2D(
+        np.ascontiguousarray(img, dtype=np.float64), cv2.CV_64F, k, k, borderType=cv2.BORDER_CONSTANT
+    )
 
 
 def boundary_weight(blur: np.ndarray) -> np.ndarray:
@@ -117,7 +131,7 @@ def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarra
     ndarray
         HxW float64 weight map ``D`` (may leave [0, 1] slightly, as in the official code).
     """
-    blur = ndi.correlate(d0, _gauss_kernel(), mode="constant", cval=0.0)
+    blur = gauss_blur(d0)
     w = boundary_weight(blur)
     guide = gray_a * d0 + gray_b * (1.0 - d0)
     q = guided_filter(guide, d0, GF_RADIUS, GF_EPS)
@@ -170,7 +184,9 @@ def _decision(model, sf_a, sf_b, gray_a: np.ndarray, gray_b: np.ndarray) -> tupl
     return d0, boundary_guided_filter(d0, gray_a, gray_b)
 
 
-def decision_pair(model, gray_a: np.ndarray, gray_b: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+def decision_pair(
+    model, gray_a: np.ndarray, gray_b: np.ndarray, device: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(D0, D) for two gray network inputs (float32 [0, 1])."""
     import torch
 
@@ -215,7 +231,9 @@ def gacn_serial(images: Sequence[np.ndarray], model, device: str) -> np.ndarray:
     for k in range(1, len(images)):
         img = _levels01(images[k])
         if img.shape != fused.shape:
-            raise ValueError(f"Expected sources of equal shape, got {fused.shape} and {img.shape} (source {k + 1})")
+            raise ValueError(
+                f"Expected sources of equal shape, got {fused.shape} and {img.shape} (source {k + 1})"
+            )
         _, d = decision_pair(model, network_gray(fused), network_gray(img), device)
         fused = _blend(d, fused, img)
     return fused
@@ -235,7 +253,9 @@ def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[
         for k in range(1, len(images)):
             img = _levels01(images[k])
             if img.shape != first.shape:
-                raise ValueError(f"Expected sources of equal shape, got {first.shape} and {img.shape} (source {k + 1})")
+                raise ValueError(
+                    f"Expected sources of equal shape, got {first.shape} and {img.shape} (source {k + 1})"
+                )
             gk = network_gray(img)
             _, m = _decision(model, sf1, _features_sf(model, gk, device), g1d, gk.astype(np.float64))
             m = m.astype(np.float32)  # the official decision volume is float32

@@ -192,7 +192,12 @@ def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> n
 
 
 def sesf_pair(
-    a: np.ndarray, b: np.ndarray, *, attention: str = "cse", device: str = "cpu", official_rounding: bool = True
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    attention: str = "cse",
+    device: str = "cpu",
+    official_rounding: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse two images with SESF-Fuse.
 
@@ -245,7 +250,9 @@ def sesf_fuse(
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     dev = resolve_device(device)
-    fused, dm = sesf_pair(images[0], images[1], attention=attention, device=dev, official_rounding=official_rounding)
+    fused, dm = sesf_pair(
+        images[0], images[1], attention=attention, device=dev, official_rounding=official_rounding
+    )
     for img in images[2:]:
         fused, _ = sesf_pair(fused, img, attention=attention, device=dev, official_rounding=official_rounding)
         dm = None  # a pairwise map no longer describes the N-image result

@@ -23,12 +23,11 @@ def as_gray(img: object, what: str = "image") -> np.ndarray:
         If ``img`` is not 2-D (metrics work on one grey-level channel; the protocol converts colour).
     """
     arr = np.asarray(img)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    if arr.dtype == bool or not numeric:
         raise TypeError(f"Expected a numeric {what}, got dtype {arr.dtype}")
     if arr.ndim != 2:
-        raise ValueError(
-            f"Expected a 2-D grey-level {what} (protocol-converted), got shape {arr.shape}"
-        )
+        raise ValueError(f"Expected a 2-D grey-level {what} (protocol-converted), got shape {arr.shape}")
     return arr.astype(np.float64, copy=False)
 
 

@@ -66,28 +66,48 @@ def average_gradient(img: np.ndarray, *, per_pixel: bool = False) -> float:
 
 def _info(id_, name, ref, impl_, notes):
     return MetricInfo(
-        id=id_, name=name, higher_is_better=True, range=(0.0, None), reference_id=ref,
-        reference_impl=impl_, n_sources=_N, notes=notes,
+        id=id_,
+        name=name,
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id=ref,
+        reference_impl=impl_,
+        n_sources=_N,
+        notes=notes,
     )
 
 
-@register_metric(_info("ag", "AG", "AG_tang", impl(TANG, "Evaluation/AG_evaluation.m"),
-                       "Sum of sqrt((gx^2+gy^2)/2) divided by (M-1)(N-1); MATLAB gradient."))
+@register_metric(
+    _info(
+        "ag",
+        "AG",
+        "AG_tang",
+        impl(TANG, "Evaluation/AG_evaluation.m"),
+        "Sum of sqrt((gx^2+gy^2)/2) divided by (M-1)(N-1); MATLAB gradient.",
+    )
+)
 def ag(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG of the fused image (Tang)."""
     return average_gradient(as_gray_stack(sources, fused, metric="AG")[1])
 
 
-@register_metric(_info("ag@vifb", "AG (VIFB)", "AG_vifb", impl(VIFB, "metrics/metricsAvg_gradient.m"),
-                       "Same code as ag."))
+@register_metric(
+    _info("ag@vifb", "AG (VIFB)", "AG_vifb", impl(VIFB, "metrics/metricsAvg_gradient.m"), "Same code as ag.")
+)
 def ag_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG of the fused image (VIFB)."""
     return average_gradient(as_gray_stack(sources, fused, metric="AG@vifb")[1])
 
 
-@register_metric(_info("ag@cddfuse", "AG (CDDFuse)", "cddfuse_AG",
-                       impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.AG"),
-                       "Same gradients in float32, divided by M*N instead of (M-1)(N-1)."))
+@register_metric(
+    _info(
+        "ag@cddfuse",
+        "AG (CDDFuse)",
+        "cddfuse_AG",
+        impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.AG"),
+        "Same gradients in float32, divided by M*N instead of (M-1)(N-1).",
+    )
+)
 def ag_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG as CDDFuse's evaluator computes it (float32, mean over all pixels)."""
     f = as_gray_stack(sources, fused, metric="AG@cddfuse")[1].astype(np.float32)

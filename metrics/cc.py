@@ -43,8 +43,14 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="cc", name="CC", higher_is_better=True, range=(-1.0, 1.0), reference_id="CC_tang",
-        reference_impl=impl(TANG, "Evaluation/CC_evaluation.m"), n_sources=_N, ideal=1.0,
+        id="cc",
+        name="CC",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="CC_tang",
+        reference_impl=impl(TANG, "Evaluation/CC_evaluation.m"),
+        n_sources=_N,
+        ideal=1.0,
         notes="Mean over sources of Pearson r(X, F); NaN for a constant image.",
     )
 )
@@ -56,9 +62,15 @@ def cc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 
 @register_metric(
     MetricInfo(
-        id="cc@cddfuse", name="CC (CDDFuse)", higher_is_better=True, range=(-1.0, 1.0),
-        reference_id="cddfuse_CC", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.CC"),
-        n_sources=_N, ideal=1.0, notes="Same as cc, float32 arithmetic.",
+        id="cc@cddfuse",
+        name="CC (CDDFuse)",
+        higher_is_better=True,
+        range=(-1.0, 1.0),
+        reference_id="cddfuse_CC",
+        reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.CC"),
+        n_sources=_N,
+        ideal=1.0,
+        notes="Same as cc, float32 arithmetic.",
     )
 )
 def cc_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:

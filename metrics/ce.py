@@ -38,9 +38,14 @@ def cross_entropy(x: np.ndarray, f: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="ce", name="CE", higher_is_better=False, range=(None, None), reference_id="CE_vifb",
+        id="ce",
+        name="CE",
+        higher_is_better=False,
+        range=(None, None),
+        reference_id="CE_vifb",
         reference_impl=impl(VIFB, "metrics/metricsCross_entropy.m"),
-        n_sources="any N >= 1: mean of CE(X_k, F) over sources", ideal=0.0,
+        n_sources="any N >= 1: mean of CE(X_k, F) over sources",
+        ideal=0.0,
         notes="Levels missing from either histogram are skipped, so CE can be negative. Needs integer "
         "grey levels 0..255 (standard protocol).",
     )

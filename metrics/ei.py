@@ -37,7 +37,11 @@ def edge_intensity(img: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="ei", name="EI", higher_is_better=True, range=(0.0, None), reference_id="EI_vifb",
+        id="ei",
+        name="EI",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="EI_vifb",
         reference_impl=impl(VIFB, "metrics/metricsEdge_intensity.m"),
         n_sources="any (uses only the fused image; sources are only shape-checked)",
         notes="Sobel (not /8) with replicate padding; mean gradient magnitude on the 0..255 scale.",

@@ -25,7 +25,8 @@ Per 3x3 window of the feature maps (every position where it fits) and per source
   ``sum -p log2|p|`` (negative "probabilities" occur and are kept, the real part of MATLAB's complex log);
   ``fmi_XF = 2 MI / (H_X + H_F)`` (0 when MI is exactly 0).
 * Quirk kept: the F-window is normalised *in place* while processing A, so for B the equality test uses
-  the normalised F-window unless A took the equality shortcut (so FMI(A,B,A) != FMI(A,B,B)).
+  the normalised F-window unless A took the equality shortcut. (Identical normalised windows score 1
+  up to rounding, so in practice this moves values by ~1e-15; the branch structure is kept anyway.)
 
 FMI = mean over windows of the mean over sources of ``fmi_XF``.
 
@@ -267,7 +268,10 @@ def fmi(sources: Sequence[np.ndarray], fused: np.ndarray, feature: str = "edge")
 
 def _register(id_: str, feature: str, name: str, notes: str) -> None:
     info = MetricInfo(
-        id=id_, name=name, higher_is_better=True, range=(0.0, 1.0),
+        id=id_,
+        name=name,
+        higher_is_better=True,
+        range=(0.0, 1.0),
         reference_id=f"FMI_{feature}_w3",
         reference_impl=impl(TANG, "Evaluation/analysis_fmi.m", f"analysis_fmi(A,B,F,'{feature}',3)"),
         n_sources="any N >= 1: fmi_XF averaged over sources (F-window normalisation quirk carried over)",
@@ -285,9 +289,17 @@ def _register(id_: str, feature: str, name: str, notes: str) -> None:
 
 
 _register("fmi_pixel", "none", "FMI_pixel", "Raw pixels as features ('none').")
-_register("fmi_edge", "edge", "FMI_edge",
-          "MATLAB edge() (Sobel) binary maps; the code's default feature. Tang's 'FMI_pixel' column is this.")
+_register(
+    "fmi_edge",
+    "edge",
+    "FMI_edge",
+    "MATLAB edge() (Sobel) binary maps; the code's default feature. Tang's 'FMI_pixel' column is this.",
+)
 _register("fmi_dct", "dct", "FMI_dct", "Whole-image orthonormal DCT-II (dct2) as features.")
-_register("fmi_w", "wavelet", "FMI_w",
-          "One-level dwt2 with MATLAB's 102-tap dmey, [cA cH; cV cD] rescaled to [0,1] (620x620 at 520x520).")
+_register(
+    "fmi_w",
+    "wavelet",
+    "FMI_w",
+    "One-level dwt2 with MATLAB's 102-tap dmey, [cA cH; cV cD] rescaled to [0,1] (620x620 at 520x520).",
+)
 _register("fmi_gradient", "gradient", "FMI_gradient", "MATLAB gradient() x-derivative as features.")

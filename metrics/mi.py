@@ -75,7 +75,11 @@ def mi_labels_pair(x: np.ndarray, f: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="mi", name="MI", higher_is_better=True, range=(0.0, None), reference_id="MI_tang_bits",
+        id="mi",
+        name="MI",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="MI_tang_bits",
         reference_impl=impl(TANG, "Evaluation/MI_evaluation.m", "MI_evaluation(A,B,F,256)"),
         n_sources=_N,
         notes="Bits, raw 8-bit levels; levels 254 and 255 share one joint bin (Tang's uint8+1 indexing).",
@@ -89,8 +93,12 @@ def mi(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 
 @register_metric(
     MetricInfo(
-        id="mi@vifb", name="MI (VIFB, nats)", higher_is_better=True, range=(0.0, None),
-        reference_id="MI_vifb_nats", reference_impl=impl(VIFB, "metrics/metricsMutinf.m"),
+        id="mi@vifb",
+        name="MI (VIFB, nats)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="MI_vifb_nats",
+        reference_impl=impl(VIFB, "metrics/metricsMutinf.m"),
         n_sources=_N,
         notes="Natural log (nats); each image min-max normalised and re-quantised to 256 levels first.",
     )
@@ -103,8 +111,12 @@ def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 
 @register_metric(
     MetricInfo(
-        id="mi@cddfuse", name="MI (CDDFuse, nats)", higher_is_better=True, range=(0.0, None),
-        reference_id="cddfuse_MI", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.MI"),
+        id="mi@cddfuse",
+        name="MI (CDDFuse, nats)",
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id="cddfuse_MI",
+        reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.MI"),
         n_sources=_N,
         notes="sklearn mutual_info_score semantics on float32 values (each distinct value a label), nats.",
     )

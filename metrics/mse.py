@@ -56,10 +56,15 @@ def vifb_mse_helper(x: np.ndarray, f: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="mse", name="MSE", higher_is_better=False, range=(0.0, 65025.0), reference_id="",
+        id="mse",
+        name="MSE",
+        higher_is_better=False,
+        range=(0.0, 65025.0),
+        reference_id="",
         reference_impl="definition; equals Tang's MSE_evaluation.m times 255^2 "
         + impl(TANG, "Evaluation/MSE_evaluation.m"),
-        n_sources=_N, ideal=0.0,
+        n_sources=_N,
+        ideal=0.0,
         notes="Mean over sources of mean((X-F)^2) on the 0..255 scale.",
     )
 )
@@ -71,9 +76,14 @@ def mse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
 
 @register_metric(
     MetricInfo(
-        id="mse@tang", name="MSE (Tang, [0,1] scale)", higher_is_better=False, range=(0.0, 1.0),
-        reference_id="MSE_tang_unitrange", reference_impl=impl(TANG, "Evaluation/MSE_evaluation.m"),
-        n_sources=_N, ideal=0.0,
+        id="mse@tang",
+        name="MSE (Tang, [0,1] scale)",
+        higher_is_better=False,
+        range=(0.0, 1.0),
+        reference_id="MSE_tang_unitrange",
+        reference_impl=impl(TANG, "Evaluation/MSE_evaluation.m"),
+        n_sources=_N,
+        ideal=0.0,
         notes="Images divided by 255 first: mse / 255^2.",
     )
 )
@@ -85,9 +95,14 @@ def mse_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None
 
 @register_metric(
     MetricInfo(
-        id="rmse@vifb", name="RMSE (VIFB)", higher_is_better=False, range=(0.0, None),
-        reference_id="RMSE_vifb", reference_impl=impl(VIFB, "metrics/metricsRmse.m"),
-        n_sources=_N, ideal=0.0,
+        id="rmse@vifb",
+        name="RMSE (VIFB)",
+        higher_is_better=False,
+        range=(0.0, None),
+        reference_id="RMSE_vifb",
+        reference_impl=impl(VIFB, "metrics/metricsRmse.m"),
+        n_sources=_N,
+        ideal=0.0,
         notes="Mean over sources of sqrt(sum((X-F)^2))/(M*N): not a true RMSE, depends on image size.",
     )
 )
@@ -99,9 +114,14 @@ def rmse_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 
 @register_metric(
     MetricInfo(
-        id="mse@cddfuse", name="MSE (CDDFuse)", higher_is_better=False, range=(0.0, 65025.0),
-        reference_id="cddfuse_MSE", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.MSE"),
-        n_sources=_N, ideal=0.0,
+        id="mse@cddfuse",
+        name="MSE (CDDFuse)",
+        higher_is_better=False,
+        range=(0.0, 65025.0),
+        reference_id="cddfuse_MSE",
+        reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.MSE"),
+        n_sources=_N,
+        ideal=0.0,
         notes="Plain MSE on 0..255 in float32 arithmetic.",
     )
 )
@@ -115,9 +135,15 @@ def mse_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=N
 
 @register_metric(
     MetricInfo(
-        id="mse_gt", name="MSE vs ground truth", higher_is_better=False, needs_reference=True,
-        range=(0.0, 65025.0), reference_id="", reference_impl="definition: mean((GT-F)^2), 0..255 scale",
-        n_sources="any (uses only the fused image and the reference)", ideal=0.0,
+        id="mse_gt",
+        name="MSE vs ground truth",
+        higher_is_better=False,
+        needs_reference=True,
+        range=(0.0, 65025.0),
+        reference_id="",
+        reference_impl="definition: mean((GT-F)^2), 0..255 scale",
+        n_sources="any (uses only the fused image and the reference)",
+        ideal=0.0,
         notes="Full-reference: needs the all-in-focus ground truth (synthetic data).",
     )
 )

@@ -42,7 +42,11 @@ def nmi_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="nmi", name="NMI (Qmi)", higher_is_better=True, range=(0.0, 2.0), reference_id="NMI_liu",
+        id="nmi",
+        name="NMI (Qmi)",
+        higher_is_better=True,
+        range=(0.0, 2.0),
+        reference_id="NMI_liu",
         reference_impl=impl(LIU, "metricMI.m", "metricMI(A,B,F,1)"),
         n_sources="any N >= 1: sum over sources of 2 I(X_k;F)/(H(X_k)+H(F)) (range [0, N])",
         ideal=2.0,

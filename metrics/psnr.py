@@ -46,11 +46,16 @@ def psnr_from_mse(mse_value: float, peak: float = 255.0) -> float:
 
 @register_metric(
     MetricInfo(
-        id="psnr", name="PSNR", higher_is_better=True, range=(0.0, math.inf),
+        id="psnr",
+        name="PSNR",
+        higher_is_better=True,
+        range=(0.0, math.inf),
         reference_id="PSNR_standard",
         reference_impl="standard definition (reference value derived from "
-        + impl(TANG, "Evaluation/MSE_evaluation.m") + ")",
-        n_sources=_N, ideal=math.inf,
+        + impl(TANG, "Evaluation/MSE_evaluation.m")
+        + ")",
+        n_sources=_N,
+        ideal=math.inf,
         notes="10 log10(255^2 / MSE), MSE = mean over sources of mean((X-F)^2) on 0..255.",
     )
 )
@@ -62,9 +67,14 @@ def psnr(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) ->
 
 @register_metric(
     MetricInfo(
-        id="psnr@tang", name="PSNR (Tang)", higher_is_better=True, range=(48.13, math.inf),
-        reference_id="PSNR_tang", reference_impl=impl(TANG, "Evaluation/PSNR_evaluation.m"),
-        n_sources=_N, ideal=math.inf,
+        id="psnr@tang",
+        name="PSNR (Tang)",
+        higher_is_better=True,
+        range=(48.13, math.inf),
+        reference_id="PSNR_tang",
+        reference_impl=impl(TANG, "Evaluation/PSNR_evaluation.m"),
+        n_sources=_N,
+        ideal=math.inf,
         notes="20 log10(255/sqrt(MSE on [0,1] data)) = psnr + 48.13 dB.",
     )
 )
@@ -79,9 +89,14 @@ def psnr_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 
 @register_metric(
     MetricInfo(
-        id="psnr@vifb", name="PSNR (VIFB)", higher_is_better=True, range=(None, math.inf),
-        reference_id="PSNR_vifb", reference_impl=impl(VIFB, "metrics/metricsPsnr.m"),
-        n_sources=_N, ideal=math.inf,
+        id="psnr@vifb",
+        name="PSNR (VIFB)",
+        higher_is_better=True,
+        range=(None, math.inf),
+        reference_id="PSNR_vifb",
+        reference_impl=impl(VIFB, "metrics/metricsPsnr.m"),
+        n_sources=_N,
+        ideal=math.inf,
         notes="Uses VIFB's helper sqrt(sum(d^2))/(M*N) as 'mse': not the standard PSNR.",
     )
 )
@@ -96,9 +111,14 @@ def psnr_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 
 @register_metric(
     MetricInfo(
-        id="psnr@cddfuse", name="PSNR (CDDFuse)", higher_is_better=True, range=(None, math.inf),
-        reference_id="cddfuse_PSNR", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.PSNR"),
-        n_sources=_N, ideal=math.inf,
+        id="psnr@cddfuse",
+        name="PSNR (CDDFuse)",
+        higher_is_better=True,
+        range=(None, math.inf),
+        reference_id="cddfuse_PSNR",
+        reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.PSNR"),
+        n_sources=_N,
+        ideal=math.inf,
         notes="Peak = max(F) (not 255); float32 arithmetic.",
     )
 )
@@ -116,10 +136,15 @@ def psnr_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=
 
 @register_metric(
     MetricInfo(
-        id="psnr_gt", name="PSNR vs ground truth", higher_is_better=True, needs_reference=True,
-        range=(0.0, math.inf), reference_id="",
+        id="psnr_gt",
+        name="PSNR vs ground truth",
+        higher_is_better=True,
+        needs_reference=True,
+        range=(0.0, math.inf),
+        reference_id="",
         reference_impl="definition: 10 log10(255^2 / mean((GT-F)^2)), 0..255 scale",
-        n_sources="any (uses only the fused image and the reference)", ideal=math.inf,
+        n_sources="any (uses only the fused image and the reference)",
+        ideal=math.inf,
         notes="Full-reference: needs the all-in-focus ground truth (synthetic data).",
     )
 )

@@ -55,7 +55,11 @@ def qncie_value(images: Sequence[np.ndarray]) -> float:
 
 @register_metric(
     MetricInfo(
-        id="qncie", name="Qncie", higher_is_better=True, range=(0.0, 1.0), reference_id="Qncie_liu",
+        id="qncie",
+        name="Qncie",
+        higher_is_better=True,
+        range=(0.0, 1.0),
+        reference_id="Qncie_liu",
         reference_impl=impl(LIU, "metricWang.m", "metricWang(A,B,F)"),
         n_sources="any N >= 1: K = N + 1 images in the correlation matrix",
         notes="normalize1 first; 256x256 joint histograms, log base 256. No fixed ideal: identical "

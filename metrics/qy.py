@@ -66,10 +66,16 @@ def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 @memoize_images
 def _qy_means(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> tuple[float, float]:
-    """(plain mean, mean of the non-NaN entries) of :func:`qy_map`."""
+    """(plain mean, mean of the finite entries) of :func:`qy_map`.
+
+    MEFB drops NaN entries; we also drop +-inf ones. Those arise only where a variance sum is pure
+    rounding noise (about 1e-12) on exactly flat windows, where the weight is as undefined as 0/0 is,
+    and a single inf would otherwise swamp the mean (seen on SESF's gray_mwg_lab). The reference set
+    has no such window, so every reference value is unchanged.
+    """
     q = qy_map(a, b, f)
     plain = float(np.mean(q))
-    q = q[~np.isnan(q)]
+    q = q[np.isfinite(q)]
     return plain, (float(np.mean(q)) if q.size else float("nan"))
 
 
@@ -79,7 +85,7 @@ def qy_liu(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 
 
 def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
-    """MEFB ``metricsQy``: mean of the non-NaN entries of :func:`qy_map` (NaN only if all are NaN).
+    """MEFB ``metricsQy``: mean of the non-NaN (and non-inf) entries of :func:`qy_map`.
 
     Examples
     --------
@@ -108,11 +114,12 @@ _COMMON = (
         reference_id="Qy_mefb",
         reference_impl=_IMPL_MEFB,
         n_sources="2 (definition compares two sources)",
-        version="1",
+        version="2",
         notes=(
             _COMMON + " MEFB coding: windows where both sources are exactly flat (weight 0/0) are dropped "
             "before averaging; equals Liu's metricYang (qy@liu) wherever that is finite. NaN only if every "
-            "window is flat. SESF/GACN tables used metricYang with an unpublished +1e-10 edit."
+            "window is flat. Also drops +-inf windows (variance sums that are pure rounding noise), where MEFB would "
+            "return inf. SESF/GACN tables used metricYang with an unpublished +1e-10 edit."
         ),
     )
 )

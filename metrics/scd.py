@@ -32,8 +32,13 @@ def scd_pair(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 
 @register_metric(
     MetricInfo(
-        id="scd", name="SCD", higher_is_better=True, range=(-2.0, 2.0), reference_id="SCD_tang",
-        reference_impl=impl(TANG, "Evaluation/analysis_SCD.m"), n_sources="2",
+        id="scd",
+        name="SCD",
+        higher_is_better=True,
+        range=(-2.0, 2.0),
+        reference_id="SCD_tang",
+        reference_impl=impl(TANG, "Evaluation/analysis_SCD.m"),
+        n_sources="2",
         notes="Two sources only. NaN when F equals a source (as the reference).",
     )
 )
@@ -45,9 +50,14 @@ def scd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
 
 @register_metric(
     MetricInfo(
-        id="scd@cddfuse", name="SCD (CDDFuse)", higher_is_better=True, range=(-2.0, 2.0),
-        reference_id="cddfuse_SCD", reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SCD"),
-        n_sources="2", notes="Same as scd, float32 arithmetic.",
+        id="scd@cddfuse",
+        name="SCD (CDDFuse)",
+        higher_is_better=True,
+        range=(-2.0, 2.0),
+        reference_id="cddfuse_SCD",
+        reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SCD"),
+        n_sources="2",
+        notes="Same as scd, float32 arithmetic.",
     )
 )
 def scd_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:

@@ -41,28 +41,54 @@ def std_population(img: np.ndarray) -> float:
 
 def _info(id_, name, ref, impl_, notes):
     return MetricInfo(
-        id=id_, name=name, higher_is_better=True, range=(0.0, 127.5), reference_id=ref,
-        reference_impl=impl_, n_sources=_N, notes=notes,
+        id=id_,
+        name=name,
+        higher_is_better=True,
+        range=(0.0, 127.5),
+        reference_id=ref,
+        reference_impl=impl_,
+        n_sources=_N,
+        notes=notes,
     )
 
 
-@register_metric(_info("sd", "SD", "SD_tang", impl(TANG, "Evaluation/SD_evaluation.m"),
-                       "Population SD (divide by M*N) of F on the 0..255 scale."))
+@register_metric(
+    _info(
+        "sd",
+        "SD",
+        "SD_tang",
+        impl(TANG, "Evaluation/SD_evaluation.m"),
+        "Population SD (divide by M*N) of F on the 0..255 scale.",
+    )
+)
 def sd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD of the fused image (Tang)."""
     return std_population(as_gray_stack(sources, fused, metric="SD")[1])
 
 
-@register_metric(_info("sd@vifb", "SD (VIFB)", "SD_vifb", impl(VIFB, "metrics/metricsVariance.m"),
-                       "Same definition as sd (VIFB's metricsVariance returns the SD)."))
+@register_metric(
+    _info(
+        "sd@vifb",
+        "SD (VIFB)",
+        "SD_vifb",
+        impl(VIFB, "metrics/metricsVariance.m"),
+        "Same definition as sd (VIFB's metricsVariance returns the SD).",
+    )
+)
 def sd_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD of the fused image (VIFB)."""
     return std_population(as_gray_stack(sources, fused, metric="SD@vifb")[1])
 
 
-@register_metric(_info("sd@cddfuse", "SD (CDDFuse)", "cddfuse_SD",
-                       impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SD"),
-                       "np.std of the float32 image (float32 accumulation); ~1e-8 relative from sd."))
+@register_metric(
+    _info(
+        "sd@cddfuse",
+        "SD (CDDFuse)",
+        "cddfuse_SD",
+        impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SD"),
+        "np.std of the float32 image (float32 accumulation); ~1e-8 relative from sd.",
+    )
+)
 def sd_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD as CDDFuse's evaluator computes it (float32)."""
     f = as_gray_stack(sources, fused, metric="SD@cddfuse")[1].astype(np.float32)

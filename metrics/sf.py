@@ -52,28 +52,54 @@ def spatial_frequency(img: np.ndarray, *, per_pixel: bool = False) -> float:
 
 def _info(id_, name, ref, impl_, notes):
     return MetricInfo(
-        id=id_, name=name, higher_is_better=True, range=(0.0, None), reference_id=ref,
-        reference_impl=impl_, n_sources=_N, notes=notes,
+        id=id_,
+        name=name,
+        higher_is_better=True,
+        range=(0.0, None),
+        reference_id=ref,
+        reference_impl=impl_,
+        n_sources=_N,
+        notes=notes,
     )
 
 
-@register_metric(_info("sf", "SF", "SF_tang", impl(TANG, "Evaluation/SF_evaluation.m"),
-                       "Means over the M*(N-1) horizontal and (M-1)*N vertical differences."))
+@register_metric(
+    _info(
+        "sf",
+        "SF",
+        "SF_tang",
+        impl(TANG, "Evaluation/SF_evaluation.m"),
+        "Means over the M*(N-1) horizontal and (M-1)*N vertical differences.",
+    )
+)
 def sf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF of the fused image (Tang)."""
     return spatial_frequency(as_gray_stack(sources, fused, metric="SF")[1])
 
 
-@register_metric(_info("sf@vifb", "SF (VIFB)", "SF_vifb", impl(VIFB, "metrics/metricsSpatial_frequency.m"),
-                       "Sums of squared differences divided by M*N (0.1-0.4% below sf)."))
+@register_metric(
+    _info(
+        "sf@vifb",
+        "SF (VIFB)",
+        "SF_vifb",
+        impl(VIFB, "metrics/metricsSpatial_frequency.m"),
+        "Sums of squared differences divided by M*N (0.1-0.4% below sf).",
+    )
+)
 def sf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF of the fused image (VIFB normalisation)."""
     return spatial_frequency(as_gray_stack(sources, fused, metric="SF@vifb")[1], per_pixel=True)
 
 
-@register_metric(_info("sf@cddfuse", "SF (CDDFuse)", "cddfuse_SF",
-                       impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SF"),
-                       "Tang's formula evaluated in float32."))
+@register_metric(
+    _info(
+        "sf@cddfuse",
+        "SF (CDDFuse)",
+        "cddfuse_SF",
+        impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SF"),
+        "Tang's formula evaluated in float32.",
+    )
+)
 def sf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF as CDDFuse's evaluator computes it (float32)."""
     f = as_gray_stack(sources, fused, metric="SF@cddfuse")[1].astype(np.float32)

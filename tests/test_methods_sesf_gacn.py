@@ -85,7 +85,9 @@ class TestGuidedFilter:
     def test_gray_matches_brute_force(self):
         rng = _rng()
         guide, p = rng.random((11, 14)) * 255, (rng.random((11, 14)) > 0.5).astype(float)
-        np.testing.assert_allclose(guided_filter(guide, p, 2, 0.1), _brute_gray_gf(guide, p, 2, 0.1), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            guided_filter(guide, p, 2, 0.1), _brute_gray_gf(guide, p, 2, 0.1), rtol=1e-9, atol=1e-9
+        )
 
     def test_gray_guide_multichannel_input(self):
         rng = _rng()
@@ -314,9 +316,13 @@ class TestSESF:
             _check_sesf_scene(data_dir, reference_dir, scene)
 
     @pytest.mark.calibration
-    @pytest.mark.parametrize(("method", "record", "scene"), [("sesf_sse", "sse_sf_dm", "color_lytro_03"),
-                                                          ("sesf_scse", "scse_sf_dm", "color_lytro_05")])
-    def test_ablations_match_authors_qg_record(self, data_dir, reference_dir, weights_env, method, record, scene):
+    @pytest.mark.parametrize(
+        ("method", "record", "scene"),
+        [("sesf_sse", "sse_sf_dm", "color_lytro_03"), ("sesf_scse", "scse_sf_dm", "color_lytro_05")],
+    )
+    def test_ablations_match_authors_qg_record(
+        self, data_dir, reference_dir, weights_env, method, record, scene
+    ):
         """Ablation checkpoints: Qg of our fused image vs the authors' per-image record (Experiment branch).
 
         Tolerance 0.002: the records come from the authors' GPU run; on the released model the CPU rerun
@@ -401,10 +407,11 @@ def _check_gacn_scene(data_dir, reference_dir, scene):
     assert agree >= AGREE_FLOOR, f"{scene}: within 1 level on {agree:.5%}"
 
 
-def _stack_crop(data_dir: Path, n: int = 4) -> list[np.ndarray]:
+def _stack_crop(data_dir: Path, n: int = 3) -> list[np.ndarray]:
+    """``n`` evenly spaced frames of the chip stack, cropped to 160x200 (keeps the test fast)."""
     frames = sorted((data_dir / "stacks" / "gacn_V-4").glob("S*.jpg"))
     picks = [frames[i] for i in np.linspace(0, len(frames) - 1, n).round().astype(int)]
-    return [read_image(p)[500:692, 600:856] for p in picks]
+    return [read_image(p)[500:660, 600:800] for p in picks]
 
 
 class TestGACN:
@@ -428,14 +435,32 @@ class TestGACN:
         cal = gacn_fuse(imgs, stack="calibration", device="cpu")
         ser = gacn_fuse(imgs, stack="serial", device="cpu")
         assert cal.image.shape == ser.image.shape == imgs[0].shape
-        # calibration copies source pixels: every output pixel is one of the sources
+        # calibration copies source pixels: every output pixel is the selected source's pixel
         levels = np.stack([_levels(i) for i in imgs])
-        out = _levels(cal.image)
         idx = np.rint(cal.decision_map * (len(imgs) - 1)).astype(int)
-        np.testing.assert_array_equal(out, np.take_along_axis(levels, idx[None, ..., None], 0)[0])
-        # the two strategies agree closely (measured: PSNR about 40 dB on this crop)
+        np.testing.assert_array_equal(
+            _levels(cal.image), np.take_along_axis(levels, idx[None, ..., None], 0)[0]
+        )
+        # the two strategies agree closely on this crop (measured when written: PSNR 41.9 dB)
         mse = np.mean((cal.image.astype(np.float64) - ser.image) ** 2)
-        assert 10 * np.log10(1.0 / mse) > 30.0
+        assert 10 * np.log10(1.0 / mse) > 35.0
+
+    def test_calibration_with_repeated_frame_is_the_hard_pair_decision(self, data_dir, weights_env):
+        """For [A, B, B] the decision volume reduces to v_1 = m, v_2 = 1 - m, v_3 = m (1 - m) / (m + 1e-4)
+        < v_2, so calibration must pick A exactly where the pair's weight map D exceeds 1 - D."""
+        from methods.gacn import gacn_fuse
+
+        a, b = _load_pair(data_dir, "color_lytro_09")
+        a, b = a[200:328, 180:340], b[200:328, 180:340]
+        d = gacn_fuse([a, b], device="cpu").decision_map
+        cal = gacn_fuse([a, b, b], stack="calibration", device="cpu")
+        idx = np.rint(cal.decision_map * 2).astype(int)
+        assert set(np.unique(idx)) <= {0, 1}
+        assert 0.05 < np.mean(idx == 0) < 0.95  # the crop straddles the focus boundary
+        agree = np.mean((idx == 0) == (d >= 1.0 - d))
+        assert agree >= 0.9999, f"index map agrees with the pair map on {agree:.5%}"
+        expected = np.where((idx == 0)[..., None], _levels(a), _levels(b))
+        np.testing.assert_array_equal(_levels(cal.image), expected)
 
     def test_identical_sources(self, data_dir, weights_env):
         from methods.gacn import gacn_fuse

@@ -130,14 +130,16 @@ def test_gray_and_rgb_inputs_work(metric_id, direct_values):
     colour = {k: np.clip(v[:, :, None] * tint, 0, 1).astype(np.float32) for k, v in gray.items()}
     for name, imgs in (("gray", gray), ("gray-as-RGB", rep), ("RGB", colour)):
         (s,) = score_images(
-            [imgs["A"], imgs["B"]], imgs["F"], [metric_id], protocol="standard",
+            [imgs["A"], imgs["B"]],
+            imgs["F"],
+            [metric_id],
+            protocol="standard",
             reference=imgs["GT"] if info.needs_reference else None,
         )
         assert s.status == "ok", f"{metric_id} on {name} input: {s.message}"
         if name == "gray-as-RGB":
-            assert _same(s.value, direct_values(metric_id)), (
-                f"{metric_id}: grey replicated to RGB gave {s.value!r}, grey gave {direct_values(metric_id)!r}"
-            )
+            grey = direct_values(metric_id)
+            assert _same(s.value, grey), f"{metric_id}: grey as RGB gave {s.value!r}, grey gave {grey!r}"
 
 
 @pytest.mark.parametrize("metric_id", METRIC_IDS)

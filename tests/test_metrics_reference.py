@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +66,7 @@ def _by_reference_id() -> dict[str, list[str]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _images(images_dir: str, pair: str, rule: str):
     """(sources, fused, ground truth or None) for one case, loaded once per test session."""
     d = Path(images_dir)

@@ -1,0 +1,198 @@
+"""Speed of every registered metric on one 520x520 reference pair, one thread (issue 3).
+
+Usage::
+
+    python benchmarks/metrics_speed.py [--metrics 'fmi*,qabf'] [--repeats 7] [--json out.json]
+
+Methodology (style guide section 10):
+
+* one thread: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1 before NumPy
+  is imported;
+* input: the reference case ``lytro_01`` with fused rule ``avg`` (``$MFIF_REFERENCE`` or
+  ``$MFIF_DATA/../reference``, ``images/lytro_01_{A,B,F_avg}.png``), read once as float64 0..255 (the
+  ``standard`` protocol's metric inputs); only the metric function is timed (no I/O, no conversion);
+* one warm-up call, then ``--repeats`` timed calls (fewer for slow metrics: about 5 s per metric at
+  most), each on never-seen inputs (one pixel changed by one grey level: defeats the content-keyed
+  memoisation some modules use, so every call is a full computation); median and IQR of the wall
+  time, and the median CPU time (``time.process_time``), which a shared machine inflates much less;
+  the targets (<= 0.5 s per metric, <= 3 s for all together) are judged on the CPU median;
+* reference time: ``timing_summary.per_metric[reference_id].median_s_520x520`` of
+  ``metrics_reference.json`` (Octave 7.3 / Python for ``cddfuse_*``, 2-core VM); ``ratio`` = ours / theirs
+  (CPU median), ``speed-up`` = theirs / ours. Derived reference ids (sums/means of per-source values)
+  have a recorded time of 0 and no ratio.
+
+The TOTAL row sums the cold per-metric medians; a last line times one pass of all metrics over the same
+inputs (variants then share memoised work, as in ``bench score --metrics all``). The script reports,
+it does not fail.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.registry import get_metric, list_metrics  # noqa: E402
+
+PER_METRIC_S = 0.5
+TOTAL_S = 3.0
+
+
+def reference_dir() -> Path:
+    env = os.environ.get("MFIF_REFERENCE")
+    if env:
+        return Path(env)
+    data = os.environ.get("MFIF_DATA")
+    if data:
+        return Path(data).parent / "reference"
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
+
+
+_COUNTER = [0]
+
+
+def fresh(images: list[np.ndarray]) -> list[np.ndarray]:
+    """Copies of ``images`` with one pixel changed by one grey level (a new one on every call).
+
+    Some metric modules memoise intermediate results by image content (so that ``ssim``, ``ssim@af``
+    and ``ssim@bf`` share work); every timed call gets never-seen inputs so that it measures the full
+    computation. The change cannot affect the timing.
+    """
+    _COUNTER[0] += 1
+    k = _COUNTER[0]
+    out = []
+    for img in images:
+        c = img.copy()
+        r, col = divmod(k, c.shape[1])
+        r %= c.shape[0]
+        c[r, col] = c[r, col] + 1 if c[r, col] < 255 else c[r, col] - 1
+        out.append(c)
+    return out
+
+
+def time_metric(fn, sources, fused, repeats: int, budget_s: float = 5.0):
+    """(wall times, cpu times) of ``repeats`` cold calls after one warm-up call (fewer if slow)."""
+    t0 = time.perf_counter()
+    fn(*_split(fresh([*sources, fused])), reference=None)
+    first = time.perf_counter() - t0
+    n = max(1, min(repeats, int(budget_s / max(first, 1e-6))))
+    walls, cpus = [], []
+    for _ in range(n):
+        srcs, fus = _split(fresh([*sources, fused]))
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn(srcs, fus, reference=None)
+        cpus.append(time.process_time() - c0)
+        walls.append(time.perf_counter() - w0)
+    return walls, cpus
+
+
+def _split(images: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    return images[:-1], images[-1]
+
+
+def time_all_together(fns, sources, fused, repeats: int = 3) -> float:
+    """Median CPU time of one pass of every metric over the same (fresh) inputs, shared caches allowed."""
+    cpus = []
+    for _ in range(repeats):
+        srcs, fus = _split(fresh([*sources, fused]))
+        c0 = time.process_time()
+        for fn in fns:
+            fn(srcs, fus, reference=None)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--metrics", default="all", help="ids or globs (default: all)")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--json", help="write the rows as JSON to this file")
+    args = ap.parse_args(argv)
+
+    ref_dir = reference_dir()
+    ref = json.loads((ref_dir / "metrics_reference.json").read_text())
+    ref_times = ref["timing_summary"]["per_metric"]
+
+    def img(name: str) -> np.ndarray:
+        return np.asarray(Image.open(ref_dir / "images" / f"{name}.png"), dtype=np.float64)
+
+    sources, fused = [img("lytro_01_A"), img("lytro_01_B")], img("lytro_01_F_avg")
+    print(
+        f"# metrics speed: lytro_01/avg 520x520, 1 thread, python {platform.python_version()}, "
+        f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}"
+    )
+    head = (
+        f"{'metric':18s} {'reference id':28s} {'cpu med s':>9s} {'wall med s':>10s} {'wall IQR':>9s} "
+        f"{'ref s':>8s} {'ratio':>8s} {'speed-up':>8s}"
+    )
+    print(head)
+    print("-" * len(head))
+    rows = []
+    for mid in list_metrics(args.metrics):
+        m = get_metric(mid)
+        if m.info.needs_reference:
+            continue  # ground-truth metrics: no ground truth for real pairs (and no reference time)
+        walls, cpus = time_metric(m.fn, sources, fused, args.repeats)
+        q = statistics.quantiles(walls, n=4) if len(walls) > 1 else [walls[0]] * 3
+        cpu, wall = statistics.median(cpus), statistics.median(walls)
+        rt = (ref_times.get(m.info.reference_id) or {}).get("median_s_520x520")
+        ratio = cpu / rt if rt else None
+        rows.append(
+            {
+                "metric": mid,
+                "reference_id": m.info.reference_id,
+                "cpu_median_s": cpu,
+                "wall_median_s": wall,
+                "wall_iqr_s": q[2] - q[0],
+                "reference_s": rt,
+                "ratio": ratio,
+                "n": len(walls),
+            }
+        )
+        flag = "  > 0.5 s" if cpu > PER_METRIC_S else ""
+        print(
+            f"{mid:18s} {m.info.reference_id or '-':28s} {cpu:9.4f} {wall:10.4f} {q[2] - q[0]:9.4f} "
+            f"{(f'{rt:.4f}' if rt else '-'):>8s} {(f'{ratio:.3f}' if ratio else '-'):>8s} "
+            f"{(f'{1 / ratio:.0f}x' if ratio else '-'):>8s}{flag}"
+        )
+    total_cpu = sum(r["cpu_median_s"] for r in rows)
+    total_ref = sum(r["reference_s"] or 0.0 for r in rows)
+    print("-" * len(head))
+    print(
+        f"{'TOTAL':18s} {len(rows):>3d} metrics {'':19s} {total_cpu:9.4f} "
+        f"{sum(r['wall_median_s'] for r in rows):10.4f} {'':9s} {total_ref:8.2f}"
+    )
+    together = time_all_together([get_metric(r["metric"]).fn for r in rows], sources, fused)
+    print(
+        f"# one pass of all {len(rows)} metrics over the same fresh inputs (variants share memoised "
+        f"work): CPU median {together:.3f} s"
+    )
+    print(
+        f"# targets: every metric <= {PER_METRIC_S} s: "
+        f"{'yes' if all(r['cpu_median_s'] <= PER_METRIC_S for r in rows) else 'NO'}; "
+        f"all together <= {TOTAL_S} s: {'yes' if together <= TOTAL_S else 'NO'} (CPU medians)"
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"rows": rows, "sum_cpu_s": total_cpu, "together_cpu_s": together}, indent=1)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
