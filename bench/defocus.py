@@ -117,7 +117,9 @@ def synthesize_pair(
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2 or np.shape(mask) != image.shape:
-        raise ValueError(f"Expected an HxW image and a mask of the same shape, got {image.shape} and {np.shape(mask)}")
+        raise ValueError(
+            f"Expected an HxW image and a mask of the same shape, got {image.shape} and {np.shape(mask)}"
+        )
     m = (np.asarray(mask) > 0.5).astype(np.float32)
     radius = int(rng.choice(config.blur_radii))
     blurred = gaussian_blur(image, config.blur_sigma, radius, config.padding)
@@ -140,7 +142,10 @@ def synthesize_pair(
 
 
 def blurred_patch_pair(
-    patch: np.ndarray, rng: np.random.Generator, sigma_range: tuple[float, float] = (0.5, 3.0), margin: int = 0
+    patch: np.ndarray,
+    rng: np.random.Generator,
+    sigma_range: tuple[float, float] = (0.5, 3.0),
+    margin: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """A labelled (sharp, blurred) patch pair in random order, as CNN-Fuse builds its training data.
 

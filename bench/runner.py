@@ -622,17 +622,28 @@ def _run_scores(
             (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol),
         )
 
-    for t, res in ex.map(_LazyTasks(missing, task)):
-        i, _ = missing[t]
-        rows = []
-        for s, sec in res:
-            scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
-            if not s.message.startswith(_TRANSIENT):
-                rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
-            counts["score_computed"] += 1
-            counts["score_errors"] += s.status != "ok"
-        cache.put_scores(rows, _now())
-        bar.update(1)
+    done: set[int] = set()
+    try:
+        for t, res in ex.map(_LazyTasks(missing, task)):
+            i, _ = missing[t]
+            rows = []
+            for s, sec in res:
+                scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
+                if not s.message.startswith(_TRANSIENT):
+                    rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
+                counts["score_computed"] += 1
+                counts["score_errors"] += s.status != "ok"
+            cache.put_scores(rows, _now())
+            done.add(t)
+            bar.update(1)
+    except Exception as exc:
+        if not _is_worker_crash(exc):
+            raise
+        for t, (i, mids) in enumerate(missing):  # error rows, never cached: the next run retries them
+            if t not in done:
+                for m in mids:
+                    scores[(i, m)] = (math.nan, "error", f"worker crashed: {_one_line(exc)}", math.nan)
+                    counts["score_errors"] += 1
     return scores
 
 

@@ -195,7 +195,9 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------- checkpoints
-def save_checkpoint(path: str | os.PathLike, model, optimizer, epoch: int, step: int, history: list[dict]) -> None:
+def save_checkpoint(
+    path: str | os.PathLike, model, optimizer, epoch: int, step: int, history: list[dict]
+) -> None:
     """Atomically write model, optimiser, torch RNG state, epoch counter and loss history."""
     import torch
 
@@ -233,7 +235,10 @@ def export_weights(path: str | os.PathLike, model, config: dict, dtype: str = "f
     if dtype not in ("float32", "float16"):
         raise ValueError(f"Expected dtype 'float32' or 'float16', got {dtype!r}")
     tdt = getattr(torch, dtype)
-    sd = {k: (v.detach().to("cpu", tdt) if v.is_floating_point() else v.detach().cpu()) for k, v in model.state_dict().items()}
+    sd = {
+        k: (v.detach().to("cpu", tdt) if v.is_floating_point() else v.detach().cpu())
+        for k, v in model.state_dict().items()
+    }
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save({"state_dict": sd, "config": dict(config)}, tmp)
@@ -247,10 +252,14 @@ def load_model(spec: TrainSpec, path: str | os.PathLike, device: str = "cpu"):
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"weights for {spec.method_id} not found at {path}; run `python -m bench train {spec.method_id}`")
+        raise UserError(
+            f"weights for {spec.method_id} not found at {path}; run `python -m bench train {spec.method_id}`"
+        )
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = spec.build_model(dict(blob["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    )
     return model.to(device).eval()
 
 
@@ -280,7 +289,10 @@ def _evaluate(spec: TrainSpec, model, val: TrainingImages, seed: int, device) ->
     with torch.no_grad():
         idx = list(range(len(val.stems)))
         for s in range(0, len(idx), spec.batch_size):
-            batch = {k: v.to(device) for k, v in _batch(spec, val, idx[s : s + spec.batch_size], seed, VAL_EPOCH).items()}
+            batch = {
+                k: v.to(device)
+                for k, v in _batch(spec, val, idx[s : s + spec.batch_size], seed, VAL_EPOCH).items()
+            }
             loss, _ = spec.loss(model, batch, spec.config)
             total += float(loss) * len(idx[s : s + spec.batch_size])
             n += len(idx[s : s + spec.batch_size])
@@ -358,8 +370,13 @@ def train(run: TrainRun) -> dict:
         if spec.lr_schedule is not None:
             for group in opt.param_groups:
                 group["lr"] = spec.lr * spec.lr_schedule(epoch)
-        bar = tqdm(range(n_steps), desc=f"{run.method_id} epoch {epoch + 1}/{epochs}", file=sys.stderr,
-                   disable=not run.progress, leave=False)
+        bar = tqdm(
+            range(n_steps),
+            desc=f"{run.method_id} epoch {epoch + 1}/{epochs}",
+            file=sys.stderr,
+            disable=not run.progress,
+            leave=False,
+        )
         running, parts_sum = 0.0, {}
         for s in bar:
             idx = order[s * spec.batch_size : (s + 1) * spec.batch_size].tolist()
@@ -416,7 +433,9 @@ def git_commit(repo: str | os.PathLike | None = None) -> str:
 
     root = Path(repo) if repo else Path(__file__).resolve().parent.parent
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return res.stdout.strip() if res.returncode == 0 else "unknown"
@@ -431,13 +450,16 @@ def model_card(summary: dict, spec: TrainSpec) -> str:
         "",
         f"- **File**: `{Path(summary['weights']).name}`, sha256 `{summary['sha256']}`",
         f"- **Data**: `train_ecssd` (ECSSD, 1000 natural images + masks; research use only), "
-        f"{summary['train_images']} training / {summary['val_images']} validation images (last stems held out); "
-        "no MFIF test image is used",
-        f"- **Config**: `{summary['config']}`, batch {summary['batch_size']} images, Adam lr {summary['lr']}, "
-        f"{summary['epochs']} epochs, {summary['steps']} steps, weights stored as {spec.export_dtype}",
+        f"{summary['train_images']} training / {summary['val_images']} validation images "
+        "(last stems held out); no MFIF test image is used",
+        f"- **Config**: `{summary['config']}`, batch {summary['batch_size']} images, "
+        f"Adam lr {summary['lr']}, {summary['epochs']} epochs, {summary['steps']} steps, "
+        f"weights stored as {spec.export_dtype}",
         f"- **Seed**: {run.get('seed')}; device {run.get('device')}, torch threads {run.get('threads')}",
-        f"- **Code commit**: `{summary.get('commit') or git_commit()}` (plus the working-tree changes of that session)",
-        f"- **Final losses** (epoch {final.get('epoch')}): train {final.get('train_loss', float('nan')):.5f}, "
+        f"- **Code commit**: `{summary.get('commit') or git_commit()}` "
+        "(plus the working-tree changes of that session)",
+        f"- **Final losses** (epoch {final.get('epoch')}): "
+        f"train {final.get('train_loss', float('nan')):.5f}, "
         f"validation {final.get('val_loss', float('nan')):.5f}",
         f"- **Training time**: {final.get('elapsed_s', float('nan')):.0f} s wall clock",
         f"- **Command**: `python -m bench train {summary['method']} --seed {run.get('seed')} "

@@ -143,7 +143,7 @@ def channel_sf(feat: torch.Tensor, r: int = SF_RADIUS) -> torch.Tensor:
     convolution, which differs only in summation order (~1e-6 relative).
     """
     g = gradient_energy(feat, sum_channels=False)
-    if g.device.type == "cpu" and g.dtype == torch.float32 and g.is_contiguous():
+    if g.device.type == "cpu" and g.dtype == torch.float32 and g.is_contiguous() and not g.requires_grad:
         return window_sum_cpu(g, r)
     c = g.shape[1]
     k = 2 * r + 1

@@ -39,13 +39,17 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pad: int = 0) ->
     return ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2))
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5, same: bool = False) -> torch.Tensor:
+def ssim(
+    x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5, same: bool = False
+) -> torch.Tensor:
     """Mean SSIM over windows and batch; ``same=True`` zero-pads to 'same' size (SESF's training SSIM)."""
     w = gaussian_window(window, sigma, x.device, x.dtype)
     return ssim_map(x, y, w, window // 2 if same else 0).mean()
 
 
-def var_ssim_loss(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, window: int = 11, sigma: float = 1.5):
+def var_ssim_loss(
+    a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, window: int = 11, sigma: float = 1.5
+):
     """FMM's loss (Rao et al., eq. 3-5): ``1 - mean_W SSIM(I_sel, F)``.
 
     In every 11x11 window the source with the larger local variance is the one compared with the

@@ -42,7 +42,9 @@ def _sample(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, cfg: 
     import cv2
 
     size, crop = cfg["size"], cfg["crop"]
-    im = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / np.float32(255.0)
+    im = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / np.float32(
+        255.0
+    )
     mk = cv2.resize(mask.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
     y, x = int(rng.integers(0, size - crop + 1)), int(rng.integers(0, size - crop + 1))
     im, mk = im[y : y + crop, x : x + crop], mk[y : y + crop, x : x + crop]
@@ -72,7 +74,9 @@ def boundary_guided_filter(d0, ga, gb):
     x = torch.arange(-4, 5, dtype=d0.dtype, device=d0.device)
     g = torch.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * 8.0**2))
     blur = F.conv2d(d0, (g / g.sum())[None, None], padding=4)
-    w = torch.where(blur > 0.8, 1 - blur * (2 * blur - 1), torch.where(blur < 0.1, 3 * blur - 2 * blur**2, 1.0))
+    w = torch.where(
+        blur > 0.8, 1 - blur * (2 * blur - 1), torch.where(blur < 0.1, 3 * blur - 2 * blur**2, 1.0)
+    )
     guide = ga * d0 + gb * (1 - d0)
     r, eps = 3, 0.1
     mi, mp = _box_mean(guide, r), _box_mean(d0, r)

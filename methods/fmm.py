@@ -27,7 +27,8 @@ NOTES = (
     "is silent: channels 16/32/64, stride-2 conv downsampling, one shared 1x1 weight conv, deep weight "
     "logits upsampled into the 1/2 and 1/1 weight convs, decoder output added to the mean of the inputs, "
     "Gaussian (sigma 1.5) 11x11 windows in the VarSSIM loss. Trained on multi-focus pairs synthesised "
-    "from train_ecssd (methods.md 3.2), not on KAIST IR/VIS as in the paper; 96x96 crops, batch 8, Adam 1e-3. "
+    "from train_ecssd (methods.md 3.2), not on KAIST IR/VIS as in the paper; 96x96 crops, batch 8, "
+    "Adam 1e-3, 3 epochs. "
     "Colour: Y fused by the net, Cb/Cr by the |C-0.5| weighted rule. Affinity via "
     "scaled_dot_product_attention (never materialised). N > 2: serial."
 )

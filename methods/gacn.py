@@ -44,8 +44,8 @@ from bench.weights import WeightsFile
 SOURCE_REPO = "https://github.com/Keep-Passion/GACN"
 SOURCE_COMMIT = "4994c883f0896f4029cd517739d8e16f4572b938"
 PAPER = (
-    "Ma B., Yin X., Wu D., Shen H., Ban X., Wang Y., End-to-end learning for simultaneously generating "
-    "decision map and multi-focus image fusion result, Neurocomputing 470 (2022) 204-216. "
+    "Ma B., Yin X., Wu D., Ban X., et al., End-to-end learning for simultaneously generating decision "
+    "map and multi-focus image fusion result, Neurocomputing 470 (2022) 204-216. "
     "doi:10.1016/j.neucom.2021.10.115 (arXiv:2010.08751)"
 )
 WEIGHTS = WeightsFile(

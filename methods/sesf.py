@@ -40,8 +40,7 @@ SOURCE_REPO = "https://github.com/Keep-Passion/SESF-Fuse"
 SOURCE_COMMIT = "23e60b8c710919f5b2957b64c96e3c204443c6d7"
 PAPER = (
     "Ma B., Zhu Y., Yin X., Ban X., Huang H., Mukeshimana M., SESF-Fuse: an unsupervised deep model for "
-    "multi-focus image fusion, Neural Computing and Applications 33 (2021) 5793-5804. "
-    "doi:10.1007/s00521-020-05358-9"
+    "multi-focus image fusion, Neural Computing and Applications (2020). doi:10.1007/s00521-020-05358-9"
 )
 _HISTORY = "e165c5ccb39618aba1dbca769b1e35d8576bac58"
 

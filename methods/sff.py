@@ -1,7 +1,8 @@
 """SFF - dual-stream "semantic focus fusion" patch CNN (re-implementation from the paper).
 
-Ismail & Ghazali 2025 (seed ``shared/seeds/001_19854139e7a5189b.txt``). No code was released; our own
-code from ``shared/docs/methods.md`` section 6 (network in :mod:`methods._sff_net`). Weights are ours
+Ismail, Ghazali, "Deep Learning-Based Semantic Focus Fusion for High-Quality Multifocus Image", 2025
+(seed ``shared/seeds/001_19854139e7a5189b.txt``). No code was released; our own code from
+``shared/docs/methods.md`` section 6 (network in :mod:`methods._sff_net`). Weights are ours
 (``methods/weights/sff.pt``, ``python -m bench train sff``; see ``sff.md``).
 """
 
@@ -140,7 +141,8 @@ def sff(
         id="sff",
         name="SFF (re-impl.)",
         family="learned",
-        paper="Ismail & Ghazali, Semantic focus fusion: a dual-stream CNN for multi-focus image fusion (2025)",
+        paper="Ismail, K. H. Ghazali, Deep learning-based semantic focus fusion for high-quality "
+        "multifocus image (2025)",
         source="paper (re-implementation; no public code)",
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",

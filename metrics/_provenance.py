@@ -11,11 +11,14 @@ VIFB = ("xingchenzhang/VIFB", "22b2ea9d91499cc5962d9bdcae9c290270f0fade")
 LIU = ("zhengliu6699/imageFusionMetrics", "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273")
 CDDFUSE = ("Zhaozixiang1228/MMIF-CDDFuse", "fd8da1f39d8d403b7343e577bd5a30cba38c7b7b")
 
+#: What we know of each lineage's licence (checked in the public code index, 2026-11). Nothing is copied:
+#: every metric is re-implemented from the published definition and the reference code's behaviour.
 LICENCES = {
-    TANG[0]: "no licence file in the repository (MATLAB evaluation scripts); re-implemented, not copied",
-    VIFB[0]: "MIT (VIFB); metric files say 'source code is from the Internet'; re-implemented, not copied",
-    LIU[0]: "no licence file (Liu et al. TPAMI 2012 toolbox); re-implemented, not copied",
-    CDDFUSE[0]: "no licence file in the repository; re-implemented, not copied",
+    TANG[0]: "no licence file found in the repository",
+    VIFB[0]: "no licence file found in the repository (metric files: 'source code is from the Internet')",
+    LIU[0]: "no licence file found in the repository (Liu et al., TPAMI 2012 toolbox)",
+    CDDFUSE[0]: "no licence file found in the repository",
+    "mhaghighat/fmi": "LICENSE.md holds only '(C) Mohammad Haghighat, University of Miami'",
 }
 
 

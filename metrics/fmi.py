@@ -2,8 +2,8 @@
 
 Re-implemented (no code copied) from the Fast-FMI MATLAB code as shipped by
 Linfeng-Tang/Evaluation-for-Image-Fusion ``Evaluation/analysis_fmi.m`` @ 0e87153 (the same file as
-mhaghighat/fmi ``fmi.m``; licence: BSD-2-Clause in mhaghighat/fmi, none stated in Tang's copy), window
-w = 3, five feature maps (:mod:`metrics._fmi_features`):
+mhaghighat/fmi ``fmi.m`` @ 2268df2; its LICENSE.md holds only a copyright line, Tang's copy has no
+licence file; nothing copied), window w = 3, five feature maps (:mod:`metrics._fmi_features`):
 
 =================  ===========  ==================================================================
 id                 feature      reference id
@@ -60,6 +60,8 @@ from metrics._provenance import TANG, impl
 _W = 3
 _L = _W * _W
 _CHUNK = 4096
+_IDX = np.arange(1.0, _L + 1)[:, None]
+_IDX2 = _IDX**2
 
 
 def windows_colmajor(x: np.ndarray, w: int = _W) -> np.ndarray:
@@ -100,7 +102,11 @@ _TINY = 1e-300  # below any non-zero probability that occurs; p == 0 gives 0 * l
 
 def _xlogx(p: np.ndarray) -> np.ndarray:
     """Elementwise ``p ln|p|`` with 0 where p == 0 (real part of MATLAB's complex log for p < 0)."""
-    return p * np.log(np.maximum(np.abs(p), _TINY))
+    t = np.abs(p)
+    np.maximum(t, _TINY, out=t)
+    np.log(t, out=t)
+    t *= p
+    return t
 
 
 def _xlogx_nonneg(p: np.ndarray) -> np.ndarray:
@@ -124,12 +130,10 @@ class _Side:
         self.cdf = _cumsum0(p)
         self.t = t = p - _seqsum(p) / _L
         self.tt = _seqsum(t * t)
-        # population SD over the index 1..9, accumulated in the reference loop's order
-        e = p[0].copy()
-        e2 = p[0].copy()
-        for i in range(1, _L):
-            e += (i + 1) * p[i]
-            e2 += (i + 1) ** 2 * p[i]
+        # population SD over the index 1..9 (exactly 0 for a one-hot pdf in any summation order, the
+        # only case the reference code branches on)
+        e = np.sum(p * _IDX, axis=0)
+        e2 = np.sum(p * _IDX2, axis=0)
         with np.errstate(invalid="ignore"):
             self.sd = np.sqrt(e2 - e * e)
         self.h = -np.sum(_xlogx_nonneg(p), axis=0)
@@ -142,7 +146,8 @@ class _Side:
         return new
 
 
-_KCOL = np.arange(2 * _L - 1, dtype=np.float64)[:, None]  # merged-interval index k, as a column
+_KCOL = np.arange(2 * _L - 1, dtype=np.int64)[:, None]  # merged-interval index k, as a column
+_LK = _L - _KCOL  # 9 - k
 
 
 def _cumsum0(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -176,7 +181,7 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     bits[:, : _L - 1] |= 1
     bits.sort(axis=1)
     bits_t = np.ascontiguousarray(bits.T)  # (16, n): rows = sorted breakpoints
-    i0 = np.zeros((2 * _L - 1, n))  # F cell (0-based) of each merged interval, as float
+    i0 = np.zeros((2 * _L - 1, n), dtype=np.int64)  # F cell (0-based) of each merged interval
     _cumsum0(bits_t & 1, out=i0[1:])
     bits_t &= ~1
     v = bits_t.view(np.float64)
@@ -188,7 +193,9 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Covariance of the bound: sum_ij bound(F_i, X_j) - sum_i F_i sum_j X_j, where
     # sum_ij min(F_i, X_j) = integral of #(F_i >= u) #(X_j >= u) du = sum_k r_k (9 - i_k)(9 - j_k);
     # for the lower bound sum_ij max(F_i + X_j - 1, 0) = 10 sum_i F_i - (same sum with X reversed).
-    s_up = np.sum(r * ((_L - i0) * ((_L - _KCOL) + i0)), axis=0)
+    weight = _L - i0
+    weight *= _LK + i0
+    s_up = np.sum(r * weight, axis=0)
     sum_f = np.sum(f.cdf, axis=0)
     sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
     cov = sum_bound - sum_f * np.sum(x.cdf, axis=0)
@@ -200,12 +207,14 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Joint entropy (nats) = entropy of the scaled independence table sc*pf_i*px_j (closed form) plus
     # a correction on the <= 17 cells where the bound has mass.
     hj = -_xlogx(sc) + sc * (f.h + x.h)
-    cols = np.arange(n, dtype=np.float64)
-    idx_f = i0 * n + cols
-    idx_x = (_KCOL * n + cols) - i0 * n
-    prod = f.p.ravel().take(idx_f.astype(np.intp)) * px.ravel().take(idx_x.astype(np.intp))
-    indep = sc * prod
-    hj -= np.sum(_xlogx(w * r + indep) - _xlogx(indep), axis=0)
+    cols = np.arange(n, dtype=np.int64)
+    i0 *= n
+    prod = f.p.ravel().take(i0 + cols)
+    prod *= px.ravel().take((_KCOL * n + cols) - i0)
+    prod *= sc  # the scaled independence term of each cell
+    mixed = w * r
+    mixed += prod
+    hj -= np.sum(_xlogx(mixed), axis=0) - np.sum(_xlogx(prod), axis=0)
 
     mi = x.h + f.h - hj
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -243,7 +252,13 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
         acc = total[sl]
         for wx_full in wx_all:
             wx = wx_full[:, sl]
-            equal = np.all(wx == np.where(f_normalised, wf_norm, wf_raw), axis=0)
+            if not f_normalised.any():
+                f_state = wf_raw
+            elif f_normalised.all():
+                f_state = wf_norm
+            else:
+                f_state = np.where(f_normalised, wf_norm, wf_raw)
+            equal = np.all(wx == f_state, axis=0)
             acc += equal  # exact match: fmi_XF = 1
             todo = np.flatnonzero(~equal)
             if todo.size:

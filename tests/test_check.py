@@ -141,3 +141,34 @@ def test_committed_baseline_is_well_formed():
         assert not b.duplicated(["dataset", "scene", "method", "metric", "protocol"]).any()
         assert set(b["metric"]) <= set(METRICS._entries), f
         assert set(b["method"]) <= set(METHODS._entries), f
+
+
+def test_fast_subset_matches_committed_baseline(tmp_path, data_dir):
+    """Always-on smoke version of the CI gate: 1 scene x 2 methods x 4 metrics against the committed
+    baseline rows (the full gate, 4 scenes x classical methods x all metrics, runs in .ci/run)."""
+    from pathlib import Path
+
+    from bench.runner import MethodSpec, RunConfig, run
+
+    committed = Path(__file__).resolve().parent.parent / "results" / "baselines" / "lytro4_classical.csv"
+    if not committed.is_file():
+        pytest.skip("no committed baseline yet")
+    metrics = ("en", "qg", "qcb", "ssim")
+    s = run(
+        RunConfig(
+            methods=(MethodSpec("average"), MethodSpec("lp")),
+            datasets=("lytro",),
+            metrics=metrics,
+            limit=1,
+            jobs=1,
+            out=str(tmp_path / "r"),
+            cache_dir=str(tmp_path / "c"),
+            progress=False,
+        )
+    )
+    base = read_baseline(committed)
+    sub = base[(base.scene == "lytro-01") & base.method.isin(["average", "lp"]) & base.metric.isin(metrics)]
+    assert len(sub) == 8
+    sub.to_csv(tmp_path / "sub.csv", index=False)
+    res = compare(s.out, tmp_path / "sub.csv")
+    assert res.counts() == {"ok": 8}, format_report(res)

@@ -32,9 +32,21 @@ FAST_LYTRO = ["lytro-01", "lytro-09"]
 FAST_SYNTHETIC = ["syn-texture-gray", "syn-edges-rgb", "syn-layers-rgb-3"]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: the CI machine is shared, and two threads on a busy core run ~10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _fuse(method_id: str, images):
-    return get_method(method_id).fuse(images, device="cpu") if get_method(method_id).info.device_aware \
+    return (
+        get_method(method_id).fuse(images, device="cpu")
+        if get_method(method_id).info.device_aware
         else get_method(method_id).fuse(images)
+    )
 
 
 def _pair(seed: int = 7, rgb: bool = True):
@@ -157,7 +169,9 @@ def test_lytro_floor_full(data_dir):
     ids = [s.id for s in get_dataset("lytro").scenes(data_dir)]
     q = _lytro_qg(data_dir, ids, REIMPL + ["lp", "average"])
     for m, (base, margin) in LYTRO_FLOOR.items():
-        assert q[m].mean() >= q[base].mean() + margin, f"{m}: {q[m].mean():.4f} vs {base} {q[base].mean():.4f}"
+        assert q[m].mean() >= q[base].mean() + margin, (
+            f"{m}: {q[m].mean():.4f} vs {base} {q[base].mean():.4f}"
+        )
 
 
 @pytest.mark.slow
@@ -181,7 +195,9 @@ def test_fmm_1024x768_within_4gb():
     )
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(root))
-    res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, env=env, timeout=1800)
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, env=env, timeout=1800
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     peak_kib = int(res.stdout.strip().splitlines()[-1])
     assert peak_kib < 4 * 2**20, f"peak RSS {peak_kib / 2**20:.2f} GiB"

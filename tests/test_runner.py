@@ -323,3 +323,32 @@ def test_max_sources_uses_the_first_frames(tmp_path, fake):
     df = run(_cfg(tmp_path, max_sources=2, metrics=())).results
     assert set(df["scene"]) == {"s1", "s2", "s3[:2]"}
     assert (df["status"] == "ok").all()
+
+
+def test_cache_sweeps_only_orphaned_temp_files(tmp_path):
+    from bench.cache import ResultCache, fused_key
+
+    c = ResultCache(tmp_path)
+    d = tmp_path / "fused" / "ab"
+    d.mkdir(parents=True)
+    dead = d / f".x.png.{2**22 + 12345}.1.tmp"  # above the default pid_max: no such process
+    alive = d / f".y.png.{os.getpid()}.1.tmp"
+    dead.write_bytes(b"half")
+    alive.write_bytes(b"writing")
+    c.close()
+    ResultCache(tmp_path).close()
+    assert not dead.exists() and alive.exists()
+    # keys are stable and sensitive to every component
+    k = fused_key("lp", "1", "", {"levels": 4}, "cpu", ["a", "b"])
+    assert k == fused_key("lp", "1", "", {"levels": 4}, "cpu", ("a", "b"))
+    assert (
+        len(
+            {
+                k,
+                fused_key("lp", "2", "", {"levels": 4}, "cpu", ["a", "b"]),
+                fused_key("lp", "1", "", {"levels": 3}, "cpu", ["a", "b"]),
+                fused_key("lp", "1", "", {"levels": 4}, "cpu", ["b", "a"]),
+            }
+        )
+        == 4
+    )

@@ -32,6 +32,15 @@ from bench.training import (  # noqa: E402
 load_all()
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: the CI machine is shared, and two threads on a busy core run ~10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _scene(h: int = 100, w: int = 120, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
     """Textured uint8 gray image and a binary disc mask (seeded)."""
     rng = np.random.default_rng(seed)
@@ -59,9 +68,9 @@ class TestDefocus:
         a1 = synthesize_pair(x, mask, np.random.default_rng([0, 3, 7]))
         a2 = synthesize_pair(x, mask, np.random.default_rng([0, 3, 7]))
         b = synthesize_pair(x, mask, np.random.default_rng([0, 3, 8]))
-        for u, v in zip(a1, a2):
+        for u, v in zip(a1, a2, strict=True):
             np.testing.assert_array_equal(u, v)
-        assert any(not np.array_equal(u, v) for u, v in zip(a1, b))
+        assert any(not np.array_equal(u, v) for u, v in zip(a1, b, strict=True))
 
     def test_near_far_model_without_noise_shift_swap(self):
         img, mask = _scene()
@@ -160,7 +169,7 @@ def test_export_and_load_roundtrip(method_id, tmp_path):
     assert len(sha) == 64
     loaded = load_model(spec, tmp_path / "w.pt")
     tol = 1e-3 if spec.export_dtype == "float16" else 0.0  # float16 storage rounds to ~3 digits
-    for (k, v), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert k == k2
         torch.testing.assert_close(v2.to(v.dtype), v, rtol=tol, atol=tol)
 
@@ -168,8 +177,15 @@ def test_export_and_load_roundtrip(method_id, tmp_path):
 # ----------------------------------------------------------------------------------- checkpoint/resume
 def _run(tmp_path, out, epochs, resume=False):
     return TrainRun(
-        method_id="sff", data=str(tmp_path / "data"), out=str(tmp_path / out), epochs=epochs, seed=3,
-        device="cpu", resume=resume, max_steps_per_epoch=2, progress=False,
+        method_id="sff",
+        data=str(tmp_path / "data"),
+        out=str(tmp_path / out),
+        epochs=epochs,
+        seed=3,
+        device="cpu",
+        resume=resume,
+        max_steps_per_epoch=2,
+        progress=False,
     )
 
 
@@ -182,7 +198,7 @@ def test_resume_gives_identical_state(tmp_path):
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
     for k in a["model"]:
         torch.testing.assert_close(a["model"][k], b["model"][k], rtol=0, atol=0)
-    for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values()):
+    for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
         for k in sa:
             torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=0)
     torch.testing.assert_close(a["torch_rng"], b["torch_rng"], rtol=0, atol=0)
@@ -214,8 +230,23 @@ def test_cli_train_runs(tmp_path, capsys):
     from bench.cli import main
 
     _write_fake_dataset(tmp_path / "data", n=6)
-    rc = main(["train", "msrsf", "--data", str(tmp_path / "data"), "--epochs", "1", "--out",
-               str(tmp_path / "o"), "--device", "cpu", "--steps-per-epoch", "1", "--no-progress"])
+    rc = main(
+        [
+            "train",
+            "msrsf",
+            "--data",
+            str(tmp_path / "data"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--device",
+            "cpu",
+            "--steps-per-epoch",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     assert (tmp_path / "o" / "msrsf.pt").is_file() and (tmp_path / "o" / "summary.json").is_file()
     assert main(["train", "nosuch", "--data", str(tmp_path / "data")]) == 2

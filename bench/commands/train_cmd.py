@@ -18,7 +18,11 @@ def _default_data() -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("method", help="method id with a trainer (fmm, msrsf, sff, ...)")
-    p.add_argument("--data", default=None, help="training folder with images/ and masks/ (default $MFIF_DATA/train_ecssd)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="training folder with images/ and masks/ (default $MFIF_DATA/train_ecssd)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the method's own)")
     p.add_argument("--out", default=None, help="output folder (default runs/train/<method>)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
