@@ -185,7 +185,10 @@ def pareto(summary, out: Path, page: str = "") -> Figure:
     fig.suptitle(f"{summary.dataset}: quality vs time", fontsize=10)
     fig.tight_layout()
     return _save(
-        fig, out, f"pareto_{_safe(summary.dataset)}", f"{summary.dataset}: quality vs time (Pareto front)"
+        fig,
+        out,
+        f"pareto_{_safe(summary.dataset)}{page}",
+        f"{summary.dataset}: quality vs time (Pareto front){page}",
     )
 
 

@@ -48,6 +48,7 @@ doi:10.1109/ICAICT.2014.7036000.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def _xlogx_nonneg(p: np.ndarray) -> np.ndarray:
 class _Side:
     """Per-window quantities of a normalised window set: pdf, cdf, centred pdf, SD, entropy (nats)."""
 
-    __slots__ = ("p", "cdf", "t", "tt", "sd", "h")
+    __slots__ = ("p", "cdf", "t", "tt", "sd", "h", "sum_cdf")
 
     def __init__(self, norm: np.ndarray | None) -> None:
         if norm is None:
@@ -128,6 +129,7 @@ class _Side:
         c2 = (norm[6] + norm[7]) + norm[8]
         self.p = p = norm / ((c0 + c1) + c2)
         self.cdf = _cumsum0(p)
+        self.sum_cdf = np.sum(self.cdf, axis=0)
         self.t = t = p - _seqsum(p) / _L
         self.tt = _seqsum(t * t)
         # population SD over the index 1..9 (exactly 0 for a one-hot pdf in any summation order, the
@@ -157,6 +159,20 @@ def _cumsum0(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     for k in range(1, a.shape[0]):
         np.add(out[k - 1], a[k], out=out[k])
     return out
+
+
+@lru_cache(maxsize=4)
+def _gather_offsets(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat-index offsets for ``n`` columns: ``cols = 0..n-1`` and ``k*n + 2*cols`` for k = 0..16.
+
+    A cell (i, k - i) of window ``col`` sits at flat index ``i*n + col`` of the F pdf and
+    ``(k - i)*n + col = (k*n + 2*col) - (i*n + col)`` of the X pdf (both (9, n) arrays).
+    """
+    cols = np.arange(n, dtype=np.int64)
+    kcols = _KCOL * n + 2 * cols
+    cols.setflags(write=False)
+    kcols.setflags(write=False)
+    return cols, kcols
 
 
 def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
@@ -196,9 +212,9 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     weight = _L - i0
     weight *= _LK + i0
     s_up = np.sum(r * weight, axis=0)
-    sum_f = np.sum(f.cdf, axis=0)
+    sum_f = f.sum_cdf
     sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
-    cov = sum_bound - sum_f * np.sum(x.cdf, axis=0)
+    cov = sum_bound - sum_f * x.sum_cdf
     with np.errstate(invalid="ignore", divide="ignore"):
         w = c / (cov / (f.sd * x.sd))
     w[(x.sd == 0) | (f.sd == 0) | (upper & (c == 0))] = 0.0
@@ -207,10 +223,12 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Joint entropy (nats) = entropy of the scaled independence table sc*pf_i*px_j (closed form) plus
     # a correction on the <= 17 cells where the bound has mass.
     hj = -_xlogx(sc) + sc * (f.h + x.h)
-    cols = np.arange(n, dtype=np.int64)
+    cols, kcols = _gather_offsets(n)
     i0 *= n
-    prod = f.p.ravel().take(i0 + cols)
-    prod *= px.ravel().take((_KCOL * n + cols) - i0)
+    i0 += cols
+    prod = f.p.ravel().take(i0)
+    np.subtract(kcols, i0, out=i0)
+    prod *= px.ravel().take(i0)
     prod *= sc  # the scaled independence term of each cell
     mixed = w * r
     mixed += prod

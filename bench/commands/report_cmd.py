@@ -11,7 +11,7 @@ from pathlib import Path
 NAME = "report"
 HELP = "Regenerate ranked tables, figures and report.html of a run folder from its results.csv."
 
-FIGURES_VERSION = "1"  # bump when bench/plots.py draws differently (part of the figure cache key)
+FIGURES_VERSION = "2"  # bump when bench/plots.py draws differently (part of the figure cache key)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
