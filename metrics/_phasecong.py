@@ -129,28 +129,28 @@ def _orientation_block(
     ``eo`` holds the ``NSCALE`` complex filter responses of the block. Same arithmetic as the MATLAB loop,
     except that ``sum_s (E_s mE + O_s mO)`` is formed as ``sumE mE + sumO mO`` (equal up to rounding).
     """
-    e_all = np.ascontiguousarray(eo.real)
-    o_all = np.ascontiguousarray(eo.imag)
-    an = np.sqrt(e_all * e_all + o_all * o_all)  # |EO| (hypot without the overflow guard)
-    sum_an = an[0] + an[1]
-    sum_e = e_all[0] + e_all[1]
-    sum_o = o_all[0] + o_all[1]
-    max_an = np.maximum(an[0], an[1])
-    for s in range(2, NSCALE):
-        sum_an += an[s]
-        sum_e += e_all[s]
-        sum_o += o_all[s]
-        np.maximum(max_an, an[s], out=max_an)
+    pairs = eo.view(np.float64).reshape(*eo.shape, 2)  # (re, im) views: no copies of the responses
+    e_all = pairs[..., 0]
+    o_all = pairs[..., 1]
+    an = e_all * e_all
+    an += o_all * o_all
+    np.sqrt(an, out=an)  # |EO| (hypot without the overflow guard)
+    # reductions over the scale axis (axis 0) add the rows in order: ((s0 + s1) + s2) + s3, as MATLAB
+    sum_an = np.add.reduce(an, axis=0)
+    sum_e = np.add.reduce(e_all, axis=0)
+    sum_o = np.add.reduce(o_all, axis=0)
+    max_an = np.maximum.reduce(an, axis=0)
     x_energy = np.sqrt(sum_e * sum_e + sum_o * sum_o)
     x_energy += EPSILON
     mean_e = sum_e / x_energy
     mean_o = sum_o / x_energy
     energy = sum_e * mean_e
     energy += sum_o * mean_o
+    d = e_all * mean_o
+    d -= o_all * mean_e
+    np.abs(d, out=d)
     for s in range(NSCALE):
-        d = e_all[s] * mean_o
-        d -= o_all[s] * mean_e
-        energy -= np.abs(d, out=d)
+        energy -= d[s]
     energy -= t  # noise threshold, then clamp at 0
     np.maximum(energy, 0.0, out=energy)
     width = sum_an / (max_an + EPSILON) / NSCALE
