@@ -36,15 +36,19 @@ GACN_SCENES = (
 )
 
 # Reproduction switches of the SESF-Fuse experiment (shared/docs/methods.md sections 7 and 8). GACN
-# reused the SESF experiment's fused images for its classical rows, so the same switches apply.
-_SESF_CLASSICAL: dict[str, tuple[str, dict]] = {
-    "SF": ("average", {"quantize": "truncate"}),  # the recorded SF row is plain averaging
-    "LP": ("lp", {"quantize": "truncate"}),
-    "RP": ("rp", {"quantize": "truncate"}),
-    "DTCWT": ("dtcwt", {"quantize": "truncate", "resize_to_even": True}),
-    "DWT": ("dwt", {"quantize": "truncate", "resize_to_even": True, "levels": 1}),
-    "GF": ("gf", {"sesf2020_call": True}),
-    "FocusStack": ("focusstack", {"align": True, "sesf2020": True}),
+# reused the SESF experiment's fused images for its classical rows, so the same switches apply. The
+# third element is the protocol of that row: the evaluator saw these rows' images as 3-channel files,
+# gray pairs included (see bench/protocols.py, ``sesf2020_rgb``); rows without it use the table's.
+# DWT: SESF's level helper gives 1 level on even sizes; the row is known not to be regenerable.
+_RGB = "sesf2020_rgb"
+_SESF_CLASSICAL: dict[str, tuple] = {
+    "SF": ("average", {"quantize": "truncate"}, _RGB),  # the recorded SF row is plain averaging
+    "LP": ("lp", {"quantize": "truncate"}, _RGB),
+    "RP": ("rp", {"quantize": "truncate"}, _RGB),
+    "DTCWT": ("dtcwt", {"quantize": "truncate", "resize_to_even": True}, _RGB),
+    "DWT": ("dwt", {"quantize": "truncate", "resize_to_even": True, "levels": 1}, _RGB),
+    "GF": ("gf", {"sesf2020_call": True}, _RGB),
+    "FocusStack": ("focusstack", {"align": True, "sesf2020": True}, _RGB),
 }
 
 
@@ -59,7 +63,7 @@ class PaperTable:
     scenes: tuple[str, ...] | None
     protocol: str
     metrics: dict[str, tuple[str, ...]]  # paper metric name -> our candidate ids, preferred first
-    rows: dict[str, tuple[str, dict] | None]  # paper row -> (method id, params); None = we lack it
+    rows: dict[str, tuple | None]  # paper row -> (method id, params[, protocol]); None = we lack it
     time_key: str | None = None  # paper metric name holding seconds per pair
     first_place: bool = False
     stack_columns: dict[str, dict] = field(default_factory=dict)  # table 3: column -> extra params
@@ -199,13 +203,13 @@ def resolve_metric(candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if c in METRICS), None)
 
 
-def resolve_row(spec: tuple[str, dict] | None) -> tuple[str | None, str]:
+def resolve_row(spec: tuple | None) -> tuple[str | None, str]:
     """(method id or None, reason when absent); a switch the method does not expose makes it absent."""
     from bench.registry import METHODS, get_method
 
     if spec is None:
         return None, "not implemented in mfif-bench"
-    mid, params = spec
+    mid, params = spec[0], spec[1]
     if mid not in METHODS:
         return None, f"method {mid!r} not registered"
     known = {k for k, _ in get_method(mid).info.params}
@@ -225,16 +229,19 @@ class PaperResult:
     partial: str = ""
 
 
-def _run_specs(table: PaperTable) -> tuple[list, dict[str, str]]:
+def _run_specs(table: PaperTable) -> tuple[dict[str, list], dict[str, str]]:
+    """({protocol: [MethodSpec, ...]}, {absent row: reason})."""
     from bench.runner import MethodSpec
 
-    specs, absent = [], {}
+    groups: dict[str, list] = {}
+    absent: dict[str, str] = {}
     for name, spec in table.rows.items():
         mid, why = resolve_row(spec)
         if mid is None:
             absent[name] = why
             continue
         params = dict(spec[1])
+        specs = groups.setdefault(spec[2] if len(spec) > 2 else table.protocol, [])
         if table.stack_columns:
             from bench.registry import get_method
 
@@ -246,7 +253,7 @@ def _run_specs(table: PaperTable) -> tuple[list, dict[str, str]]:
                 absent[name] = f"method {mid!r} has no stack switch ({', '.join(table.stack_columns)})"
         else:
             specs.append(MethodSpec(mid, tuple(sorted(params.items())), name))
-    return specs, absent
+    return {k: v for k, v in groups.items() if v}, absent
 
 
 def regenerate(
@@ -270,10 +277,10 @@ def regenerate(
     ref = json.loads(reference_file(reference).read_text())
     paper = paper_values(table, ref)
     metric_ids = {pm: resolve_metric(c) for pm, c in table.metrics.items()}
-    specs, absent = _run_specs(table)
-    res_df = None
-    run_dir = None
-    if specs:
+    groups, absent = _run_specs(table)
+    frames_out, run_dir = [], None
+    base_out = Path(out or Path("results") / "paper" / table.id)
+    for protocol, specs in groups.items():  # one run per protocol (see _SESF_CLASSICAL)
         cfg = RunConfig(
             methods=tuple(specs),
             datasets=(table.dataset,),
@@ -282,16 +289,18 @@ def regenerate(
             limit=limit,
             scenes=table.scenes,
             jobs=jobs,
-            protocol=table.protocol,
+            protocol=protocol,
             device=device,
             progress=progress,
             cache_dir=cache_dir,
             repeats=repeats,
             max_sources=frames,
-            out=out or str(Path("results") / "paper" / table.id),
+            out=str(base_out if len(groups) == 1 else base_out / protocol),
         )
         summary = run(cfg)
-        res_df, run_dir = summary.results, summary.out
+        frames_out.append(summary.results)
+        run_dir = run_dir or summary.out
+    res_df = pd.concat(frames_out, ignore_index=True) if frames_out else None
     rows = _compare(table, paper, metric_ids, res_df, absent, frames)
     partial = []
     if limit is not None:
@@ -405,14 +414,14 @@ def format_text(res: PaperResult) -> str:
     if res.partial:
         lines.append(f"PARTIAL: {res.partial}; deltas are not comparable with the paper's full-set means")
     lines.append("")
-    head = f"{'method':<20} {'metric':<34} {'paper':>12} {'ours':>12} {'delta':>10}"
+    head = f"{'method':<20} {'metric':<38} {'paper':>12} {'ours':>12} {'delta':>10}"
     lines += [head, "-" * len(head)]
     for r in res.rows:
         if r["method"] in res.absent:
             continue
         count = r["metric"].startswith("first_place")
         lines.append(
-            f"{r['method']:<20} {r['metric']:<34} {_fmt(r['paper'], count=count):>12} "
+            f"{r['method']:<20} {r['metric']:<38} {_fmt(r['paper'], count=count):>12} "
             f"{_fmt(r['ours'], count=count):>12} {_fmt(r['delta'], signed=True, count=count):>10}"
         )
     if res.absent:

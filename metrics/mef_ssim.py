@@ -148,6 +148,7 @@ def mef_ms_ssim(xs: Sequence[np.ndarray], f: np.ndarray, levels: int = 3) -> flo
 @register_metric(
     MetricInfo(
         id="mef_ssim",
+        ideal=1.0,
         name="MEF-SSIM (Tang 'MS_SSIM')",
         higher_is_better=True,
         range=(None, 1.0),

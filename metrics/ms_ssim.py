@@ -85,6 +85,7 @@ def _per_source(sources, fused, metric, min_n=1):
 @register_metric(
     MetricInfo(
         id="ms_ssim",
+        ideal=1.0,
         name="MS-SSIM",
         higher_is_better=True,
         range=(None, 1.0),
@@ -104,6 +105,7 @@ def ms_ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 @register_metric(
     MetricInfo(
         id="ms_ssim@af",
+        ideal=1.0,
         name="MS-SSIM(A,F)",
         higher_is_better=True,
         range=(None, 1.0),
@@ -123,6 +125,7 @@ def ms_ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=No
 @register_metric(
     MetricInfo(
         id="ms_ssim@bf",
+        ideal=1.0,
         name="MS-SSIM(B,F)",
         higher_is_better=True,
         range=(None, 1.0),

@@ -65,6 +65,7 @@ def _cvejic(a: np.ndarray, b: np.ndarray, f: np.ndarray, guard: float) -> float:
 @register_metric(
     MetricInfo(
         id="qc",
+        ideal=1.0,
         name="Qc (Cvejic)",
         higher_is_better=True,
         range=(0.0, 1.0),

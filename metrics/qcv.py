@@ -111,6 +111,7 @@ def chen_varshney(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="qcv",
+        ideal=0.0,
         name="Qcv (Chen-Varshney)",
         higher_is_better=False,
         range=(0.0, None),

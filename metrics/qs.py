@@ -54,6 +54,7 @@ def piella_qs(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="qs",
+        ideal=1.0,
         name="Qs (Piella)",
         higher_is_better=True,
         range=(-1.0, 1.0),

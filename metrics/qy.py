@@ -6,12 +6,16 @@ Ported (re-implemented in NumPy, no code copied) from:
   (Zheng Liu's toolbox; no licence file) -> ``qy@liu``: NaN as soon as both sources are exactly flat over a
   7x7 window (the weight is 0/0 there and ``mean2`` propagates it);
 * xingchenzhang/MEFB @ 9e185bf88de280b12a2d9a2ff12d66e40bc1ff91, ``metrics/metricsQy.m`` (the same code,
-  NaN entries of the quality map dropped before averaging) -> ``qy``.
+  NaN entries of the quality map dropped before averaging) -> ``qy@mefb``;
+* the MEFB coding evaluated in exact arithmetic -> ``qy`` (the id to rank with).
 
-Why ``qy`` is the MEFB coding: it is identical to Liu's wherever Liu's is defined (all 20 non-NaN reference
-cases agree to the last digit) and stays finite on images with saturated or clipped areas, which real
-multi-focus pairs have (2 of 6 Lytro pairs in the reference set give NaN under Liu's code). A benchmark
-cannot rank a NaN.
+Why ``qy`` is the exact-arithmetic MEFB coding: MEFB is identical to Liu's wherever Liu's is defined (all
+20 non-NaN reference cases agree to the last digit) and does not turn a whole image into NaN because of
+one flat window, which real multi-focus pairs have (2 of 6 Lytro pairs in the reference set give NaN
+under Liu's code). But on windows flat in both sources the reference codes see ~1e-12 rounding noise
+instead of zero variance, and the weight noise/noise is arbitrary: on Lytro pairs fused by LP we measured
+per-window values up to 3e5 and image means of 56 (lytro-04). ``qy`` zeroes those moments as real
+arithmetic does; it equals ``qy@mefb`` on every image without exactly flat windows.
 
 SESF-Fuse/GACN tables used Liu's ``metricYang`` with 1e-10 added to its denominators by the authors
 (``shared/docs/methods.md`` 8.2): that reconstruction is ``qy@sesf`` in ``metrics/qy_sesf.py``.
@@ -30,29 +34,44 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
+from metrics._structural import OctaveWindow, check_inputs, flat_windows, local_moments, memoize_images
 
 _G7 = OctaveWindow(7, 1.5, renormalize=True)
 _C = 2e-16  # C1 = C2 in Liu's ssim_yang: practically no stabilisation
 
 
-def _ssim_yang(x: np.ndarray, y: np.ndarray):
-    """Liu's ``ssim_yang``: 7x7 Gaussian (sigma 1.5) SSIM map with C1 = C2 = 2e-16, plus both variances."""
+def _ssim_yang(x: np.ndarray, y: np.ndarray, exact: bool = False):
+    """Liu's ``ssim_yang``: 7x7 Gaussian (sigma 1.5) SSIM map with C1 = C2 = 2e-16, plus both variances.
+
+    With ``exact=True`` the second moments of exactly flat windows are set to the exact zero that real
+    arithmetic gives (the reference code leaves ~1e-12 rounding noise there, see :func:`qy_map`).
+    """
     mx, my, sxx, syy, sxy = local_moments(x, y, _G7)
+    if exact:
+        fx, fy = flat_windows(x, 7), flat_windows(y, 7)
+        sxx = np.where(fx, 0.0, sxx)
+        syy = np.where(fy, 0.0, syy)
+        sxy = np.where(fx | fy, 0.0, sxy)
     with np.errstate(divide="ignore", invalid="ignore"):
         m = ((2 * mx * my + _C) * (2 * sxy + _C)) / ((mx * mx + my * my + _C) * (sxx + syy + _C))
     return m, sxx, syy
 
 
-def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
+def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray, exact: bool = False) -> np.ndarray:
     """Yang's local quality map (valid size ``(H-6) x (W-6)``); NaN where both sources are flat.
 
     ``q = lambda*SSIM(A,F) + (1-lambda)*SSIM(B,F)`` where ``SSIM(A,B) >= 0.75``, else
     ``max(SSIM(A,F), SSIM(B,F))``; ``lambda = var_A / (var_A + var_B)`` (0/0 = NaN on flat windows).
+
+    With ``exact=False`` (the reference codes) a window that is flat in both sources has variances of
+    pure rounding noise (~1e-12, sign and size depending on the grey level), so lambda and the SSIM terms
+    there are arbitrary and can reach 1e5 (seen on Lytro pairs fused by LP). ``exact=True`` computes what
+    real arithmetic gives: zero second moments on flat windows, so lambda is 0/0 (dropped) where both
+    sources are flat, exactly 0 or 1 where one is.
     """
-    s_ab, va, vb = _ssim_yang(a, b)
-    s_af, _, _ = _ssim_yang(a, f)
-    s_bf, _, _ = _ssim_yang(b, f)
+    s_ab, va, vb = _ssim_yang(a, b, exact)
+    s_af, _, _ = _ssim_yang(a, f, exact)
+    s_bf, _, _ = _ssim_yang(b, f, exact)
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = va / (va + vb)
     similar = s_ab >= 0.75
@@ -66,16 +85,10 @@ def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 @memoize_images
 def _qy_means(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> tuple[float, float]:
-    """(plain mean, mean of the finite entries) of :func:`qy_map`.
-
-    MEFB drops NaN entries; we also drop +-inf ones. Those arise only where a variance sum is pure
-    rounding noise (about 1e-12) on exactly flat windows, where the weight is as undefined as 0/0 is,
-    and a single inf would otherwise swamp the mean (seen on SESF's gray_mwg_lab). The reference set
-    has no such window, so every reference value is unchanged.
-    """
+    """(plain mean, mean of the non-NaN entries) of :func:`qy_map` as the reference codes compute it."""
     q = qy_map(a, b, f)
     plain = float(np.mean(q))
-    q = q[np.isfinite(q)]
+    q = q[~np.isnan(q)]
     return plain, (float(np.mean(q)) if q.size else float("nan"))
 
 
@@ -85,7 +98,7 @@ def qy_liu(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 
 
 def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
-    """MEFB ``metricsQy``: mean of the non-NaN (and non-inf) entries of :func:`qy_map`.
+    """MEFB ``metricsQy``: mean of the non-NaN entries of :func:`qy_map`.
 
     Examples
     --------
@@ -95,6 +108,18 @@ def qy_mefb(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     1.0
     """
     return _qy_means(a, b, f)[1]
+
+
+@memoize_images
+def qy_exact(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """MEFB's Qy in exact arithmetic: flat windows get zero second moments, NaN windows are dropped.
+
+    Equal to :func:`qy_mefb` on every image without a 7x7 window that is exactly flat in a source; always
+    within [-1, 1] (up to the 2e-16 constants).
+    """
+    q = qy_map(a, b, f, exact=True)
+    q = q[~np.isnan(q)]
+    return float(np.mean(q)) if q.size else float("nan")
 
 
 _IMPL_LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, metricYang.m"
@@ -107,26 +132,53 @@ _COMMON = (
 
 @register_metric(
     MetricInfo(
+        id="qy@mefb",
+        name="Qy (MEFB)",
+        higher_is_better=True,
+        range=(None, None),
+        reference_id="Qy_mefb",
+        reference_impl=_IMPL_MEFB,
+        n_sources="2 (definition compares two sources)",
+        version="1",
+        ideal=1.0,
+        notes=(
+            _COMMON + " MEFB coding, reproduced bit for bit: windows whose weight is NaN are dropped before "
+            "averaging. On windows exactly flat in both sources the variances are ~1e-12 rounding noise, not 0, "
+            "so such windows are kept with arbitrary values (up to 1e5 on real pairs): the value can leave [-1, 1]. "
+            "Use qy for rankings."
+        ),
+    )
+)
+def qy_at_mefb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
+    """Qy (MEFB coding, as the reference computes it)."""
+    (a, b), f = check_inputs(sources, fused, n=2, metric="qy@mefb")
+    return qy_mefb(a, b, f)
+
+
+@register_metric(
+    MetricInfo(
         id="qy",
         name="Qy",
         higher_is_better=True,
         range=(-1.0, 1.0),
-        reference_id="Qy_mefb",
-        reference_impl=_IMPL_MEFB,
+        reference_id="",
+        reference_impl=_IMPL_MEFB + " (in exact arithmetic)",
         n_sources="2 (definition compares two sources)",
-        version="2",
+        version="3",
+        ideal=1.0,
         notes=(
-            _COMMON + " MEFB coding: windows where both sources are exactly flat (weight 0/0) are dropped "
-            "before averaging; equals Liu's metricYang (qy@liu) wherever that is finite. NaN only if every "
-            "window is flat. Also drops +-inf windows (variance sums that are pure rounding noise), where MEFB would "
-            "return inf. SESF/GACN tables used metricYang with an unpublished +1e-10 edit."
+            _COMMON + " The MEFB coding (qy@mefb) evaluated in exact arithmetic: second moments of exactly flat "
+            "7x7 windows are 0, as real arithmetic gives, instead of MATLAB's ~1e-12 rounding noise; windows flat "
+            "in both sources (weight 0/0) are dropped. Equals qy@mefb (reference Qy_mefb) on images without "
+            "flat windows and stays in [-1, 1]. SESF/GACN tables used metricYang with an unpublished +1e-10 "
+            "edit: qy@sesf."
         ),
     )
 )
 def qy(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Qy (MEFB coding, NaN windows dropped)."""
+    """Qy (MEFB coding in exact arithmetic; the id to rank with)."""
     (a, b), f = check_inputs(sources, fused, n=2, metric="qy")
-    return qy_mefb(a, b, f)
+    return qy_exact(a, b, f)
 
 
 @register_metric(

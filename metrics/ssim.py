@@ -134,6 +134,7 @@ _NOTE_WANG = (
 @register_metric(
     MetricInfo(
         id="ssim",
+        ideal=1.0,
         name="SSIM",
         higher_is_better=True,
         range=(-1.0, 1.0),
@@ -152,6 +153,7 @@ def ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) ->
 @register_metric(
     MetricInfo(
         id="ssim@af",
+        ideal=1.0,
         name="SSIM(A,F)",
         higher_is_better=True,
         range=(-1.0, 1.0),
@@ -170,6 +172,7 @@ def ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 @register_metric(
     MetricInfo(
         id="ssim@bf",
+        ideal=1.0,
         name="SSIM(B,F)",
         higher_is_better=True,
         range=(-1.0, 1.0),
@@ -188,6 +191,7 @@ def ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 @register_metric(
     MetricInfo(
         id="ssim_gt",
+        ideal=1.0,
         name="SSIM (ground truth)",
         higher_is_better=True,
         needs_reference=True,
@@ -210,6 +214,7 @@ def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 @register_metric(
     MetricInfo(
         id="ssim@vifb",
+        ideal=2.0,
         name="SSIM (VIFB, sum)",
         higher_is_better=True,
         range=(None, None),
@@ -277,6 +282,7 @@ def ssim_builtin255(sources: Sequence[np.ndarray], fused: np.ndarray, *, referen
 @register_metric(
     MetricInfo(
         id="ssim@cddfuse",
+        ideal=2.0,
         name="SSIM (CDDFuse)",
         higher_is_better=True,
         range=(None, None),

@@ -66,6 +66,7 @@ _NOTES = (
 @register_metric(
     MetricInfo(
         id="vif",
+        ideal=2.0,
         name="VIF",
         higher_is_better=True,
         range=(0.0, None),
@@ -85,6 +86,7 @@ def vif(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
 @register_metric(
     MetricInfo(
         id="vif@af",
+        ideal=1.0,
         name="VIF(A,F)",
         higher_is_better=True,
         range=(0.0, None),
@@ -103,6 +105,7 @@ def vif_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) 
 @register_metric(
     MetricInfo(
         id="vif@bf",
+        ideal=1.0,
         name="VIF(B,F)",
         higher_is_better=True,
         range=(0.0, None),

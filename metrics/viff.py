@@ -72,6 +72,7 @@ def han_viff(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="viff",
+        ideal=1.0,
         name="VIFF (Han)",
         higher_is_better=True,
         range=(0.0, None),

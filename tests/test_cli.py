@@ -57,7 +57,7 @@ def test_list_json_is_metadata():
 
 
 def test_fuse_and_score_roundtrip(tmp_path):
-    a, b = _pair(tmp_path)
+    a, b = _pair(tmp_path, (32, 40))  # gray: `max` has a decision map on gray input
     out = tmp_path / "F.png"
     cp = bench("fuse", "--method", "max", "-o", str(out), "--decision-map", str(tmp_path / "dm.png"), a, b)
     assert cp.returncode == 0, cp.stderr

@@ -43,6 +43,7 @@ OURS = [
     "ms_ssim@bf",
     "mef_ssim",
     "qy",
+    "qy@mefb",
     "qy@liu",
     "qs",
     "qc",
@@ -57,8 +58,9 @@ OURS = [
     "ifc@bf",
     "ifc@avg",
 ]
-TWO_ONLY = {"qy", "qy@liu", "qc", "qc@sesf"}
-NO_REFERENCE_ID = {"qc@sesf", "mef_ssim@sesf"}  # validated against the SESF authors' records below
+TWO_ONLY = {"qy", "qy@mefb", "qy@liu", "qc", "qc@sesf"}
+# validated against the SESF authors' records below (qc@sesf, mef_ssim@sesf) or against Qy_mefb (qy)
+NO_REFERENCE_ID = {"qc@sesf", "mef_ssim@sesf", "qy"}
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +111,7 @@ def test_reference_synthetic(ref, reference_dir, mid, pair, rule):
     [
         ("qy@liu", "lytro_04", "avg"),  # grey level 16 flat in both sources: exact 0/0 under Octave -> NaN
         ("qy@liu", "lytro_20", "avg"),  # flat at 220 etc.: Octave leaves 1e-12 noise -> a number
-        ("qy", "lytro_04", "avg"),  # MEFB keeps the noise-dominated windows: decided by the same bits
+        ("qy@mefb", "lytro_04", "avg"),  # MEFB keeps the noise-dominated windows: decided by the same bits
         ("qc", "lytro_16", "blurA"),  # sign of the 1e-12 covariance noise next to flat windows
         ("qc", "lytro_01", "halfAB"),
     ],
@@ -367,3 +369,42 @@ def test_sesf_single_scale_differs_from_tang_three_scale(sesf_cases):
     cases, records = sesf_cases
     sc, a, b, f = next(c for c in cases if c[0].startswith("gray_tid"))
     assert abs(get_metric("mef_ssim").fn([a, b], f) - records[sc, "MEF_SSIM"]) > 1e-2
+
+
+# ------------------------------------------------------------------------------ qy in exact arithmetic
+def _has_doubly_flat_window(a: np.ndarray, b: np.ndarray) -> bool:
+    from metrics._structural import flat_windows
+
+    return bool((flat_windows(a, 7) & flat_windows(b, 7)).any())
+
+
+def test_qy_equals_reference_mefb_without_flat_windows(ref, reference_dir):
+    """Provenance of ``qy``: the reference Qy_mefb value wherever no 7x7 window is exactly flat in both
+    sources (on the others the two differ by design, by up to 5.5e-3 on syn_flat; see metrics/qy.py)."""
+    tol = ref["metrics"]["Qy_mefb"]["tolerance"]
+    compared = 0
+    for pair, rules in ref["values"].items():
+        a, b = _img(reference_dir, f"{pair}_A"), _img(reference_dir, f"{pair}_B")
+        if _has_doubly_flat_window(a, b):
+            continue
+        for rule, vals in rules.items():
+            f = _img(reference_dir, f"{pair}_F_{rule}")
+            got = get_metric("qy").fn([a, b], f)
+            assert abs(got - vals["Qy_mefb"]) <= tol["abs"] + tol["rel"] * abs(vals["Qy_mefb"]), (pair, rule)
+            compared += 1
+    assert compared == 16  # lytro_01, lytro_08, lytro_16, syn_checker x 4 rules
+
+
+def test_qy_stays_bounded_where_reference_codes_blow_up(reference_dir):
+    """Sources flat at grey level 220 in one region: Qy_mefb's noise weights vs qy's exact zeros."""
+    rng = np.random.default_rng(5)  # fixed seed; the assertion does not depend on its values
+    a = rng.integers(0, 256, (64, 64)).astype(float)
+    b = a.copy()
+    b[:, 32:] = np.round((a[:, 32:] + np.roll(a[:, 32:], 1, axis=1)) / 2)
+    a[10:40, 5:40] = 220.0
+    b[10:40, 5:40] = 220.0
+    f = np.where(np.arange(64) < 32, a, b)
+    q = get_metric("qy").fn([a, b], f)
+    assert -1.0 <= q <= 1.0
+    m = qy_mod.qy_map(a, b, f, exact=True)
+    assert np.isnan(m).any()  # the doubly-flat windows are dropped, not given arbitrary values

@@ -48,6 +48,8 @@ def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
             stem, title = line.split("\t", 1)
             figs.append(Figure(title, out / f"{stem}.png", out / f"{stem}.pdf"))
         return figs
+    if out.exists():
+        shutil.rmtree(out)  # no stale figures from an earlier drawing
     figs = write_figures(run_dir, out, df, summaries)
     (out / "index.txt").write_text("".join(f"{f.png.stem}\t{f.title}\n" for f in figs))
     tmp = cached.with_name(f".{key}.{os.getpid()}.tmp")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench.protocols import PROTOCOLS
+
 import argparse
 import sys
 
@@ -37,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--protocol",
         default="standard",
-        choices=["standard", "sesf2020"],
+        choices=list(PROTOCOLS),
         help="how images become metric inputs (default: standard)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (device-aware methods only)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench.protocols import PROTOCOLS
+
 import argparse
 import json
 import math
@@ -19,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fused", "-f", required=True, type=Path, help="fused image")
     p.add_argument("--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)")
     p.add_argument("--metrics", default="all", help="all, or comma-separated ids / globs (default: all)")
-    p.add_argument("--protocol", default="standard", choices=["standard", "sesf2020"],
+    p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS),
                    help="how images become metric inputs (default: standard)")
     p.add_argument("--json", action="store_true", help="print {metric_id: value} as JSON")
 

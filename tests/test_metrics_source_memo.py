@@ -1,0 +1,84 @@
+"""Content-keyed memoisation of per-source work in Qp (phase congruency) and FMI (wavelet/edge maps).
+
+The runner scores every fused image of a scene against the same sources, so those modules cache the
+sources' expensive intermediate maps by content. These tests check that a cache hit returns exactly the
+cold value (bit for bit), that the cache is keyed by content (not by array identity, so an in-place edit
+of the caller's array can never return stale maps), and that cached maps are read-only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrics import fmi as fmi_mod
+from metrics import qp as qp_mod
+
+
+def _images(seed: int = 0, shape: tuple[int, int] = (48, 56)):
+    # local generator with a fixed seed; the expected values are cold recomputations, not constants
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    a = np.round(127 + 100 * np.sin(xx / 3.0) + rng.normal(0, 5, shape)).clip(0, 255)
+    b = np.round(127 + 100 * np.cos(yy / 4.0) + rng.normal(0, 5, shape)).clip(0, 255)
+    f = np.round((a + b) / 2)
+    return a, b, f
+
+
+def _clear() -> None:
+    qp_mod._source_phasecong.cache.clear()
+    for fe in fmi_mod._SOURCE_FEATURES.values():
+        if hasattr(fe, "cache"):
+            fe.cache.clear()
+
+
+def test_qp_cache_hit_equals_cold_value():
+    a, b, f = _images()
+    _clear()
+    cold = qp_mod.qp_zhao([a, b], f)
+    assert len(qp_mod._source_phasecong.cache) == 2  # both sources cached, the fused image not
+    warm = qp_mod.qp_zhao([a.copy(), b.copy()], f)  # new array objects, same content: hits
+    assert warm == cold
+    f2 = f.copy()
+    f2[3, 4] += 1  # another fused image of the same scene
+    _clear()
+    expected = qp_mod.qp_zhao([a, b], f2)
+    qp_mod.qp_zhao([a, b], f)  # warm the cache with this scene's sources
+    assert qp_mod.qp_zhao([a, b], f2) == expected
+
+
+def test_qp_cache_is_keyed_by_content():
+    a, b, f = _images(1)
+    _clear()
+    qp_mod.qp_zhao([a, b], f)
+    a[10:20, 10:20] = 0.0  # in-place edit of the caller's array after it was cached
+    cached = qp_mod.qp_zhao([a, b], f)
+    _clear()
+    assert qp_mod.qp_zhao([a, b], f) == cached
+    pc, big, small = qp_mod._source_phasecong(a)
+    for arr in (pc, big, small):
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError):
+            arr[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("feature", ["wavelet", "edge", "dct", "gradient", "none"])
+def test_fmi_cache_hit_equals_cold_value(feature):
+    a, b, f = _images(2, (24, 30))
+    _clear()
+    cold = fmi_mod.fmi([a, b], f, feature)
+    warm = fmi_mod.fmi([a.copy(), b.copy()], f, feature)
+    assert warm == cold
+    a[0:5, 0:5] = 255.0  # content changed in place: must not hit the old entry
+    changed = fmi_mod.fmi([a, b], f, feature)
+    _clear()
+    assert fmi_mod.fmi([a, b], f, feature) == changed
+
+
+def test_fmi_cached_maps_are_read_only():
+    a, _, _ = _images(3, (20, 20))
+    _clear()
+    for name in ("wavelet", "edge"):
+        m = fmi_mod._SOURCE_FEATURES[name](a)
+        assert not m.flags.writeable
+        assert len(fmi_mod._SOURCE_FEATURES[name].cache) == 1
