@@ -20,7 +20,8 @@ Row conventions (``results.csv``)
       message, and no metric rows. A scene with more sources than a method supports gives a
       ``time_fuse_s`` row with ``status = skipped``.
     - A metric that raised gives ``status = error`` and NaN; never 0.
-    - Ground-truth metrics (``needs_reference``) produce no row on scenes without a reference.
+    - Ground-truth metrics (``needs_reference``) produce no row on scenes without a reference, and
+      metrics defined for at most ``MetricInfo.max_sources`` sources none on scenes with more.
 """
 
 from __future__ import annotations
@@ -582,6 +583,8 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
             continue
         for m in metrics:
             if m.info.needs_reference and not j.scene.reference_sha256:
+                continue
+            if m.info.max_sources is not None and len(j.scene.roles) > m.info.max_sources:
                 continue
             ref = j.scene.reference_sha256 if m.info.needs_reference else ""
             keys[(i, m.info.id)] = score_key(m.info.id, m.info.version, protocol, j.entry.sha256, ref)

@@ -91,6 +91,9 @@ class MetricInfo:
         Reference implementation: repo, path and commit.
     n_sources : str
         How N > 2 sources are handled, or "2" if the definition does not generalise.
+    max_sources : int or None
+        Largest number of sources the definition covers (``None``: any). The runner gives no row for
+        scenes with more sources, as for ground-truth metrics on scenes without a reference.
     version : str
         Bump when values change; part of every score cache key.
     notes : str
@@ -109,6 +112,7 @@ class MetricInfo:
     reference_id: str = ""
     reference_impl: str = ""
     n_sources: str = "any"
+    max_sources: int | None = None
     version: str = "1"
     notes: str = ""
     ideal: float | None = None

@@ -22,6 +22,10 @@ loading are outside the timed region.
   decoded up front (uint8) and converted to float on access, the same for both strategies.
 
 This is a benchmark, not a test: it asserts nothing and exits 0; it prints PASS/MISS against targets.
+Wall times depend on what else runs on the machine (check the printed load average); the ``cpu s``
+column (process CPU time per call, all threads) and the stack's CPU-time gain are less sensitive to
+other load. ``--official-like`` also times the official computation order rebuilt from our modules
+(module forward, 11x11 depthwise-conv SF) in the same conditions.
 """
 
 from __future__ import annotations
@@ -294,12 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             s, c = res["serial"]["per_image_s"], res["calibration"]["per_image_s"]
             gain = 1 - c / s
+            cpu_gain = 1 - res["calibration"]["cpu_s"] / res["serial"]["cpu_s"]
             print(
                 f"\nGACN on {STACK[1]} ({res['n_images']} frames, {res['shape']}): serial {s:.3f} s/image, "
-                f"calibration {c:.3f} s/image -> {gain:.1%} faster (target >= 25%: "
-                f"{'PASS' if gain >= 0.25 else 'MISS'}; paper 0.7138 -> 0.4905 s, -31.3% on GPU); "
-                f"PSNR serial vs calibration {res['psnr_serial_vs_calibration_db']:.1f} dB; "
-                f"peak RSS {res['peak_rss_gb']:.2f} GB"
+                f"calibration {c:.3f} s/image -> {gain:.1%} faster wall, {cpu_gain:.1%} less CPU time "
+                f"(target >= 25%: {'PASS' if min(gain, cpu_gain) >= 0.25 else 'MISS'}; paper 0.7138 -> "
+                f"0.4905 s, -31.3% on GPU); PSNR serial vs calibration "
+                f"{res['psnr_serial_vs_calibration_db']:.1f} dB; peak RSS {res['peak_rss_gb']:.2f} GB"
             )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))

@@ -75,6 +75,7 @@ def _cvejic(a: np.ndarray, b: np.ndarray, f: np.ndarray, guard: float) -> float:
             "metricCvejic.m (sw=2)"
         ),
         n_sources="2 (weight is a two-source covariance ratio)",
+        max_sources=2,
         version="1",
         notes=(
             "7x7 Gaussian SSIM with C=2e-16, weight sAF/(sAF+sBF), clipped results 0 (w<0) / 1 (w>1). "
@@ -103,6 +104,7 @@ def qc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
             "(code not in snapshot; reconstructed)"
         ),
         n_sources="2 (weight is a two-source covariance ratio)",
+        max_sources=2,
         version="1",
         notes=(
             "RECONSTRUCTION, not a port: Liu's metricCvejic switch 2 with 1e-10 added to the SSIM-map and "

@@ -62,6 +62,7 @@ def qte_value(a: np.ndarray, b: np.ndarray, f: np.ndarray, q: float = Q_NAVA) ->
         reference_id="Qte_liu_sw3",
         reference_impl=impl(LIU, "metricMI.m", "metricMI(A,B,F,3)"),
         n_sources="2",
+        max_sources=2,
         notes="q = 0.43137; normalize1 first; tsallis.m's swapped marginals reproduced.",
     )
 )

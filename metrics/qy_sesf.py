@@ -127,6 +127,7 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
             "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273 + 1e-10 denominator guards (reconstructed)"
         ),
         n_sources="2 (lambda weighs a pair)",
+        max_sources=2,
         version="1",
         ideal=None,
         notes=(

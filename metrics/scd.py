@@ -39,6 +39,7 @@ def scd_pair(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
         reference_id="SCD_tang",
         reference_impl=impl(TANG, "Evaluation/analysis_SCD.m"),
         n_sources="2",
+        max_sources=2,
         notes="Two sources only. NaN when F equals a source (as the reference).",
     )
 )
@@ -57,6 +58,7 @@ def scd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
         reference_id="cddfuse_SCD",
         reference_impl=impl(CDDFUSE, "utils/Evaluator.py", "Evaluator.SCD"),
         n_sources="2",
+        max_sources=2,
         notes="Same as scd, float32 arithmetic.",
     )
 )

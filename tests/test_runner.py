@@ -172,10 +172,17 @@ class TestRunFake:
 
     def test_reference_metrics_have_no_row_without_reference(self, tmp_path, fake):
         gt = [m.info.id for m in registry.METRICS.values() if m.info.needs_reference]
-        if not gt:
-            pytest.skip("no ground-truth metric registered yet")
+        assert gt, "ssim_gt, psnr_gt and mse_gt are registered"
         df = run(_cfg(tmp_path, metrics=("en", gt[0]))).results
         assert gt[0] not in set(df["metric"])
+
+    def test_two_source_metrics_have_no_row_on_three_source_scenes(self, tmp_path, fake):
+        pair_only = [m.info.id for m in registry.METRICS.values() if m.info.max_sources == 2]
+        assert "qy" in pair_only
+        df = run(_cfg(tmp_path, metrics=("en", "qy"))).results
+        qy = df[df["metric"] == "qy"]
+        assert set(qy["scene"]) == {"s1", "s2"}  # s3 has 3 sources: no row, not an error row
+        assert (qy["status"] == "ok").all()
 
 
 def test_training_only_dataset_is_refused():

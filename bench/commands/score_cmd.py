@@ -53,6 +53,10 @@ def main(args: argparse.Namespace) -> int:
         if reference.shape[:2] != sources[0].shape[:2]:
             raise UserError(f"{args.reference}: size differs from the sources")
     ids = select_metrics(args.metrics, reference is not None)
+    if args.metrics == "all":  # leave out metrics whose definition does not cover N sources
+        from bench.registry import get_metric
+
+        ids = [m for m in ids if (get_metric(m).info.max_sources or len(sources)) >= len(sources)]
     scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference)
     out = {}
     for s in scores:
