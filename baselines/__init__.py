@@ -1,11 +1,13 @@
 """Classical fusion methods. Each module registers one method; imports are explicit, by name."""
 
-from baselines import average  # noqa: F401
-from baselines import maximum  # noqa: F401
-from baselines import guided_filtering  # noqa: F401
-from baselines import focusstack  # noqa: F401
-from baselines import spatial_frequency  # noqa: F401
-from baselines import laplacian_pyramid  # noqa: F401
-from baselines import ratio_pyramid  # noqa: F401
-from baselines import dwt  # noqa: F401
-from baselines import dtcwt  # noqa: F401
+from baselines import (
+    average,  # noqa: F401
+    dtcwt,  # noqa: F401
+    dwt,  # noqa: F401
+    focusstack,  # noqa: F401
+    guided_filtering,  # noqa: F401
+    laplacian_pyramid,  # noqa: F401
+    maximum,  # noqa: F401
+    ratio_pyramid,  # noqa: F401
+    spatial_frequency,  # noqa: F401
+)

@@ -1,35 +1,37 @@
 """Fusion metrics. Each module registers one metric family; imports are explicit, by name."""
 
-from metrics import entropy  # noqa: F401
-from metrics import qg  # noqa: F401
-from metrics import qabf  # noqa: F401
-from metrics import nabf  # noqa: F401
-from metrics import qm  # noqa: F401
-from metrics import qsf  # noqa: F401
-from metrics import qp  # noqa: F401
-from metrics import qcb  # noqa: F401
-from metrics import ssim  # noqa: F401
-from metrics import ms_ssim  # noqa: F401
-from metrics import mef_ssim  # noqa: F401
-from metrics import qy  # noqa: F401
-from metrics import qs  # noqa: F401
-from metrics import qc  # noqa: F401
-from metrics import qcv  # noqa: F401
-from metrics import vif  # noqa: F401
-from metrics import viff  # noqa: F401
-from metrics import ifc  # noqa: F401
-from metrics import qy_sesf  # noqa: F401
-from metrics import mi  # noqa: F401
-from metrics import nmi  # noqa: F401
-from metrics import qncie  # noqa: F401
-from metrics import qte  # noqa: F401
-from metrics import fmi  # noqa: F401
-from metrics import ce  # noqa: F401
-from metrics import sd  # noqa: F401
-from metrics import sf  # noqa: F401
-from metrics import ag  # noqa: F401
-from metrics import psnr  # noqa: F401
-from metrics import mse  # noqa: F401
-from metrics import cc  # noqa: F401
-from metrics import scd  # noqa: F401
-from metrics import ei  # noqa: F401
+from metrics import (
+    ag,  # noqa: F401
+    cc,  # noqa: F401
+    ce,  # noqa: F401
+    ei,  # noqa: F401
+    entropy,  # noqa: F401
+    fmi,  # noqa: F401
+    ifc,  # noqa: F401
+    mef_ssim,  # noqa: F401
+    mi,  # noqa: F401
+    ms_ssim,  # noqa: F401
+    mse,  # noqa: F401
+    nabf,  # noqa: F401
+    nmi,  # noqa: F401
+    psnr,  # noqa: F401
+    qabf,  # noqa: F401
+    qc,  # noqa: F401
+    qcb,  # noqa: F401
+    qcv,  # noqa: F401
+    qg,  # noqa: F401
+    qm,  # noqa: F401
+    qncie,  # noqa: F401
+    qp,  # noqa: F401
+    qs,  # noqa: F401
+    qsf,  # noqa: F401
+    qte,  # noqa: F401
+    qy,  # noqa: F401
+    qy_sesf,  # noqa: F401
+    scd,  # noqa: F401
+    sd,  # noqa: F401
+    sf,  # noqa: F401
+    ssim,  # noqa: F401
+    vif,  # noqa: F401
+    viff,  # noqa: F401
+)
