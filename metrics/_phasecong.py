@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
-from scipy import fft as sfft
 
 NSCALE, NORIENT = 4, 6
 MIN_WAVELENGTH, MULT, SIGMA_ON_F, DTHETA_ON_SIGMA = 3.0, 2.1, 0.55, 1.2
@@ -106,8 +106,19 @@ def _median_of_squares(a: np.ndarray) -> float:
     k = n // 2
     if n % 2:
         return float(np.partition(flat, k)[k] ** 2)
-    part = np.partition(flat, (k - 1, k))
-    return float((part[k - 1] ** 2 + part[k] ** 2) / 2)
+    part = np.partition(flat, k)  # one selection (a two-element kth is several times slower);
+    below = part[:k].max()  # the (k-1)-th order statistic is the largest of the lower part
+    return float((below**2 + part[k] ** 2) / 2)
+
+
+def _as_pairs(z: np.ndarray) -> np.ndarray:
+    """A C-contiguous complex128 (rows, cols) array seen as OpenCV's 2-channel float64 (rows, cols, 2)."""
+    return z.view(np.float64).reshape(*z.shape, 2)
+
+
+def _as_complex(pairs: np.ndarray) -> np.ndarray:
+    """OpenCV's 2-channel float64 (rows, cols, 2) array seen as complex128 (rows, cols)."""
+    return np.ascontiguousarray(pairs).view(np.complex128)[..., 0]
 
 
 _BLOCK_ELEMENTS = 8192  # ~16 rows of a 520-wide image: the element-wise stage stays in cache
@@ -126,22 +137,23 @@ def _orientation_block(
 ) -> None:
     """Energy, weighting and covariance accumulation of one orientation on a block of rows (in place).
 
-    ``eo`` holds the ``NSCALE`` complex filter responses of the block. Same arithmetic as the MATLAB loop,
-    except that ``sum_s (E_s mE + O_s mO)`` is formed as ``sumE mE + sumO mO`` (equal up to rounding).
+    ``eo`` holds the ``NSCALE`` complex filter responses of the block. Same arithmetic as the MATLAB loop
+    up to rounding (a few ulp): ``sum_s (E_s mE + O_s mO)`` is formed as ``sumE mE + sumO mO``, amplitudes
+    and ``XEnergy`` by complex ``abs`` (hypot), ``weight * energy`` as ``energy / (1 + exp(...))`` and
+    ``(pc_o cos)^2`` as ``cos^2 pc_o^2``. Reductions over the scale axis add the rows in order.
     """
-    pairs = eo.view(np.float64).reshape(*eo.shape, 2)  # (re, im) views: no copies of the responses
+    pairs = eo.view(np.float64).reshape(*eo.shape, 2)
     e_all = pairs[..., 0]
     o_all = pairs[..., 1]
-    an = e_all * e_all
-    an += o_all * o_all
-    np.sqrt(an, out=an)  # |EO| (hypot without the overflow guard)
-    # reductions over the scale axis (axis 0) add the rows in order: ((s0 + s1) + s2) + s3, as MATLAB
+    an = np.abs(eo)
     sum_an = np.add.reduce(an, axis=0)
-    sum_e = np.add.reduce(e_all, axis=0)
-    sum_o = np.add.reduce(o_all, axis=0)
+    s_eo = np.add.reduce(eo, axis=0)
     max_an = np.maximum.reduce(an, axis=0)
-    x_energy = np.sqrt(sum_e * sum_e + sum_o * sum_o)
+    x_energy = np.abs(s_eo)
     x_energy += EPSILON
+    sp = s_eo.view(np.float64).reshape(*s_eo.shape, 2)
+    sum_e = sp[..., 0]
+    sum_o = sp[..., 1]
     mean_e = sum_e / x_energy
     mean_o = sum_o / x_energy
     energy = sum_e * mean_e
@@ -149,22 +161,25 @@ def _orientation_block(
     d = e_all * mean_o
     d -= o_all * mean_e
     np.abs(d, out=d)
-    for s in range(NSCALE):
-        energy -= d[s]
+    energy -= np.add.reduce(d, axis=0)
     energy -= t  # noise threshold, then clamp at 0
     np.maximum(energy, 0.0, out=energy)
-    width = sum_an / (max_an + EPSILON) / NSCALE
-    weight = 1.0 / (1 + np.exp((CUT_OFF - width) * G_SIGMOID))
+    max_an += EPSILON
+    width = sum_an / max_an
+    width /= NSCALE  # then, in place, the sigmoid weight's denominator 1 + exp((cutOff - width) g)
+    np.subtract(CUT_OFF, width, out=width)
+    width *= G_SIGMOID
+    np.exp(width, out=width)
+    width += 1
     total_sum_an += sum_an
-    weighted = weight * energy
-    total_energy += weighted
+    energy /= width
+    total_energy += energy
     with np.errstate(divide="ignore", invalid="ignore"):
-        pc_o = weighted / sum_an  # per-orientation phase congruency (0/0 = NaN on constant images)
-    covx = pc_o * cos_a
-    covy = pc_o * sin_a
-    covx2 += covx * covx
-    covy2 += covy * covy
-    covxy += covx * covy
+        energy /= sum_an  # per-orientation phase congruency (0/0 = NaN on constant images)
+    energy *= energy
+    covx2 += (cos_a * cos_a) * energy
+    covy2 += (sin_a * sin_a) * energy
+    covxy += (cos_a * sin_a) * energy
 
 
 def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,7 +199,7 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     im = np.asarray(im, dtype=np.float64)
     rows, cols = im.shape
     log_gabor, spread, noise = _bank(rows, cols)
-    imagefft = sfft.fft2(im, workers=1)
+    imagefft = _as_complex(cv2.dft(im, flags=cv2.DFT_COMPLEX_OUTPUT))
     total_energy = np.zeros((rows, cols))
     total_sum_an = np.zeros((rows, cols))
     covx2 = np.zeros((rows, cols))
@@ -200,7 +215,9 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cos_a, sin_a = np.cos(angl), np.sin(angl)
         for s in range(NSCALE):
             np.multiply(f_lg[s], spread[o], out=buf[s])
-        eo = sfft.ifft2(buf, axes=(-2, -1), overwrite_x=True, workers=1)
+            pairs = _as_pairs(buf[s])
+            cv2.idft(pairs, dst=pairs, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)  # in place
+        eo = buf
         # noise threshold from the smallest scale: median(|EO_1|^2) / -log(0.5) / sum(filter^2)
         median_e2n = _median_of_squares(np.abs(eo[0]))
         mean_e2n = -median_e2n / np.log(0.5)

@@ -62,8 +62,9 @@ from metrics._structural import memoize_images
 _W = 3
 _L = _W * _W
 _CHUNK = 4096
-_IDX = np.arange(1.0, _L + 1)[:, None]
-_IDX2 = _IDX**2
+_SUBSET_BELOW = 0.5  # a chunk with fewer non-matching windows than this fraction works on the subset only
+_IDX = np.arange(1.0, _L + 1)
+_MOMENTS = np.stack([_IDX, _IDX**2])  # (2, 9): sum_i i p_i and sum_i i^2 p_i in one matrix product
 
 
 def windows_colmajor(x: np.ndarray, w: int = _W) -> np.ndarray:
@@ -111,6 +112,14 @@ def _xlogx(p: np.ndarray) -> np.ndarray:
     return t
 
 
+def _sum_xlogx(p: np.ndarray) -> np.ndarray:
+    """Column sums of ``p ln|p|`` (0 where p == 0) for a (k, n) array, without the product temporary."""
+    t = np.abs(p)
+    np.maximum(t, _TINY, out=t)
+    np.log(t, out=t)
+    return np.einsum("ij,ij->j", p, t)
+
+
 def _xlogx_nonneg(p: np.ndarray) -> np.ndarray:
     """``p ln p`` for p >= 0 with 0 where p == 0."""
     return p * np.log(np.maximum(p, _TINY))
@@ -135,8 +144,7 @@ class _Side:
         self.tt = _seqsum(t * t)
         # population SD over the index 1..9 (exactly 0 for a one-hot pdf in any summation order, the
         # only case the reference code branches on)
-        e = np.sum(p * _IDX, axis=0)
-        e2 = np.sum(p * _IDX2, axis=0)
+        e, e2 = _MOMENTS @ p
         with np.errstate(invalid="ignore"):
             self.sd = np.sqrt(e2 - e * e)
         self.h = -np.sum(_xlogx_nonneg(p), axis=0)
@@ -150,7 +158,7 @@ class _Side:
 
 
 _KCOL = np.arange(2 * _L - 1, dtype=np.int64)[:, None]  # merged-interval index k, as a column
-_LK = _L - _KCOL  # 9 - k
+_LK = (_L - _KCOL).astype(np.float64)  # 9 - k
 
 
 def _cumsum0(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -210,9 +218,11 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     # Covariance of the bound: sum_ij bound(F_i, X_j) - sum_i F_i sum_j X_j, where
     # sum_ij min(F_i, X_j) = integral of #(F_i >= u) #(X_j >= u) du = sum_k r_k (9 - i_k)(9 - j_k);
     # for the lower bound sum_ij max(F_i + X_j - 1, 0) = 10 sum_i F_i - (same sum with X reversed).
-    weight = _L - i0
-    weight *= _LK + i0
-    s_up = np.sum(r * weight, axis=0)
+    i0f = i0.astype(np.float64)
+    weight = _L - i0f
+    i0f += _LK
+    weight *= i0f
+    s_up = np.einsum("ij,ij->j", r, weight)
     sum_f = f.sum_cdf
     sum_bound = np.where(upper, s_up, (_L + 1) * sum_f - s_up)
     cov = sum_bound - sum_f * x.sum_cdf
@@ -233,7 +243,7 @@ def _fmi_windows(x: _Side, f: _Side) -> np.ndarray:
     prod *= sc  # the scaled independence term of each cell
     mixed = w * r
     mixed += prod
-    hj -= np.sum(_xlogx(mixed), axis=0) - np.sum(_xlogx(prod), axis=0)
+    hj -= _sum_xlogx(mixed) - _sum_xlogx(prod)
 
     mi = x.h + f.h - hj
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -255,22 +265,27 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
     float
         FMI in [0, 1] (1 when every window matches exactly).
     """
-    wf_all = windows_colmajor(fused_feature)
-    nwin = wf_all.shape[1]
-    if nwin == 0:
+    m, ncols = fused_feature.shape
+    rows, cols = m - _W + 1, ncols - _W + 1
+    if rows <= 0 or cols <= 0:
         raise ValueError(f"FMI needs feature maps of at least {_W}x{_W}, got {fused_feature.shape}")
-    wx_all = [windows_colmajor(feat) for feat in source_features]
-    total = np.zeros(nwin)
-    # Work in chunks of window positions so that every temporary stays cache-resident.
-    for start in range(0, nwin, _CHUNK):
-        sl = slice(start, min(start + _CHUNK, nwin))
-        wf_raw = wf_all[:, sl]
+    for feat in source_features:
+        if np.shape(feat) != fused_feature.shape:
+            raise ValueError(f"feature maps differ in shape: {np.shape(feat)} vs {fused_feature.shape}")
+    total = np.zeros(rows * cols)
+    # Work in bands of window rows (about _CHUNK windows each): the windows of a band are cut from the
+    # maps when needed, so every temporary stays cache-resident and no 9 x (H x W) array is ever built.
+    band = max(1, _CHUNK // cols)
+    for r0 in range(0, rows, band):
+        r1 = min(rows, r0 + band)
+        sl = slice(r0 * cols, r1 * cols)
+        wf_raw = windows_colmajor(fused_feature[r0 : r1 + _W - 1])
         wf_norm = _normalise(wf_raw)
         f_side: _Side | None = None
         f_normalised = np.zeros(wf_raw.shape[1], dtype=bool)
         acc = total[sl]
-        for wx_full in wx_all:
-            wx = wx_full[:, sl]
+        for feat in source_features:
+            wx = windows_colmajor(feat[r0 : r1 + _W - 1])
             if not f_normalised.any():
                 f_state = wf_raw
             elif f_normalised.all():
@@ -283,8 +298,11 @@ def fmi_value(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) 
             if todo.size:
                 if f_side is None:
                     f_side = _Side(wf_norm)
-                if todo.size == equal.size:
-                    acc += _fmi_windows(_Side(_normalise(wx)), f_side)
+                if todo.size >= _SUBSET_BELOW * equal.size:
+                    # compute every window and keep the non-matching ones (cheaper than gathering a subset)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        val = _fmi_windows(_Side(_normalise(wx)), f_side)
+                    acc += val if todo.size == equal.size else np.where(equal, 0.0, val)
                 else:
                     acc[todo] += _fmi_windows(_Side(_normalise(wx[:, todo])), f_side.take(todo))
             f_normalised |= ~equal

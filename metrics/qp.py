@@ -77,9 +77,16 @@ def _correlation_score(
         mu = _filt(x)
         sigma_sq = _filt(x * x) - mu * mu
         sigma_xf = _filt(x * feat_f) - mu * mu_f
-        res = np.zeros_like(mu)
-        with np.errstate(invalid="ignore"):
-            res[mask] = (sigma_xf[mask] + _C) / (np.sqrt(np.abs(sigma_sq[mask] * sigma_f_sq[mask])) + _C)
+        # (sigma_XF + C) / (sqrt|sigma_X^2 sigma_F^2| + C) where the mask holds, else 0: computed on whole
+        # arrays (faster than boolean gathers; the masked-out values are discarded by np.where)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = sigma_sq * sigma_f_sq
+            np.abs(den, out=den)
+            np.sqrt(den, out=den)
+            den += _C
+            sigma_xf += _C
+            sigma_xf /= den
+        res = np.where(mask, sigma_xf, 0.0)
         result = res if result is None else np.fmax(result, res)  # MATLAB max ignores NaN
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.sum(result) / np.sum(mask_max))

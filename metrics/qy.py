@@ -143,10 +143,10 @@ _COMMON = (
         version="1",
         ideal=1.0,
         notes=(
-            _COMMON + " MEFB coding, reproduced bit for bit: windows whose weight is NaN are dropped before "
-            "averaging. On windows exactly flat in both sources the variances are ~1e-12 rounding noise, not 0, "
-            "so such windows are kept with arbitrary values (up to 1e5 on real pairs): the value can leave [-1, 1]. "
-            "Use qy for rankings."
+            _COMMON + " MEFB coding, reproduced bit for bit: windows whose weight is NaN are dropped "
+            "before averaging. On windows exactly flat in both sources the variances are ~1e-12 rounding "
+            "noise, not 0, so such windows are kept with arbitrary values (up to 1e5 on real pairs): the "
+            "value can leave [-1, 1]. Use qy for rankings."
         ),
     )
 )
@@ -169,9 +169,9 @@ def qy_at_mefb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=No
         version="3",
         ideal=1.0,
         notes=(
-            _COMMON + " The MEFB coding (qy@mefb) evaluated in exact arithmetic: second moments of exactly flat "
-            "7x7 windows are 0, as real arithmetic gives, instead of MATLAB's ~1e-12 rounding noise; windows flat "
-            "in both sources (weight 0/0) are dropped. Equals qy@mefb (reference Qy_mefb) on images without "
+            _COMMON + " The MEFB coding (qy@mefb) evaluated in exact arithmetic: second moments of "
+            "exactly flat 7x7 windows are 0, as real arithmetic gives, instead of MATLAB's ~1e-12 rounding "
+            "noise; windows flat in both sources (weight 0/0) are dropped. Equals qy@mefb (reference Qy_mefb) on images without "
             "flat windows and stays in [-1, 1]. SESF/GACN tables used metricYang with an unpublished +1e-10 "
             "edit: qy@sesf."
         ),
