@@ -171,9 +171,9 @@ def qy_at_mefb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=No
         notes=(
             _COMMON + " The MEFB coding (qy@mefb) evaluated in exact arithmetic: second moments of "
             "exactly flat 7x7 windows are 0, as real arithmetic gives, instead of MATLAB's ~1e-12 rounding "
-            "noise; windows flat in both sources (weight 0/0) are dropped. Equals qy@mefb (reference Qy_mefb) on images without "
-            "flat windows and stays in [-1, 1]. SESF/GACN tables used metricYang with an unpublished +1e-10 "
-            "edit: qy@sesf."
+            "noise; windows flat in both sources (weight 0/0) are dropped. Equals qy@mefb (reference "
+            "Qy_mefb) on images without flat windows and stays in [-1, 1]. SESF/GACN tables used "
+            "metricYang with an unpublished +1e-10 edit: qy@sesf."
         ),
     )
 )
