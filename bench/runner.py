@@ -51,7 +51,7 @@ RESULT_COLUMNS = ["dataset", "scene", "method", "metric", "value", "status", "me
 TIME_METRIC = "time_fuse_s"
 TIME_IQR_METRIC = "time_fuse_iqr_s"
 BACKENDS = ("loky", "dask")
-METRICS_PER_TASK = 8
+METRICS_PER_TASK = 38  # about half of all metrics: two score tasks per fused image
 
 
 @dataclass(frozen=True)
@@ -595,14 +595,31 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     for (i, mid), k in keys.items():
         if k not in hits:
             missing.setdefault(i, []).append(mid)
-    # one task per fused image and group of metrics: balances slow metrics across workers and
-    # commits progress often, while sources are decoded only once per group
-    tasks = [
-        (i, mids[c : c + METRICS_PER_TASK])
-        for i, mids in sorted(missing.items())
-        for c in range(0, len(mids), METRICS_PER_TASK)
-    ]
+    # one task per fused image and group of metrics: several tasks per image keep both workers busy on
+    # small runs and commit progress often; variants of one metric (``ifc``, ``ifc@af``, ...) stay in one
+    # task, as they share memoised work inside a worker process
+    tasks = [(i, group) for i, mids in sorted(missing.items()) for group in metric_groups(mids)]
     return keys, tasks, hits
+
+
+def metric_groups(metric_ids: Sequence[str], size: int = METRICS_PER_TASK) -> list[list[str]]:
+    """Split metric ids into groups of about ``size`` that never separate a family (the id before ``@``)."""
+    family = lambda m: m.split("@", 1)[0]  # noqa: E731
+    order = sorted(range(len(metric_ids)), key=lambda k: (family(metric_ids[k]), k))
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for k in order:
+        m = metric_ids[k]
+        if current and len(current) >= size and family(current[-1]) != family(m):
+            groups.append(current)
+            current = []
+        current.append(m)
+    if current:
+        if groups and len(current) < size // 2:
+            groups[-1].extend(current)  # no small trailing task
+        else:
+            groups.append(current)
+    return groups
 
 
 def _run_scores(

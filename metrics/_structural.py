@@ -32,6 +32,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -351,13 +352,27 @@ def _array_key(a: np.ndarray) -> tuple:
     return a.shape, hashlib.sha1(a.data, usedforsecurity=False).digest()  # fastest stdlib digest here
 
 
-def memoize_images(fn: Callable[..., float], maxsize: int = 32) -> Callable[..., float]:
+def memoize_images(
+    fn: Callable[..., Any],
+    maxsize: int = 32,
+    *,
+    max_bytes: int | None = None,
+    nbytes: Callable | None = None,
+    on_repeat: bool = False,
+) -> Callable[..., Any]:
     """Cache a pure function of image arrays returning an immutable value, keyed by the arrays' bytes.
 
     The key is (shape, SHA-1 of the float64 bytes) of every argument, so equal content hits the
-    cache whatever the array object; the least recently used of ``maxsize`` entries is evicted.
+    cache whatever the array object; the least recently used of ``maxsize`` entries is evicted. With
+    ``max_bytes`` (and ``nbytes(value)`` giving a value's size) the entries also stay within that many
+    bytes; a value larger than the whole budget is returned without being kept. With ``on_repeat`` the
+    first call with a key returns None without calling ``fn`` (the caller works without the value), and
+    the value is computed and kept from the second call on: for precomputations that only pay off when
+    the same input comes back.
     """
     cache: OrderedDict = OrderedDict()
+    sizes: dict = {}
+    seen: OrderedDict = OrderedDict()
     lock = threading.Lock()
 
     @functools.wraps(fn)
@@ -367,11 +382,21 @@ def memoize_images(fn: Callable[..., float], maxsize: int = 32) -> Callable[...,
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
+            if on_repeat and key not in seen:
+                seen[key] = None
+                while len(seen) > 4 * maxsize:
+                    seen.popitem(last=False)
+                return None
         val = fn(*arrays)
+        size = nbytes(val) if max_bytes is not None and nbytes is not None else 0
+        if max_bytes is not None and size > max_bytes:
+            return val
         with lock:
             cache[key] = val
-            while len(cache) > maxsize:
-                cache.popitem(last=False)
+            sizes[key] = size
+            while len(cache) > maxsize or (max_bytes is not None and sum(sizes.values()) > max_bytes):
+                old, _ = cache.popitem(last=False)
+                sizes.pop(old, None)
         return val
 
     wrapper.cache = cache  # type: ignore[attr-defined]

@@ -11,7 +11,8 @@ Algorithm (``ifcvec(reference, distorted)``, float64 in 0..255):
 
 1. 4-level steerable pyramid with sp5 filters (6 orientations) and 'reflect1' borders: ``corrDn`` is a
    correlation with the filter origin at its centre and the image mirrored about its edge pixels
-   (SciPy ``mode='mirror'``); the low-pass is subsampled by 2 starting with the first pixel.
+   (SciPy ``mode='mirror'``, OpenCV ``BORDER_REFLECT_101``); the low-pass is subsampled by 2 starting
+   with the first pixel.
 2. Eight subbands: orientations 1 and 4 of every level. Each is cropped to a multiple of 3.
 3. Reference GSM: covariance Cu of all overlapping 3x3 blocks (mean removed, divided by the block count),
    s-field s = v' Cu^-1 v / 9 on the non-overlapping blocks, eigenvalues lambda_j of Cu.
@@ -62,8 +63,14 @@ def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
     """matlabPyrTools ``corrDn(img, filt, 'reflect1')`` without subsampling (odd filters).
 
     'reflect1' mirrors the image about its edge pixels (OpenCV BORDER_REFLECT_101 = SciPy 'mirror');
-    ``corrDn`` folds the filter instead, which is the same sum in another order.
+    ``corrDn`` folds the filter instead, which is the same sum in another order. For kernels of at most
+    7x7 OpenCV's ``filter2D`` (a direct correlation, anchor at the centre) gives the very same values as
+    ``scipy.ndimage.correlate``, 3-5x faster; for larger ones it sums via the DFT, which moves values by
+    ~1e-13 and, where F copies a source exactly, IFC by ~1e-4 (the clamped noise variance), so the 9x9
+    low-pass stays with SciPy.
     """
+    if filt.shape[0] * filt.shape[1] <= 49:
+        return cv2.filter2D(np.ascontiguousarray(img), cv2.CV_64F, filt, borderType=cv2.BORDER_REFLECT_101)
     return ndimage.correlate(img, filt, mode="mirror")
 
 

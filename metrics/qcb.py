@@ -58,13 +58,25 @@ def _filter2_same_sep(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     return cv2.sepFilter2D(img, cv2.CV_64F, g, g, anchor=(-1, -1), delta=0.0, borderType=cv2.BORDER_CONSTANT)
 
 
+@lru_cache(maxsize=8)
+def _csf_unshifted(rows: int, cols: int) -> np.ndarray:
+    """:func:`_csf` in the DFT's own layout (``ifftshift``-ed), so the spectrum needs no shifting."""
+    s = np.ascontiguousarray(np.fft.ifftshift(_csf(rows, cols)))
+    s.setflags(write=False)
+    return s
+
+
 def _contrast_prime(img: np.ndarray) -> np.ndarray:
     """CSF-filter one normalised image and return ``C' = k C^p / (h C^q + Z)`` of its local contrast."""
-    spec = np.fft.fftshift(np.fft.fft2(img)) * _csf(*img.shape)
-    filt = np.fft.ifft2(np.fft.ifftshift(spec))
+    # ifft2(ifftshift(fftshift(fft2(img)) .* csf)) == ifft2(fft2(img) .* ifftshift(csf)): the same
+    # products, permuted; OpenCV's DFT (complex output, in place) is ~2x faster than NumPy's
+    spec = cv2.dft(np.ascontiguousarray(img, dtype=np.float64), flags=cv2.DFT_COMPLEX_OUTPUT)
+    spec *= _csf_unshifted(*img.shape)[:, :, None]
+    cv2.idft(spec, dst=spec, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
+    re, im = np.ascontiguousarray(spec[:, :, 0]), np.ascontiguousarray(spec[:, :, 1])
     g1, g2 = _gauss_factor(2.0), _gauss_factor(4.0)
-    num = _filter2_same_sep(filt.real, g1) + 1j * _filter2_same_sep(filt.imag, g1)
-    den = _filter2_same_sep(filt.real, g2) + 1j * _filter2_same_sep(filt.imag, g2)
+    num = _filter2_same_sep(re, g1) + 1j * _filter2_same_sep(im, g1)
+    den = _filter2_same_sep(re, g2) + 1j * _filter2_same_sep(im, g2)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.abs(num / den - 1)
         return (_K * c**_P) / (_H * c**_Q + _Z)

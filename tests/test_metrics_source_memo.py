@@ -82,3 +82,47 @@ def test_fmi_cached_maps_are_read_only():
         m = fmi_mod._SOURCE_FEATURES[name](a)
         assert not m.flags.writeable
         assert len(fmi_mod._SOURCE_FEATURES[name].cache) == 1
+
+
+@pytest.mark.parametrize("feature", ["none", "gradient", "dct", "wavelet"])
+def test_fmi_source_windows_built_on_repeat_and_exact(feature):
+    a, b, f = _images(3, (40, 70))
+    fmi_mod._source_windows.cache.clear()
+    feats = [fmi_mod.FEATURES[feature](x) for x in (a, b)]
+    ff = fmi_mod.FEATURES[feature](f)
+    inline = fmi_mod.fmi_value(feats, ff)
+    first = fmi_mod.fmi([a, b], f, feature)  # first sight: nothing built
+    assert len(fmi_mod._source_windows.cache) == 0
+    second = fmi_mod.fmi([a, b], f + 1.0, feature)  # sources come back: built and kept
+    assert len(fmi_mod._source_windows.cache) == 2
+    third = fmi_mod.fmi([a, b], f, feature)  # served from the precomputed windows
+    assert first == inline == third  # bit for bit
+    ws = [fmi_mod.SourceWindows(x) for x in feats]
+    assert fmi_mod.fmi_value(feats, ff, ws) == inline
+    assert fmi_mod.fmi_value(feats, fmi_mod.FEATURES[feature](f + 1.0)) == second
+    assert not ws[0].p.flags.writeable
+
+
+def test_fmi_source_windows_shape_mismatch_raises():
+    a, b, f = _images(4, (30, 30))
+    ws = fmi_mod.SourceWindows(a[:, :20])
+    with pytest.raises(ValueError, match="source_windows"):
+        fmi_mod.fmi_value([a, b], f, [ws, None])
+
+
+def test_memo_byte_budget_keeps_within_budget():
+    from metrics._structural import memoize_images
+
+    calls = []
+
+    def fn(x):
+        calls.append(1)
+        return np.zeros(100)  # 800 bytes
+
+    memo = memoize_images(fn, maxsize=10, max_bytes=2000, nbytes=lambda v: v.nbytes)
+    for k in range(4):
+        memo(np.full((4, 4), float(k)))
+    assert len(memo.cache) == 2  # 3 x 800 bytes would exceed 2000
+    big = memoize_images(lambda x: np.zeros(1000), max_bytes=100, nbytes=lambda v: v.nbytes)
+    big(np.ones((2, 2)))
+    assert len(big.cache) == 0  # larger than the whole budget: returned, not kept
