@@ -28,6 +28,8 @@ file is our own code (MIT); the filter coefficients are published numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import cv2
 import numpy as np
 
@@ -74,6 +76,7 @@ QSHIFT06_G0A, QSHIFT06_G0B = QSHIFT06_H0B, QSHIFT06_H0A
 QSHIFT06_G1A, QSHIFT06_G1B = QSHIFT06_H1B, QSHIFT06_H1A
 
 _SQRT_HALF = np.sqrt(0.5)
+_BLOCK_BYTES = 1 << 18  # scratch of row-blocked elementwise steps: about 256 KiB, stays in the L2 cache
 
 # Band order of the highpasses (as Kingsbury's toolbox): bands (0, 5) come from the vertical highpass
 # (along axis 0) / horizontal lowpass, (2, 3) from vertical lowpass / horizontal highpass, (1, 4) diagonal.
@@ -121,6 +124,17 @@ def _pad_symmetric(x: np.ndarray, n: int, axis: int) -> np.ndarray:
     return np.pad(x, widths, mode="symmetric")
 
 
+def _symmetric_index(r: int, n: int) -> np.ndarray:
+    """Indices of :func:`_pad_symmetric`'s output along an axis of length ``r`` extended by ``n`` each side.
+
+    Mirroring with the end sample repeated is periodic with period ``2r`` (as NumPy's ``"symmetric"`` pad,
+    also for ``n >= r``). Gathering a decimated extension with these indices (``np.take``) gives the same
+    values as slicing the padded copy, in one contiguous pass instead of two.
+    """
+    i = np.arange(-n, r + n) % (2 * r)
+    return np.where(i >= r, 2 * r - 1 - i, i)
+
+
 def _take(x: np.ndarray, axis: int, sl: slice) -> np.ndarray:
     return x[sl] if axis == 0 else x[:, :, sl]
 
@@ -137,10 +151,10 @@ def _coldfilt(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -> np.nd
     if r % 4:
         raise ValueError(f"Expected a length that is a multiple of 4 along axis {axis}, got {r}")
     m = len(ha)
-    ext = _pad_symmetric(x, m, axis)
+    idx = _symmetric_index(r, m)  # ext = _pad_symmetric(x, m, axis); its even and odd samples, gathered
     half = r // 2
-    ya = _take(_filt(_take(ext, axis, slice(0, None, 2)), ha, axis, valid=True), axis, slice(1, half + 1, 2))
-    yb = _take(_filt(_take(ext, axis, slice(1, None, 2)), hb, axis, valid=True), axis, slice(1, half + 1, 2))
+    ya = _take(_filt(np.take(x, idx[0::2], axis=axis), ha, axis, valid=True), axis, slice(1, half + 1, 2))
+    yb = _take(_filt(np.take(x, idx[1::2], axis=axis), hb, axis, valid=True), axis, slice(1, half + 1, 2))
     shape = list(x.shape)
     shape[axis] = half
     out = np.empty(shape, dtype=np.float64)
@@ -165,11 +179,12 @@ def _colifilt(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -> np.nd
         raise ValueError(f"Expected an even length along axis {axis}, got {r}")
     if (m // 2) % 2 != 1:
         raise ValueError(f"Only q-shift filters with an odd half-length are supported, got length {m}")
-    ext = _pad_symmetric(x, m // 2, axis)
+    idx = _symmetric_index(r, m // 2)  # of ext = _pad_symmetric(x, m // 2, axis)
     count = r // 2 + m // 2 - 1
     start_a, start_b = (2, 1) if np.sum(ha * hb) > 0 else (1, 2)
-    xa = _take(ext, axis, slice(start_a, start_a + 2 * count, 2))
-    xb = _take(ext, axis, slice(start_b, start_b + 2 * count, 2))
+    # the two decimated extensions, gathered contiguous (each feeds two filters)
+    xa = np.take(x, idx[start_a : start_a + 2 * count : 2], axis=axis)
+    xb = np.take(x, idx[start_b : start_b + 2 * count : 2], axis=axis)
     shape = list(x.shape)
     shape[axis] = 2 * r
     out = np.empty(shape, dtype=np.float64)
@@ -181,32 +196,91 @@ def _colifilt(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -> np.nd
     return out
 
 
-def _pack(h: np.ndarray, v: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Three real (H, B, W) quad images -> (6, H/2, B, W/2) complex highpasses in the toolbox's band order.
+def _pack_band(y: np.ndarray, second: bool, out: np.ndarray | None = None, row0: int = 0) -> np.ndarray:
+    """One complex (H/2, B, W/2) subband of a real (H, B, W) quad image: ``p - q`` or (``second``) ``p + q``.
 
-    Each quad image with samples ``a = y[0::2, 0::2]``, ``b = y[0::2, 1::2]``, ``c = y[1::2, 0::2]``,
-    ``d = y[1::2, 1::2]`` (rows, columns) gives ``p = (a + jb)/sqrt(2)``, ``q = (d - jc)/sqrt(2)`` and the two
-    subbands ``p - q`` and ``p + q``.
+    With samples ``a = y[0::2, 0::2]``, ``b = y[0::2, 1::2]``, ``c = y[1::2, 0::2]``, ``d = y[1::2, 1::2]``
+    (rows, columns): ``p = (a + jb)/sqrt(2)``, ``q = (d - jc)/sqrt(2)``. With ``out``, the H/2 rows are
+    written to ``out[row0 : row0 + H/2]`` (``y`` is then a block of rows of a larger quad image).
     """
-    shape = (6, h.shape[0] // 2, h.shape[1], h.shape[2] // 2)
-    out = np.empty(shape, dtype=np.complex128)
+    if out is None:
+        out = np.empty((y.shape[0] // 2, y.shape[1], y.shape[2] // 2), dtype=np.complex128)
+    a, b = y[0::2, :, 0::2], y[0::2, :, 1::2]
+    c, dd = y[1::2, :, 0::2], y[1::2, :, 1::2]
+    re_op, im_op = (np.add, np.subtract) if second else (np.subtract, np.add)
+    # by blocks of rows through a small reused scratch (a full-size temporary costs its page faults)
+    h2 = y.shape[0] // 2
+    rows = max(1, _BLOCK_BYTES // max(1, 8 * out.shape[1] * out.shape[2]))
+    t = np.empty((min(rows, h2),) + out.shape[1:])
+    for r0 in range(0, h2, rows):
+        n = min(rows, h2 - r0)
+        sl, bt = slice(r0, r0 + n), t[:n]
+        o = out[row0 + r0 : row0 + r0 + n]
+        np.multiply(re_op(a[sl], dd[sl], out=bt), _SQRT_HALF, out=o.real)
+        np.multiply(im_op(b[sl], c[sl], out=bt), _SQRT_HALF, out=o.imag)
+    return out
+
+
+def _level1_blocked(x: np.ndarray, rows: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Level 1 of the forward transform of an (H, B, W) array (even H, W), by blocks of ``rows`` rows.
+
+    Returns the lowpass ``lolo`` and the 6 complex subbands. The row-filtered images and the three quad
+    images exist only block by block (each block with the 2 rows of context the 5-tap column filters
+    need, taken with the same symmetric extension as the whole-image filtering): only the outputs are
+    full-size allocations. Every value is computed by the same OpenCV filter arithmetic as in
+    :func:`forward_hbw`'s unblocked form (``tests/test_speedpath_mst.py`` checks it).
+    """
+    h, b, w = x.shape
+    lolo = np.empty((h, b, w))
+    bands = [np.empty((h // 2, b, w // 2), dtype=np.complex128) for _ in range(6)]
+    halo = 2
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        idx = np.arange(r0 - halo, r1 + halo)
+        idx = np.where(idx < 0, -idx - 1, idx)
+        idx = np.where(idx >= h, 2 * h - idx - 1, idx)  # BORDER_REFLECT: edge sample repeated
+        xb = x[idx]
+        core = slice(halo, halo + r1 - r0)
+        lo_w = _filt(xb, LEGALL_H0O, 2)
+        lolo[r0:r1] = _filt(lo_w, LEGALL_H0O, 0)[core]
+        q = _filt(lo_w, LEGALL_H1O, 0)[core]
+        _pack_band(q, False, bands[_PAIRS[0][0]], r0 // 2)
+        _pack_band(q, True, bands[_PAIRS[0][1]], r0 // 2)
+        hi_w = _filt(xb, LEGALL_H1O, 2)
+        for (i, j), filt in zip(_PAIRS[1:], (LEGALL_H0O, LEGALL_H1O), strict=True):
+            q = _filt(hi_w, filt, 0)[core]
+            _pack_band(q, False, bands[i], r0 // 2)
+            _pack_band(q, True, bands[j], r0 // 2)
+    return lolo, bands
+
+
+def _pack(h: np.ndarray, v: np.ndarray, d: np.ndarray) -> list[np.ndarray]:
+    """Three real (H, B, W) quad images -> 6 complex (H/2, B, W/2) highpasses in the toolbox's band order.
+
+    See :func:`_pack_band`. The six bands are separate arrays, not one (6, ...) block: glibc serves
+    allocations above 32 MiB with a fresh ``mmap`` every time, whose pages are then faulted in anew on
+    every call.
+    """
+    out: list[np.ndarray] = [np.empty(0)] * 6
     for (i, j), y in zip(_PAIRS, (h, v, d), strict=True):
-        a, b = y[0::2, :, 0::2], y[0::2, :, 1::2]
-        c, dd = y[1::2, :, 0::2], y[1::2, :, 1::2]
-        np.multiply(a - dd, _SQRT_HALF, out=out[i].real)
-        np.multiply(b + c, _SQRT_HALF, out=out[i].imag)
-        np.multiply(a + dd, _SQRT_HALF, out=out[j].real)
-        np.multiply(b - c, _SQRT_HALF, out=out[j].imag)
+        out[i], out[j] = _pack_band(y, False), _pack_band(y, True)
     return out
 
 
 def _c2q(w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
     """Inverse of one pair of :func:`_pack`: two complex (h, B, w) subbands -> real (2h, B, 2w) quads."""
-    out = np.empty((2 * w0.shape[0], w0.shape[1], 2 * w0.shape[2]), dtype=np.float64)
-    np.multiply(w0.real + w1.real, _SQRT_HALF, out=out[0::2, :, 0::2])  # a
-    np.multiply(w0.imag + w1.imag, _SQRT_HALF, out=out[0::2, :, 1::2])  # b
-    np.multiply(w0.imag - w1.imag, _SQRT_HALF, out=out[1::2, :, 0::2])  # c
-    np.multiply(w1.real - w0.real, _SQRT_HALF, out=out[1::2, :, 1::2])  # d
+    h, b, w = w0.shape
+    out = np.empty((2 * h, b, 2 * w), dtype=np.float64)
+    rows = max(1, _BLOCK_BYTES // max(1, 8 * b * w))  # by blocks of rows, one small reused scratch
+    t = np.empty((min(rows, h), b, w))
+    for r0 in range(0, h, rows):
+        n = min(rows, h - r0)
+        u0, u1, bt = w0[r0 : r0 + n], w1[r0 : r0 + n], t[:n]
+        o = out[2 * r0 : 2 * (r0 + n)]
+        np.multiply(np.add(u0.real, u1.real, out=bt), _SQRT_HALF, out=o[0::2, :, 0::2])  # a
+        np.multiply(np.add(u0.imag, u1.imag, out=bt), _SQRT_HALF, out=o[0::2, :, 1::2])  # b
+        np.multiply(np.subtract(u0.imag, u1.imag, out=bt), _SQRT_HALF, out=o[1::2, :, 0::2])  # c
+        np.multiply(np.subtract(u1.real, u0.real, out=bt), _SQRT_HALF, out=o[1::2, :, 1::2])  # d
     return out
 
 
@@ -214,52 +288,81 @@ def _unpack(yh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(_c2q(yh[i], yh[j]) for i, j in _PAIRS)  # type: ignore[return-value]
 
 
-def forward_hbw(x: np.ndarray, nlevels: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """:func:`dtcwt_forward` on an (H, B, W) float64 array; returns (h, B, w) and (6, h_l, B, w_l) arrays."""
+def forward_hbw(
+    x: np.ndarray, nlevels: int, fuse_band: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+    """:func:`dtcwt_forward` on an (H, B, W) float64 array.
+
+    Returns the (h, B, w) lowpass and, per level, a list of the 6 complex (h_l, B, w_l) subbands.
+    ``fuse_band``, if given, is applied to each subband as soon as it exists and its result is stored
+    instead (the fusion reduces the batch; the full-batch subband is then freed at once, which keeps the
+    peak memory, and so the page faults of fresh allocations, down).
+    """
     if not isinstance(nlevels, (int, np.integer)) or nlevels < 1:
         raise ValueError(f"nlevels must be a positive integer, got {nlevels!r}")
     if x.shape[0] % 2:
         x = np.concatenate([x, x[-1:]], axis=0)
     if x.shape[2] % 2:
         x = np.concatenate([x, x[:, :, -1:]], axis=2)
+    keep = fuse_band if fuse_band is not None else (lambda band: band)
 
-    lo_w = _filt(x, LEGALL_H0O, 2)
-    hi_w = _filt(x, LEGALL_H1O, 2)
-    lolo = _filt(lo_w, LEGALL_H0O, 0)
-    highpasses = [
-        _pack(
-            _filt(lo_w, LEGALL_H1O, 0),  # highpass along rows (axis 0), lowpass along columns
-            _filt(hi_w, LEGALL_H0O, 0),  # lowpass along rows, highpass along columns
-            _filt(hi_w, LEGALL_H1O, 0),  # diagonal
-        )
-    ]
+    def store(level: list[np.ndarray], pair: tuple[int, int], quad: np.ndarray) -> None:
+        level[pair[0]] = keep(_pack_band(quad, False))
+        level[pair[1]] = keep(_pack_band(quad, True))
+
+    # quads: highpass along rows (axis 0) / lowpass along columns, lowpass / highpass, diagonal
+    level: list[np.ndarray] = [np.empty(0)] * 6
+    if x.shape[0] >= 16:  # by blocks of rows (an even number, about 1 MiB of input each)
+        rows = max(8, (4 * _BLOCK_BYTES // (8 * x.shape[1] * x.shape[2])) // 2 * 2)
+        lolo, bands = _level1_blocked(x, rows)
+        for i in range(6):
+            level[i] = keep(bands[i])
+            bands[i] = np.empty(0)  # free the full-batch subband at once
+        del bands
+    else:
+        lo_w = _filt(x, LEGALL_H0O, 2)
+        store(level, _PAIRS[0], _filt(lo_w, LEGALL_H1O, 0))
+        lolo = _filt(lo_w, LEGALL_H0O, 0)
+        del lo_w
+        hi_w = _filt(x, LEGALL_H1O, 2)
+        store(level, _PAIRS[1], _filt(hi_w, LEGALL_H0O, 0))
+        store(level, _PAIRS[2], _filt(hi_w, LEGALL_H1O, 0))
+        del hi_w
+    highpasses = [level]
     for _ in range(1, nlevels):
         if lolo.shape[0] % 4:
             lolo = np.concatenate([lolo[:1], lolo, lolo[-1:]], axis=0)
         if lolo.shape[2] % 4:
             lolo = np.concatenate([lolo[:, :, :1], lolo, lolo[:, :, -1:]], axis=2)
+        level = [np.empty(0)] * 6
         lo = _coldfilt(lolo, QSHIFT06_H0B, QSHIFT06_H0A, 0)
         hi = _coldfilt(lolo, QSHIFT06_H1B, QSHIFT06_H1A, 0)
         lolo = _coldfilt(lo, QSHIFT06_H0B, QSHIFT06_H0A, 2)
-        highpasses.append(
-            _pack(
-                _coldfilt(hi, QSHIFT06_H0B, QSHIFT06_H0A, 2),
-                _coldfilt(lo, QSHIFT06_H1B, QSHIFT06_H1A, 2),
-                _coldfilt(hi, QSHIFT06_H1B, QSHIFT06_H1A, 2),
-            )
-        )
+        store(level, _PAIRS[0], _coldfilt(hi, QSHIFT06_H0B, QSHIFT06_H0A, 2))
+        store(level, _PAIRS[1], _coldfilt(lo, QSHIFT06_H1B, QSHIFT06_H1A, 2))
+        store(level, _PAIRS[2], _coldfilt(hi, QSHIFT06_H1B, QSHIFT06_H1A, 2))
+        highpasses.append(level)
     return lolo, highpasses
 
 
-def inverse_hbw(lowpass: np.ndarray, highpasses: list[np.ndarray]) -> np.ndarray:
-    """:func:`dtcwt_inverse` on the (H, B, W) layout of :func:`forward_hbw`."""
+def inverse_hbw(lowpass: np.ndarray, highpasses: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """:func:`dtcwt_inverse` on the (H, B, W) layout of :func:`forward_hbw`.
+
+    Each level's highpasses are 6 complex (h_l, B, w_l) arrays: a list, or a (6, h_l, B, w_l) array.
+    """
+    # sums of two fresh filter outputs are formed in place (a += b is a + b): fewer full-size arrays
     z = lowpass
     for level in range(len(highpasses) - 1, 0, -1):
         lh, hl, hh = _unpack(highpasses[level])
-        y1 = _colifilt(z, QSHIFT06_G0B, QSHIFT06_G0A, 0) + _colifilt(lh, QSHIFT06_G1B, QSHIFT06_G1A, 0)
-        y2 = _colifilt(hl, QSHIFT06_G0B, QSHIFT06_G0A, 0) + _colifilt(hh, QSHIFT06_G1B, QSHIFT06_G1A, 0)
-        z = _colifilt(y1, QSHIFT06_G0B, QSHIFT06_G0A, 2) + _colifilt(y2, QSHIFT06_G1B, QSHIFT06_G1A, 2)
-        target = (2 * highpasses[level - 1].shape[1], 2 * highpasses[level - 1].shape[3])
+        y1 = _colifilt(z, QSHIFT06_G0B, QSHIFT06_G0A, 0)
+        y1 += _colifilt(lh, QSHIFT06_G1B, QSHIFT06_G1A, 0)
+        y2 = _colifilt(hl, QSHIFT06_G0B, QSHIFT06_G0A, 0)
+        y2 += _colifilt(hh, QSHIFT06_G1B, QSHIFT06_G1A, 0)
+        del lh, hl, hh
+        z = _colifilt(y1, QSHIFT06_G0B, QSHIFT06_G0A, 2)
+        z += _colifilt(y2, QSHIFT06_G1B, QSHIFT06_G1A, 2)
+        del y1, y2
+        target = (2 * highpasses[level - 1][0].shape[0], 2 * highpasses[level - 1][0].shape[2])
         if z.shape[0] != target[0]:
             z = z[1:-1]
         if z.shape[2] != target[1]:
@@ -271,9 +374,16 @@ def inverse_hbw(lowpass: np.ndarray, highpasses: list[np.ndarray]) -> np.ndarray
     lh, hl, hh = _unpack(highpasses[0])
     if lh.shape != z.shape:
         raise ValueError(f"Level-1 highpasses imply shape {lh.shape}, the lowpass path gives {z.shape}")
-    y1 = _filt(z, LEGALL_G0O, 0) + _filt(lh, LEGALL_G1O, 0)
-    y2 = _filt(hl, LEGALL_G0O, 0) + _filt(hh, LEGALL_G1O, 0)
-    return _filt(y1, LEGALL_G0O, 2) + _filt(y2, LEGALL_G1O, 2)
+    y1 = _filt(z, LEGALL_G0O, 0)
+    y1 += _filt(lh, LEGALL_G1O, 0)
+    del z, lh
+    y2 = _filt(hl, LEGALL_G0O, 0)
+    y2 += _filt(hh, LEGALL_G1O, 0)
+    del hl, hh
+    out = _filt(y1, LEGALL_G0O, 2)
+    del y1
+    out += _filt(y2, LEGALL_G1O, 2)
+    return out
 
 
 def _to_hbw(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:

@@ -109,12 +109,15 @@ def adb(x: np.ndarray) -> np.ndarray:
 _RECT3 = np.ones((3, 3), dtype=np.uint8)
 
 
-def _max3x3(a: np.ndarray) -> np.ndarray:
+def _max3x3(a: np.ndarray, *, inplace: bool = False) -> np.ndarray:
     """3x3 maximum with zeros outside (MATLAB ``ordfilt2(a, 9, ones(3))``) for non-negative ``a``.
 
     OpenCV's dilation ignores the outside (its default border value is -inf for dilation), which equals
-    zero padding when ``a >= 0``.
+    zero padding when ``a >= 0``. ``inplace=True`` overwrites a C-contiguous float ``a`` (OpenCV documents
+    in-place dilation) and saves an allocation.
     """
+    if inplace and a.flags.c_contiguous:
+        return _cv_channels(lambda c: cv2.dilate(c, _RECT3, dst=c), a)
     return _cv_channels(lambda c: cv2.dilate(c, _RECT3), a)
 
 
@@ -137,6 +140,38 @@ def _box3_valid(b: np.ndarray, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
             + b[_sl(b.ndim, **{k: slice(2, None)})]
         )
     return b
+
+
+_ROW3 = np.ones((1, 3), dtype=np.uint8)
+_COL3 = np.ones((3, 1), dtype=np.uint8)
+
+
+def _activity_hbw(band: np.ndarray) -> np.ndarray:
+    """:func:`_activity_np` for an (h, B, w) band with axes (0, 2), with OpenCV (identical values).
+
+    ``|band|`` (real or complex) is written straight into the interior of an (h + 2, B, w + 2) buffer whose
+    border is then filled as es2 does; the 3x3 maximum is separable and each pass is one in-place OpenCV
+    dilation of a 2-D view: 1x3 along w on the ((h + 2) * B, w + 2) view, then 3x1 along h on the
+    (h + 2, B * (w + 2)) view. Rows (columns) of those views are independent lines, and the dilation's
+    outside value (-inf) equals zero padding for non-negative data, as the ring of zeros of the NumPy version.
+    """
+    h, b, w = band.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"Expected a band of at least 2x2 for extension by 1, got {h}x{w}")
+    ext = np.empty((h + 2, b, w + 2), dtype=np.float64)
+    np.abs(band, out=ext[1:-1, :, 1:-1])
+    ext[1:-1, :, 0] = ext[1:-1, :, 2]
+    ext[1:-1, :, -1] = ext[1:-1, :, -3]
+    ext[0, :, 1:-1] = ext[2, :, 1:-1]
+    ext[-1, :, 1:-1] = ext[-3, :, 1:-1]
+    for r in (0, -1):
+        ext[r, :, 0] = 0
+        ext[r, :, -1] = 0
+    rows = ext.reshape((h + 2) * b, w + 2)
+    cv2.dilate(rows, _ROW3, dst=rows)
+    cols = ext.reshape(h + 2, b * (w + 2))
+    cv2.dilate(cols, _COL3, dst=cols)
+    return ext
 
 
 def _activity_np(band: np.ndarray, axes: tuple[int, int]) -> np.ndarray:
@@ -165,6 +200,86 @@ def _activity_np(band: np.ndarray, axes: tuple[int, int]) -> np.ndarray:
         m = np.maximum(p[_sl(nd, **{k: slice(None, -2)})], p[_sl(nd, **{k: slice(1, -1)})])
         p = np.maximum(m, p[_sl(nd, **{k: slice(2, None)})], out=m)
     return p
+
+
+def _activity_cv(band: np.ndarray) -> np.ndarray:
+    """3x3 max (zeros outside) of ``|es2(band, 1)|`` over the leading two axes, with OpenCV.
+
+    For real bands the modulus is taken in place on the freshly extended copy. For speed ``band`` should
+    be C-contiguous: a per-source view into a channel-interleaved batch makes every NumPy pass strided.
+    """
+    if np.iscomplexobj(band):
+        ext = es2(np.abs(band), 1)
+    else:
+        ext = es2(band, 1)
+        np.abs(ext, out=ext)
+    return _max3x3(ext, inplace=True)
+
+
+def es2_fill_border(ext: np.ndarray, n: int) -> np.ndarray:
+    """Fill the ``n``-wide border of ``ext`` in place so that it equals :func:`es2` of its interior.
+
+    For callers that write a band straight into an (h + 2n, w + 2n, ...) buffer instead of extending a
+    copy (saves one full-size pass and allocation). Returns ``ext``.
+    """
+    h, w = ext.shape[0] - 2 * n, ext.shape[1] - 2 * n
+    if h < n + 1 or w < n + 1:
+        raise ValueError(f"Expected an array of at least {n + 1}x{n + 1} for extension by {n}, got {h}x{w}")
+    ext[n : n + h, :n] = ext[n : n + h, n + 1 : 2 * n + 1][:, ::-1]
+    ext[n : n + h, n + w :] = ext[n : n + h, w - 1 : n + w - 1][:, ::-1]
+    ext[:n, n : n + w] = ext[n + 1 : 2 * n + 1, n : n + w][::-1]
+    ext[n + h :, n : n + w] = ext[h - 1 : n + h - 1, n : n + w][::-1]
+    for rows in (slice(0, n), slice(n + h, None)):
+        ext[rows, :n] = 0
+        ext[rows, n + w :] = 0
+    return ext
+
+
+def choose_max_consistency_es2(extended: Sequence[np.ndarray], *, overwrite: bool = False) -> np.ndarray:
+    """:func:`choose_max_consistency` (axes (0, 1)) of bands given already extended, ``es2(band, 1)``.
+
+    ``extended`` holds N >= 2 real arrays (h + 2, w + 2, ...) whose border is the toolbox extension (see
+    :func:`es2_fill_border`); the fused (h, w, ...) band is returned. Same result as
+    ``choose_max_consistency([e[1:-1, 1:-1] for e in extended])``, without extending copies.
+    ``overwrite=True`` (N = 2): the result is written into the interior of ``extended[-1]`` and returned as
+    a view of it (saves a full-size allocation when the caller discards the bands).
+    """
+    if len(extended) < 2:
+        raise ValueError(f"Expected at least 2 bands, got {len(extended)}")
+    interiors = [e[1:-1, 1:-1] for e in extended]
+    if len(extended) == 2 and extended[0].ndim == 3 and extended[0].shape[2] <= _CV_MAX_CHANNELS:
+        take_first = _box3_valid(_greater_activity_blocked(extended[0], extended[1])) > 4
+        if overwrite:
+            np.copyto(interiors[1], interiors[0], where=take_first)
+            return interiors[1]
+        return np.where(take_first, interiors[0], interiors[1])
+    return _select_by_activity(
+        [_max3x3(np.abs(e), inplace=True) for e in extended], interiors, (0, 1), overwrite=overwrite
+    )
+
+
+def _greater_activity_blocked(e0: np.ndarray, e1: np.ndarray) -> np.ndarray:
+    """``act(e0) > act(e1)`` for real (H, W, K) arrays, ``act`` = 3x3 max of ``|.|``, zeros outside.
+
+    Computed by blocks of rows, each with one row of context above and below, in two small reused buffers:
+    the full-size activities never exist (fewer fresh pages) and each block's passes run in the cache. The
+    3x3 maximum is exact, and a kept row always has its whole neighbourhood inside the block (or the
+    image border, where the dilation's outside value acts as the zero padding), so the result is that of
+    the whole-image computation.
+    """
+    h = e0.shape[0]
+    rows = max(1, (_CHUNK_BYTES // 2) // max(1, 8 * int(np.prod(e0.shape[1:]))))
+    out = np.empty(e0.shape, dtype=bool)
+    buf = [np.empty((min(rows, h) + 2,) + e0.shape[1:]) for _ in range(2)]
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        a0, a1 = max(0, r0 - 1), min(h, r1 + 1)
+        act = []
+        for e, b in zip((e0, e1), buf, strict=True):
+            blk = np.abs(e[a0:a1], out=b[: a1 - a0])
+            act.append(cv2.dilate(blk, _RECT3, dst=blk)[r0 - a0 : r1 - a0])
+        np.greater(act[0], act[1], out=out[r0:r1])
+    return out
 
 
 def choose_max_consistency(bands: Sequence[np.ndarray], axes: tuple[int, int] = (0, 1)) -> np.ndarray:
@@ -196,11 +311,30 @@ def choose_max_consistency(bands: Sequence[np.ndarray], axes: tuple[int, int] = 
         raise ValueError(f"Expected at least 2 bands, got {n}")
     axes = (axes[0] % bands[0].ndim, axes[1] % bands[0].ndim)
     if axes == (0, 1):  # OpenCV path; |es2(X)| == es2(|X|) since es2 only copies and zeros
-        act = [_max3x3(es2(np.abs(b), 1)) for b in bands]
+        act = [_activity_cv(b) for b in bands]
+    elif axes == (0, 2) and bands[0].ndim == 3 and bands[0].dtype in (np.float64, np.complex128):
+        act = [_activity_hbw(b) for b in bands]
     else:
         act = [_activity_np(b, axes) for b in bands]
+    return _select_by_activity(act, bands, axes)
+
+
+def _select_by_activity(
+    act: list[np.ndarray], bands: Sequence[np.ndarray], axes: tuple[int, int], *, overwrite: bool = False
+) -> np.ndarray:
+    """The vote of :func:`choose_max_consistency` given the activities on the extended grid.
+
+    Empties ``act`` (the caller's throw-away list) once the vote is known, so the activities are freed
+    before the output is allocated (a lower peak means fewer fresh pages to fault in). ``overwrite``
+    (N = 2 only): write the result into ``bands[1]`` instead of a new array.
+    """
+    n = len(bands)
     if n == 2:
-        take_first = _box3_valid(act[0] > act[1], axes) > 4
+        take_first = _box3_valid(np.greater(act[0], act[1]), axes) > 4
+        act.clear()
+        if overwrite:
+            np.copyto(bands[1], bands[0], where=take_first)
+            return bands[1]
         return np.where(take_first, bands[0], bands[1])
     stack = np.stack(act, axis=0)
     winner = n - 1 - np.argmax(stack[::-1], axis=0)
@@ -251,11 +385,55 @@ def check_sources(images: Sequence[np.ndarray], method: str) -> list[np.ndarray]
     return arrs
 
 
-def to_toolbox_scale(images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bool]:
+def _near_grid(s32: np.ndarray, r32: np.ndarray) -> bool:
+    """``max|s32 - r32| <= _EIGHT_BIT_TOL`` with every value finite, for C-contiguous float32 arrays.
+
+    OpenCV's infinity norm of the difference is one read-only pass (the float32 difference of a value and
+    its nearest integer is exact, so it equals NumPy's); ``cv2.norm`` skips NaN, hence the explicit
+    ``checkRange`` (False on NaN or infinity, as NumPy's NaN-propagating maximum made the check fail).
+    """
+    a, b = s32.reshape(s32.shape[0], -1), r32.reshape(r32.shape[0], -1)
+    if not cv2.checkRange(a)[0]:
+        return False
+    return float(cv2.norm(a, b, cv2.NORM_INF)) <= _EIGHT_BIT_TOL
+
+
+_CHUNK_BYTES = 1 << 19  # row blocks of about 512 KiB keep the float32 temporaries in the L2 cache
+
+
+def _snap_to_grid(im: np.ndarray, dtype: type = np.float64) -> np.ndarray | None:
+    """``rint(255 * im)`` (as ``dtype``) if every value is within ``_EIGHT_BIT_TOL`` of it, else None.
+
+    The check runs in float32 (8-bit data is within ~2e-5 of the grid there too), by blocks of rows: the
+    float32 scratch is reused, and only the result is a full-size allocation.
+    """
+    h = im.shape[0]
+    rows = max(1, _CHUNK_BYTES // max(1, 4 * int(np.prod(im.shape[1:]))))
+    out = np.empty(im.shape, dtype=dtype)
+    s32 = np.empty((min(rows, h),) + im.shape[1:], dtype=np.float32)
+    r32 = np.empty_like(s32) if out.dtype != np.float32 else None
+    for r0 in range(0, h, rows):
+        n = min(rows, h - r0)
+        s = s32[:n]
+        r = out[r0 : r0 + n] if r32 is None else r32[:n]
+        np.multiply(im[r0 : r0 + n], np.float32(255.0), out=s, dtype=np.float32)
+        np.rint(s, out=r)
+        if not _near_grid(s, r):
+            return None
+        if r32 is not None:
+            out[r0 : r0 + n] = r
+    return out
+
+
+def to_toolbox_scale(
+    images: Sequence[np.ndarray], grid_dtype: type = np.float64
+) -> tuple[list[np.ndarray], bool]:
     """Float [0, 1] sources -> 0..255 doubles (the scale the toolbox was called with), each (H, W, K).
 
     If every value lies within 1e-3 of the 8-bit grid (the sources came from 8-bit files), the values
     are snapped to the exact integers, so the result equals the toolbox's on ``double(uint8 image)``.
+    Snapped planes are returned as ``grid_dtype`` (float32 holds those integers exactly, in half the
+    memory); the others are always float64.
 
     Returns
     -------
@@ -271,16 +449,14 @@ def to_toolbox_scale(images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bo
     """
     shaped = [im if im.ndim == 3 else im[:, :, None] for im in images]
     grid = []
-    for im in shaped:  # the check runs in float32: 8-bit data is within ~2e-5 of the grid there too
-        s32 = np.multiply(im, np.float32(255.0), dtype=np.float32)
-        r32 = np.rint(s32)
-        np.subtract(s32, r32, out=s32)
-        if not float(np.max(np.abs(s32, out=s32))) <= _EIGHT_BIT_TOL:
+    for im in shaped:
+        g = _snap_to_grid(im, grid_dtype)
+        if g is None:
             grid = None
             break
-        grid.append(r32)
+        grid.append(g)
     if grid is not None:
-        return [g.astype(np.float64) for g in grid], True
+        return grid, True
     for i, im in enumerate(shaped):
         if not np.all(np.isfinite(im)):
             raise ValueError(f"Expected finite pixel values, source {i} contains NaN or infinity")
@@ -312,8 +488,12 @@ def run_toolbox_method(
     images : sequence of ndarray
         N >= 2 float images in [0, 1], all HxW or all HxWxC.
     core : callable
-        ``core(planes) -> fused`` on a list of N (H, W, K) float64 arrays in 0..255, returning (H, W, K).
-        Every channel is fused independently (the toolbox was called once per RGB channel).
+        ``core(planes) -> fused`` on a list of N (H, W, K) arrays on the 0..255 scale, returning a new
+        (H, W, K) array (the quantisation then works on it in place). The planes are float32 exactly when
+        the sources are 8-bit data (they then hold integers 0..255, exactly), float64 otherwise; a core
+        may use that (:func:`baselines.laplacian_pyramid.lp_fuse`), or just compute in float64, which
+        gives the same result. Every channel is fused independently (the toolbox was called once per RGB
+        channel).
     method : str
         Method id, used in error messages.
     quantize : {"round", "truncate", "none"}
@@ -328,7 +508,11 @@ def run_toolbox_method(
         raise ValueError(f"{method}: quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
     srcs = check_sources(images, method)
     gray = srcs[0].ndim == 2
-    planes, eight_bit = to_toolbox_scale(srcs)
+    planes, eight_bit = to_toolbox_scale(srcs, grid_dtype=np.float32)
+    if eight_bit:
+        ranges = [cv2.minMaxLoc(p.reshape(p.shape[0], -1))[:2] for p in planes]
+        if not all(0.0 <= lo and hi <= 255.0 for lo, hi in ranges):
+            planes = [p.astype(np.float64) for p in planes]  # on the grid but outside 0..255: float64
     h, w = planes[0].shape[:2]
     resized = resize_to_even and (h % 2 or w % 2)
     if resized:
@@ -338,13 +522,30 @@ def run_toolbox_method(
         else:
             planes = [_resize_planes(p, even) for p in planes]
     fused = core(planes)
+    del planes  # free the 0..255 sources before the output is allocated
     if resized:
         fused = _resize_planes(fused, (h, w))
-    if quantize == "round":
-        fused = matlab_uint8(fused)
-    elif quantize == "truncate":
-        fused = truncate_uint8(fused)
-    out = np.clip(fused * (1.0 / 255.0), 0.0, 1.0).astype(np.float32)
+    # ``fused`` is the core's fresh float64 result (never a caller's array): transformed in place, by
+    # blocks of rows (the four passes then run on cache-resident data)
+    fused = np.asarray(fused, dtype=np.float64)
+    out = np.empty(fused.shape, dtype=np.float32)
+    rows = max(1, _CHUNK_BYTES // max(1, 8 * int(np.prod(fused.shape[1:]))))
+    for r0 in range(0, fused.shape[0], rows):
+        f, o = fused[r0 : r0 + rows], out[r0 : r0 + rows]
+        if quantize == "none":
+            np.multiply(f, 1.0 / 255.0, out=f)
+            np.clip(f, 0.0, 1.0, out=o)
+            continue
+        if quantize == "round":  # matlab_uint8
+            f += 0.5
+            np.floor(f, out=f)
+            np.clip(f, 0.0, 255.0, out=f)
+        else:  # truncate_uint8
+            np.clip(f, 0.0, 255.0, out=f)
+            np.floor(f, out=f)
+        # integers 0..255 times 1/255 lie in [0, 1] (255 * (1/255) == 1.0): no second clip needed; the
+        # float64 product is rounded once to float32, as ``.astype`` did
+        np.multiply(f, 1.0 / 255.0, out=o)
     return FusionResult(out[:, :, 0] if gray else out, None)
 
 
@@ -357,19 +558,54 @@ def split_sources(x: np.ndarray, n: int) -> list[np.ndarray]:
 # --- Gaussian pyramid steps shared by LP and RP (toolbox lp_fuse.m / rp_fuse.m) ---------------------------
 
 
-def pyramid_reduce(x: np.ndarray) -> np.ndarray:
+def pyramid_reduce(x: np.ndarray, *, integer_valued: bool = False) -> np.ndarray:
     """Toolbox Gaussian step, decimated: ``dec2(conv2(conv2(es2(x, 2), w, 'valid'), w', 'valid'))``.
 
     ``w = [1 4 6 4 1] / 16``; ``x`` has even height and width. OpenCV's ``pyrDown`` filters with the same
     kernel and keeps the even samples; run on the es2-extended array, its interior outputs are exactly the
     toolbox's (the extension by 2 keeps the sample parity).
+
+    Fast path (float64, or float32 holding integers 0..255 with ``integer_valued``; 2 to 128 channels;
+    at least 8x8): ``pyrDown``'s own default border, reflect-101, *is* es2 except for es2's zero corner
+    blocks, which only the four corner outputs see; so ``pyrDown`` runs on ``x`` itself (no extended copy)
+    and the four corner outputs are recomputed from 6x6 corner patches. The result is bit-identical to the
+    extended path: the multi-channel float64 ``pyrDown`` uses one summation order at the borders and
+    inside (the single-channel one does not, hence no fast path for one channel; nor does the float32 one,
+    except on small integers, where every partial sum is exact).
     """
+    h, w = x.shape[:2]
+    exact = x.dtype == np.float64 or (integer_valued and x.dtype == np.float32)
+    if x.ndim == 3 and 2 <= x.shape[2] <= _CV_MAX_CHANNELS and min(h, w) >= 8 and exact:
+        down = cv2.pyrDown(np.ascontiguousarray(x)).reshape(h // 2, w // 2, x.shape[2])
+        for rows, r in ((slice(0, 6), 0), (slice(h - 6, h), -1)):
+            for cols, c in ((slice(0, 6), 0), (slice(w - 6, w), -1)):
+                down[r, c] = _pyramid_reduce_es2(x[rows, cols])[r, c]
+        return down
+    return _pyramid_reduce_es2(x)
+
+
+def _pyramid_reduce_es2(x: np.ndarray) -> np.ndarray:
+    """:func:`pyramid_reduce` the direct way: ``pyrDown`` of ``es2(x, 2)``, cropped (a strided view)."""
     h, w = x.shape[:2]
     down = _cv_channels(cv2.pyrDown, es2(x, 2))
     return down[1 : 1 + h // 2, 1 : 1 + w // 2]
 
 
-def pyramid_expand(x: np.ndarray) -> np.ndarray:
+def pyramid_reduce_each(planes: Sequence[np.ndarray], *, integer_valued: bool = False) -> list[np.ndarray]:
+    """:func:`pyramid_reduce` of each of N (h, w, K) arrays, returned C-contiguous.
+
+    OpenCV's single-channel ``pyrDown`` sums in another order than its multi-channel one (results differ
+    by ~1 ulp), so K = 1 planes are reduced as one N-channel batch: every value is then exactly what the
+    channel-batched implementation (all sources' channels in one array) gave. ``integer_valued``: see
+    :func:`pyramid_reduce`.
+    """
+    if planes[0].shape[2] == 1 and len(planes) > 1:
+        both = pyramid_reduce(np.concatenate(planes, axis=2), integer_valued=integer_valued)
+        return [np.ascontiguousarray(both[:, :, i : i + 1]) for i in range(len(planes))]
+    return [np.ascontiguousarray(pyramid_reduce(p, integer_valued=integer_valued)) for p in planes]
+
+
+def pyramid_expand(x: np.ndarray, margin: int = 0) -> np.ndarray:
     """Toolbox interpolation: ``conv2(conv2(es2(undec2(x), 2), 2w, 'valid'), 2w', 'valid')``.
 
     ``undec2`` inserts zeros (sample at even positions, size doubled). Seen from ``x``, es2 of the
@@ -377,7 +613,12 @@ def pyramid_expand(x: np.ndarray) -> np.ndarray:
     edge on the bottom/right (virtual ``x[h] = x[h-1]``) and leaves the corners at zero. We build that
     one-sample extension of ``x`` and let OpenCV's ``pyrUp`` (zero insertion + the same ``2w`` kernel) do the
     rest; the outputs that would touch pyrUp's own border are cropped away.
+
+    ``margin`` (0 or 1): return a view ``margin`` samples larger on every side (a fresh array's scratch
+    border, not part of the expansion), so a caller can build an es2-extended band in the same memory.
     """
+    if margin not in (0, 1):
+        raise ValueError(f"Expected a margin of 0 or 1, got {margin!r}")
     h, w = x.shape[:2]
     q = np.zeros((h + 2, w + 2) + x.shape[2:], dtype=np.float64)
     q[1:-1, 1:-1] = x
@@ -386,7 +627,7 @@ def pyramid_expand(x: np.ndarray) -> np.ndarray:
     q[1:-1, 0] = x[:, 1]
     q[1:-1, -1] = x[:, -1]
     up = _cv_channels(cv2.pyrUp, q)
-    return up[2 : 2 + 2 * h, 2 : 2 + 2 * w]
+    return up[2 - margin : 2 + 2 * h + margin, 2 - margin : 2 + 2 * w + margin]
 
 
 def check_pyramid_size(h: int, w: int, levels: int, method: str) -> None:

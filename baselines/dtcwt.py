@@ -43,24 +43,30 @@ def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
     """
     n = len(sources)
     h, w = sources[0].shape[:2]
-    # internal (H, batch, W) layout of the transform: sources major, then channels
-    x = np.concatenate([(s if s.ndim == 3 else s[:, :, None]).transpose(0, 2, 1) for s in sources], axis=1)
-    k = x.shape[1] // n
-    lowpass, highpasses = forward_hbw(np.ascontiguousarray(x, dtype=np.float64), levels)
-    if min(highpasses[-1].shape[1], highpasses[-1].shape[3]) < 2:
-        raise ValueError(
-            f"dtcwt: a {h}x{w} image is too small for {levels} levels "
-            f"(coarsest subbands are {highpasses[-1].shape[1]}x{highpasses[-1].shape[3]}, need 2x2)"
-        )
+    # internal (H, batch, W) layout of the transform: sources major, then channels (filled in place:
+    # np.concatenate of transposed views keeps their memory order, and making that contiguous copied twice)
+    srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]
+    k = srcs[0].shape[2]
+    x = np.empty((h, n * k, w), dtype=np.float64)
+    for i, s in enumerate(srcs):
+        x[:, i * k : (i + 1) * k] = s.transpose(0, 2, 1)
+    del srcs
 
     def parts(band: np.ndarray) -> list[np.ndarray]:
         return [band[:, i * k : (i + 1) * k] for i in range(n)]
 
+    def fuse_band(band: np.ndarray) -> np.ndarray:
+        if min(band.shape[0], band.shape[2]) < 2:
+            raise ValueError(
+                f"dtcwt: a {h}x{w} image is too small for {levels} levels "
+                f"(a level's subbands are {band.shape[0]}x{band.shape[2]}, need 2x2)"
+            )
+        return _mst.choose_max_consistency(parts(band), axes=(0, 2))
+
+    # each subband is fused as soon as the transform produces it (see forward_hbw)
+    lowpass, fused_high = forward_hbw(x, levels, fuse_band)
+    del x
     fused_low = _mst.average_bands(parts(lowpass))
-    fused_high = [
-        np.stack([_mst.choose_max_consistency(parts(band), axes=(0, 2)) for band in yh], axis=0)
-        for yh in highpasses
-    ]
     out = inverse_hbw(fused_low, fused_high)[:h, :, :w].transpose(0, 2, 1)
     return out if sources[0].ndim == 3 else out[:, :, 0]
 

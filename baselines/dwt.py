@@ -35,30 +35,103 @@ def _haar_step(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray,
         x = np.concatenate([x, x[-1:]], axis=0)
     if x.shape[2] % 2:
         x = np.concatenate([x, x[:, :, -1:]], axis=2)
-    p0, p1 = x[:, :, 0::2] * _S, x[:, :, 1::2] * _S
-    lo, hi = p0 + p1, p0 - p1
-    q0, q1 = lo[0::2] * _S, lo[1::2] * _S
-    ca, ch = q0 + q1, q0 - q1
-    q0, q1 = hi[0::2] * _S, hi[1::2] * _S
-    cv, cd = q0 + q1, q0 - q1
+    return _haar_blocks([x])
+
+
+def _haar_step_hwk(
+    sources: Sequence[np.ndarray],
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`_haar_step` of the (H, N*K, W) batch of N (H, W, K) sources, without building the batch.
+
+    The sources are read through transposed views: the full-size transposed copy is never made.
+    """
+    views = []
+    for x in sources:
+        if x.shape[0] % 2:
+            x = np.concatenate([x, x[-1:]], axis=0)
+        if x.shape[1] % 2:
+            x = np.concatenate([x, x[:, -1:]], axis=1)
+        views.append(x.transpose(0, 2, 1))  # (H, K, W) view
+    return _haar_blocks(views)
+
+
+# Row blocks of about 256 KiB per scratch array: the intermediate products stay in the L2 cache and only
+# the four output bands are full-size allocations (fresh pages are costly: each is a page fault).
+_BLOCK_BYTES = 1 << 18
+
+
+def _block_rows(row_bytes: int) -> int:
+    """An even number of rows (at least 2) whose scratch takes about ``_BLOCK_BYTES``."""
+    return max(2, (_BLOCK_BYTES // max(1, row_bytes)) // 2 * 2)
+
+
+def _haar_blocks(views: Sequence[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The Haar step of the batch formed by the (H, B_i, W) ``views`` (even H, W) along axis 1.
+
+    Every output is computed by the same operations, in the same order, as the plain formulas
+    ``p0 = x0 * s``, ``p1 = x1 * s``, ``lo = p0 + p1``, ``hi = p0 - p1``, ``cA = lo0 * s + lo1 * s`` ...,
+    only by blocks of rows with reused scratch.
+    """
+    h, w = views[0].shape[0], views[0].shape[2]
+    b = sum(v.shape[1] for v in views)
+    h2, w2 = h // 2, w // 2
+    ca, ch, cv, cd = (np.empty((h2, b, w2)) for _ in range(4))
+    rows = min(h, _block_rows(8 * b * w2))
+    p0, p1, lo = (np.empty((rows, b, w2)) for _ in range(3))
+    q = np.empty((2, rows // 2, b, w2))
+    for r0 in range(0, h, rows):
+        n = min(rows, h - r0)
+        bp0, bp1, blo = p0[:n], p1[:n], lo[:n]
+        c0 = 0
+        for v in views:
+            k = v.shape[1]
+            np.multiply(v[r0 : r0 + n, :, 0::2], _S, out=bp0[:, c0 : c0 + k])
+            np.multiply(v[r0 : r0 + n, :, 1::2], _S, out=bp1[:, c0 : c0 + k])
+            c0 += k
+        np.add(bp0, bp1, out=blo)
+        bhi = np.subtract(bp0, bp1, out=bp0)
+        o = slice(r0 // 2, (r0 + n) // 2)
+        q0, q1 = q[0, : n // 2], q[1, : n // 2]
+        np.multiply(blo[0::2], _S, out=q0)
+        np.multiply(blo[1::2], _S, out=q1)
+        np.add(q0, q1, out=ca[o])
+        np.subtract(q0, q1, out=ch[o])
+        np.multiply(bhi[0::2], _S, out=q0)
+        np.multiply(bhi[1::2], _S, out=q1)
+        np.add(q0, q1, out=cv[o])
+        np.subtract(q0, q1, out=cd[o])
     return ca, (ch, cv, cd)
 
 
 def _haar_inverse_step(
-    ca: np.ndarray, details: tuple[np.ndarray, np.ndarray, np.ndarray], size: tuple[int, int]
+    ca: np.ndarray,
+    details: tuple[np.ndarray, np.ndarray, np.ndarray],
+    size: tuple[int, int],
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Inverse of :func:`_haar_step`, cropped to ``size`` (rows, columns) before any odd-size extension."""
+    """Inverse of :func:`_haar_step`, cropped to ``size`` (rows, columns) before any odd-size extension.
+
+    ``out``, if given, is the (2h, B, 2w) float64 array (or view, e.g. a transposed (2h, 2w, B) array) the
+    full-size result is written to. Computed by blocks of rows with reused scratch, with the operations of
+    the plain formulas ``lo[0::2] = (cA + cH) * s``, ..., ``x[:, :, 1::2] = (lo - hi) * s``.
+    """
     ch, cv, cd = details
     h2, b, w2 = ca.shape
-    lo = np.empty((2 * h2, b, w2))
-    hi = np.empty_like(lo)
-    lo[0::2] = (ca + ch) * _S
-    lo[1::2] = (ca - ch) * _S
-    hi[0::2] = (cv + cd) * _S
-    hi[1::2] = (cv - cd) * _S
-    x = np.empty((2 * h2, b, 2 * w2))
-    x[:, :, 0::2] = (lo + hi) * _S
-    x[:, :, 1::2] = (lo - hi) * _S
+    x = np.empty((2 * h2, b, 2 * w2)) if out is None else out
+    rows = min(h2, max(1, _block_rows(8 * b * w2) // 2))  # input rows per block
+    t = np.empty((rows, b, w2))
+    lo, hi, e = (np.empty((2 * rows, b, w2)) for _ in range(3))
+    for i0 in range(0, h2, rows):
+        n = min(rows, h2 - i0)
+        sl = slice(i0, i0 + n)
+        bt, blo, bhi, be = t[:n], lo[: 2 * n], hi[: 2 * n], e[: 2 * n]
+        np.multiply(np.add(ca[sl], ch[sl], out=bt), _S, out=blo[0::2])
+        np.multiply(np.subtract(ca[sl], ch[sl], out=bt), _S, out=blo[1::2])
+        np.multiply(np.add(cv[sl], cd[sl], out=bt), _S, out=bhi[0::2])
+        np.multiply(np.subtract(cv[sl], cd[sl], out=bt), _S, out=bhi[1::2])
+        xo = x[2 * i0 : 2 * (i0 + n)]
+        np.multiply(np.add(blo, bhi, out=be), _S, out=xo[:, :, 0::2])
+        np.multiply(np.subtract(blo, bhi, out=be), _S, out=xo[:, :, 1::2])
     return x[: size[0], :, : size[1]]
 
 
@@ -94,24 +167,30 @@ def dwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
             f"dwt: a {h}x{w} image is too small for {levels} levels "
             f"(coarsest bands would be {sh}x{sw}, need 2x2)"
         )
-    # (H, batch, W) layout, sources major, then channels
-    x = np.concatenate([(s if s.ndim == 3 else s[:, :, None]).transpose(0, 2, 1) for s in sources], axis=1)
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    k = x.shape[1] // n
+    # (H, batch, W) layout inside, sources major, then channels; the first step reads the (H, W, K)
+    # sources directly and the last inverse step writes the (H, W, K) result directly
+    # float32 sources are used as they are: the first products x * s promote them exactly to float64
+    srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]
+    srcs = [s if s.dtype == np.float32 else np.asarray(s, dtype=np.float64) for s in srcs]
+    k = srcs[0].shape[2]
 
     def parts(band: np.ndarray) -> list[np.ndarray]:
         return [band[:, i * k : (i + 1) * k] for i in range(n)]
 
-    sizes, details = [], []
-    for _ in range(levels):
+    sizes, details = [(h, w)], []
+    x, bands = _haar_step_hwk(srcs)
+    details.append(tuple(_mst.choose_max_consistency(parts(b), axes=(0, 2)) for b in bands))
+    for _ in range(1, levels):
         sizes.append((x.shape[0], x.shape[2]))
         x, bands = _haar_step(x)
         details.append(tuple(_mst.choose_max_consistency(parts(b), axes=(0, 2)) for b in bands))
     out = _mst.average_bands(parts(x))
-    for size, bands in zip(reversed(sizes), reversed(details), strict=True):
+    for size, bands in zip(reversed(sizes[1:]), reversed(details[1:]), strict=True):
         out = _haar_inverse_step(out, bands, size)
-    out = out.transpose(0, 2, 1)
-    return out if sources[0].ndim == 3 else out[:, :, 0]
+    full = np.empty((2 * out.shape[0], 2 * out.shape[2], k))
+    _haar_inverse_step(out, details[0], (h, w), out=full.transpose(0, 2, 1))
+    full = full[:h, :w]
+    return full if sources[0].ndim == 3 else full[:, :, 0]
 
 
 @register_method(

@@ -17,7 +17,7 @@ from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
 
-def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
+def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4, *, integer_valued: bool = False) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's Laplacian-pyramid rule (the functional core).
 
     Per level: odd sizes are made even (:func:`baselines._mst.adb`), the Gaussian ``G`` is
@@ -31,6 +31,11 @@ def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
         Each of the K channels is fused independently.
     levels : int
         Number of pyramid levels (toolbox demo: 4).
+    integer_valued : bool
+        Promise that float32 sources hold integers in 0..255 (8-bit data, as
+        :func:`baselines._mst.run_toolbox_method` passes them). They are then reduced in float32 at the
+        finest level, which is exact for such values (every partial sum of OpenCV's ``pyrDown`` is a
+        float32 integer, then scaled by 1/256); the result is identical to the float64 computation.
 
     Returns
     -------
@@ -42,20 +47,33 @@ def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
     P. J. Burt, E. H. Adelson, "The Laplacian pyramid as a compact image code", IEEE Trans. Commun. 31(4),
     532-540, 1983. doi:10.1109/TCOM.1983.1095851
     """
-    n = len(sources)
     _mst.check_pyramid_size(sources[0].shape[0], sources[0].shape[1], levels, "lp")
-    m = np.concatenate([s if s.ndim == 3 else s[:, :, None] for s in sources], axis=2)
+    # one C-contiguous (h, w, K) array per source: every pass is a flat loop (a channel-interleaved batch
+    # of all sources made each per-source NumPy pass strided, which cost more than the filtering)
+    keep32 = integer_valued and all(s.dtype == np.float32 for s in sources)
+    dtype = np.float32 if keep32 else np.float64
+    ms = [np.ascontiguousarray(s if s.ndim == 3 else s[:, :, None], dtype=dtype) for s in sources]
     sizes, details = [], []
     for _ in range(levels):
-        sizes.append(m.shape[:2])
-        m = _mst.adb(m)
-        reduced = _mst.pyramid_reduce(m)
-        diff = m - _mst.pyramid_expand(reduced)
-        details.append(_mst.choose_max_consistency(_mst.split_sources(diff, n)))
-        m = reduced
-    fused = _mst.average_bands(_mst.split_sources(m, n))
+        sizes.append(ms[0].shape[:2])
+        ms = [_mst.adb(m) for m in ms]
+        reduced = _mst.pyramid_reduce_each(ms, integer_valued=keep32)
+        keep32 = False
+        diffs = []
+        for m, r in zip(ms, reduced, strict=True):
+            # the detail m - expand(r), computed in place in the expansion's buffer, whose one-sample
+            # margin then receives the es2 border: the extended band without another full-size array
+            ext = _mst.pyramid_expand(r, margin=1)
+            np.subtract(m, ext[1:-1, 1:-1], out=ext[1:-1, 1:-1])
+            diffs.append(_mst.es2_fill_border(ext, 1))
+        details.append(_mst.choose_max_consistency_es2(diffs, overwrite=True))
+        del diffs  # free the extended bands before the next level allocates
+        ms = [np.asarray(r, dtype=np.float64) for r in reduced]  # coarser levels: float64 (not integers)
+    fused = _mst.average_bands(ms)
     for (h, w), e in zip(reversed(sizes), reversed(details), strict=True):
-        fused = (_mst.pyramid_expand(fused) + e)[:h, :w]
+        up = _mst.pyramid_expand(fused)  # a fresh array: add in place
+        up += e
+        fused = up[:h, :w]
     return fused if sources[0].ndim == 3 else fused[:, :, 0]
 
 
@@ -102,4 +120,9 @@ def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round")
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    return _mst.run_toolbox_method(images, lambda planes: lp_fuse(planes, levels), "lp", quantize=quantize)
+    return _mst.run_toolbox_method(
+        images,
+        lambda planes: lp_fuse(planes, levels, integer_valued=planes[0].dtype == np.float32),
+        "lp",
+        quantize=quantize,
+    )

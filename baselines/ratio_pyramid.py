@@ -19,7 +19,7 @@ from bench.types import FusionResult, MethodInfo
 EPS = 1e-6  # the toolbox's ``eps = 1e-6`` (on the 0..255 scale)
 
 
-def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
+def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4, *, integer_valued: bool = False) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's ratio-pyramid rule (the functional core).
 
     Per level the coefficient is the ratio ``R = M / (T + 1e-6)`` with ``T = expand(reduce(M))`` (not
@@ -33,6 +33,11 @@ def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
         ``eps`` are scale dependent; the toolbox expects non-negative images). Channels are independent.
     levels : int
         Number of pyramid levels (toolbox demo: 4).
+    integer_valued : bool
+        Promise that float32 sources hold integers in 0..255 (8-bit data, as
+        :func:`baselines._mst.run_toolbox_method` passes them). They are then reduced in float32 at the
+        finest level, which is exact for such values (every partial sum of OpenCV's ``pyrDown`` is a
+        float32 integer, then scaled by 1/256); the result is identical to the float64 computation.
 
     Returns
     -------
@@ -44,20 +49,35 @@ def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
     A. Toet, "Image fusion by a ratio of low-pass pyramid", Pattern Recognit. Lett. 9(4), 245-253, 1989.
     doi:10.1016/0167-8655(89)90003-2
     """
-    n = len(sources)
     _mst.check_pyramid_size(sources[0].shape[0], sources[0].shape[1], levels, "rp")
-    m = np.concatenate([s if s.ndim == 3 else s[:, :, None] for s in sources], axis=2)
+    # one C-contiguous (h, w, K) array per source (see laplacian_pyramid.lp_fuse)
+    keep32 = integer_valued and all(s.dtype == np.float32 for s in sources)
+    dtype = np.float32 if keep32 else np.float64
+    ms = [np.ascontiguousarray(s if s.ndim == 3 else s[:, :, None], dtype=dtype) for s in sources]
     sizes, ratios = [], []
     for _ in range(levels):
-        sizes.append(m.shape[:2])
-        m = _mst.adb(m)
-        reduced = _mst.pyramid_reduce(m)
-        ratio = m / (_mst.pyramid_expand(reduced) + EPS)
-        ratios.append(_mst.choose_max_consistency(_mst.split_sources(ratio, n)))
-        m = reduced
-    fused = _mst.average_bands(_mst.split_sources(m, n))
+        sizes.append(ms[0].shape[:2])
+        ms = [_mst.adb(m) for m in ms]
+        reduced = _mst.pyramid_reduce_each(ms, integer_valued=keep32)
+        keep32 = False
+        ratio = []
+        for m, r in zip(ms, reduced, strict=True):
+            # the ratio m / (expand(r) + eps), computed in place in the expansion's buffer, whose
+            # one-sample margin then receives the es2 border (see laplacian_pyramid.lp_fuse)
+            ext = _mst.pyramid_expand(r, margin=1)
+            t = ext[1:-1, 1:-1]
+            t += EPS
+            np.divide(m, t, out=t)
+            ratio.append(_mst.es2_fill_border(ext, 1))
+        ratios.append(_mst.choose_max_consistency_es2(ratio, overwrite=True))
+        del ratio  # free the extended bands before the next level allocates
+        ms = [np.asarray(r, dtype=np.float64) for r in reduced]  # coarser levels: float64 (not integers)
+    fused = _mst.average_bands(ms)
     for (h, w), r in zip(reversed(sizes), reversed(ratios), strict=True):
-        fused = ((_mst.pyramid_expand(fused) + EPS) * r)[:h, :w]
+        up = _mst.pyramid_expand(fused)  # a fresh array: operate in place
+        up += EPS
+        up *= r
+        fused = up[:h, :w]
     return fused if sources[0].ndim == 3 else fused[:, :, 0]
 
 
@@ -103,4 +123,9 @@ def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round")
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    return _mst.run_toolbox_method(images, lambda planes: rp_fuse(planes, levels), "rp", quantize=quantize)
+    return _mst.run_toolbox_method(
+        images,
+        lambda planes: rp_fuse(planes, levels, integer_valued=planes[0].dtype == np.float32),
+        "rp",
+        quantize=quantize,
+    )
