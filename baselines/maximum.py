@@ -45,7 +45,9 @@ def maximum(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         license="MIT",
         version="2",
         n_image_rule="native: maximum over N sources",
-        notes="Decision map only for gray input (the source index / (N-1)); colour picks per channel, so none.",
+        notes=(
+            "Decision map only for gray input (the source index / (N-1)); colour picks per channel, so none."
+        ),
     )
 )
 def fuse(images: Sequence[np.ndarray]) -> FusionResult:
