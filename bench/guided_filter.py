@@ -28,6 +28,8 @@ Keep-Passion/GACN ``nets/guided_filter.py``, ``nets/box_filter.py`` @ 4994c883 (
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -40,16 +42,27 @@ __all__ = [
 
 
 def _window_sum_axis(x: np.ndarray, r: int, axis: int) -> np.ndarray:
-    """Sum over ``[i-r, i+r]`` clipped to ``[0, n-1]`` along ``axis`` (cumulative-sum form)."""
+    """Sum over ``[i-r, i+r]`` clipped to ``[0, n-1]`` along ``axis`` (cumulative-sum form).
+
+    ``out[i] = cs[min(i+r+1, n)] - cs[max(i-r, 0)]`` with ``cs[k] = sum of x[:k]``, written with
+    slices (no index arrays, no concatenated copy); where ``i - r <= 0`` the subtrahend is
+    ``cs[0] = 0`` and is skipped, which leaves the value unchanged.
+    """
+
+    def part(start, stop=None):
+        idx = [slice(None)] * x.ndim
+        idx[axis] = slice(start, stop)
+        return tuple(idx)
+
     n = x.shape[axis]
-    cs = np.cumsum(x, axis=axis, dtype=np.float64)
-    zero_shape = list(cs.shape)
-    zero_shape[axis] = 1
-    cs = np.concatenate([np.zeros(zero_shape), cs], axis=axis)  # cs[k] = sum of x[:k]
-    idx = np.arange(n)
-    hi = np.minimum(idx + r + 1, n)
-    lo = np.maximum(idx - r, 0)
-    return np.take(cs, hi, axis=axis) - np.take(cs, lo, axis=axis)
+    cs = np.cumsum(x, axis=axis, dtype=np.float64)  # cs[k - 1] = sum of x[:k]
+    out = np.empty_like(cs)
+    m = max(n - r, 0)  # positions whose window end i + r + 1 is inside
+    out[part(0, m)] = cs[part(r, r + m)]
+    out[part(m)] = cs[part(n - 1, n)]
+    if n > r + 1:  # positions with i - r >= 1 subtract cs[i - r] = sum of x[: i - r]
+        out[part(r + 1)] -= cs[part(0, n - r - 1)]
+    return out
 
 
 def _check_radius(r: int) -> int:
@@ -87,6 +100,13 @@ def box_sum(img: np.ndarray, r: int) -> np.ndarray:
     return _window_sum_axis(_window_sum_axis(img, r, 0), r, 1)
 
 
+@functools.lru_cache(maxsize=8)
+def _counts_cached(h: int, w: int, r: int) -> np.ndarray:
+    c = _counts(h, w, r)
+    c.flags.writeable = False
+    return c
+
+
 def _counts(h: int, w: int, r: int) -> np.ndarray:
     """Number of pixels in each clipped window, HxW."""
     ih = np.arange(h)
@@ -105,8 +125,9 @@ def box_mean(img: np.ndarray, r: int) -> np.ndarray:
     3.0
     """
     s = box_sum(img, r)
-    n = _counts(s.shape[0], s.shape[1], r)
-    return s / (n[:, :, None] if s.ndim == 3 else n)
+    n = _counts_cached(s.shape[0], s.shape[1], r)
+    s /= n[:, :, None] if s.ndim == 3 else n
+    return s
 
 
 def _check_pair(guide: np.ndarray, p: np.ndarray, guide_ndim: int) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,7 @@ import pandas as pd
 
 from bench.cache import FusedEntry, ResultCache, atomic_write_text, fused_key, read_png_u8, score_key
 from bench.errors import UserError
+from bench.integrity import sha256_file
 from bench.protocols import PROTOCOLS
 from bench.registry import get_dataset, get_method, get_metric, list_datasets, list_methods, list_metrics
 
@@ -501,7 +502,14 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
                 dev = device if info.device_aware else "cpu"
                 params = dict(info.params)
                 params.update(dict(spec.params))
-                key = fused_key(spec.id, info.version, info.weights_sha256, params, dev, scene.sha256)
+                weights_sha = info.weights_sha256
+                if params.get("weights"):  # a user checkpoint: key on its content, not its path
+                    wpath = Path(str(params["weights"])).expanduser()
+                    if not wpath.is_file():
+                        raise UserError(f"{wpath}: weights file for method {spec.id!r} not found")
+                    weights_sha = sha256_file(wpath)
+                    params = {k: v for k, v in params.items() if k != "weights"}
+                key = fused_key(spec.id, info.version, weights_sha, params, dev, scene.sha256)
                 job = _FuseJob(ds, scene, spec, dev, key)
                 n = len(scene.sha256)
                 if info.max_images is not None and n > info.max_images:

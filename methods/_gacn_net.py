@@ -12,12 +12,14 @@ Private: imports torch at module level; import it lazily from ``methods.gacn``.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods._sesf_net import CSE, SSE, _block_inplace, dense_encode, gradient_energy
+from methods._sesf_net import CSE, SSE, _block_cse_into, _block_inplace, dense_encode, gradient_energy
 
 SF_RADIUS = 5
 SHARPNESS = 1000.0  # sigmoid(1000 * x) in the SF layer and for D0
@@ -66,6 +68,22 @@ class GACNNet(nn.Module):
         """Inference-only :meth:`encode` without concatenations (equal up to float rounding)."""
         return dense_encode(self._blocks(), self._atts(), x)
 
+    def encode_into(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode_fast` of one 1x1xHxW image written into a preallocated 1x64xHxW ``out``.
+
+        The same operations as :func:`methods._sesf_net.dense_encode` (bit-identical result); reusing
+        ``out`` across images avoids a fresh 64-channel allocation (and its page faults) per image.
+        """
+        if x.shape[0] != 1 or out.shape != (1, 64, *x.shape[2:]) or not out.is_contiguous():
+            raise ValueError(
+                f"Expected a 1x1xHxW input and a contiguous 1x64xHxW out, got {x.shape}, {out.shape}"
+            )
+        inp = x
+        for k, (blk, att) in enumerate(zip(self._blocks(), self._atts(), strict=True)):
+            _block_cse_into(blk, att, inp, out[:, 16 * k : 16 * (k + 1)])
+            inp = out[:, : 16 * (k + 1)]
+        return out
+
     def decide(self, bimap: torch.Tensor) -> torch.Tensor:
         """Decision path on the 64-ch soft SF map -> the last sSE output (before the sigmoid)."""
         x = self.se_4(bimap)
@@ -99,10 +117,14 @@ def _sse_logits(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, weight, padding=r)
     h = x.shape[2]
     rows = weight[0].permute(1, 0, 2).reshape(k, c, 1, k)  # output i = kernel row i
-    z = F.pad(F.conv2d(x, rows, padding=(0, r)), (0, 0, r, r))
-    out = z[:, 0:1, 0:h].clone()
-    for i in range(1, k):
-        out += z[:, i : i + 1, i : i + h]
+    z = F.conv2d(x, rows, padding=(0, r))
+    # out[y] = sum_i z_i[y + i - r] over the rows inside the image, in the order i = 0..k-1 (the
+    # zero-padded form adds exact zeros for the others, which changes nothing but the sign of a zero)
+    out = torch.zeros((x.shape[0], 1, h, x.shape[3]), dtype=z.dtype, device=z.device)
+    for i in range(k):
+        lo, hi = max(0, r - i), min(h, h + r - i)
+        if lo < hi:
+            out[:, :, lo:hi].add_(z[:, i : i + 1, lo + i - r : hi + i - r])
     return out
 
 
@@ -134,6 +156,67 @@ def window_sum_cpu(g: torch.Tensor, r: int) -> torch.Tensor:
                 borderType=cv2.BORDER_CONSTANT,
             )
     return torch.from_numpy(out)
+
+
+def _energy_plane(f: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+    """One plane of :func:`methods._sesf_net.gradient_energy` (``sum_channels=False``) into ``g``.
+
+    Same float32 operations in the same order as the torch version (horizontal term, then the
+    vertical one added), so the values are bit-identical; ``tmp`` is an (H-1)xW scratch plane.
+    """
+    np.square(f[:, :1], out=g[:, :1])
+    np.subtract(f[:, 1:], f[:, :-1], out=g[:, 1:])
+    np.square(g[:, 1:], out=g[:, 1:])
+    g[:1] += np.square(f[:1])
+    np.subtract(f[1:], f[:-1], out=tmp)
+    np.square(tmp, out=tmp)
+    np.add(g[1:], tmp, out=g[1:])
+
+
+def channel_sf_into(
+    feat: torch.Tensor, out: torch.Tensor, r: int = SF_RADIUS, threads: int = 0
+) -> torch.Tensor:
+    """:func:`channel_sf` of a contiguous float32 CPU 1xCxHxW tensor into ``out`` (bit-identical).
+
+    Gradient energy and window sum are done plane by plane (one HxW scratch per worker instead of two
+    CxHxW temporaries), the channels shared among ``threads`` workers (default: torch's thread
+    count); NumPy and OpenCV release the GIL, and every plane is computed exactly as in
+    :func:`channel_sf`, so the result does not depend on the thread count.
+    """
+    if (
+        feat.device.type != "cpu"
+        or feat.dtype != torch.float32
+        or feat.shape[0] != 1
+        or not feat.is_contiguous()
+        or out.shape != feat.shape
+        or out.dtype != feat.dtype
+        or not out.is_contiguous()
+    ):
+        raise ValueError("Expected contiguous float32 CPU 1xCxHxW tensors of one shape")
+    import cv2
+
+    f = feat.numpy()[0]
+    o = out.numpy()[0]
+    c, h, w = f.shape
+    k = 2 * r + 1
+    workers = max(1, min(threads or torch.get_num_threads(), c))
+
+    def run(part: range) -> None:
+        g = np.empty((h, w), np.float32)
+        tmp = np.empty((max(h - 1, 0), w), np.float32)
+        for i in part:
+            _energy_plane(f[i], g, tmp)
+            cv2.boxFilter(
+                g, -1, (k, k), dst=o[i], anchor=(-1, -1), normalize=False, borderType=cv2.BORDER_CONSTANT
+            )
+
+    parts = [range(j, c, workers) for j in range(workers)]
+    if workers == 1:
+        run(parts[0])
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, parts))
+    return out
 
 
 def channel_sf(feat: torch.Tensor, r: int = SF_RADIUS) -> torch.Tensor:

@@ -32,6 +32,7 @@ at their own size.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -63,25 +64,29 @@ STACK_MODES = ("serial", "calibration")
 
 # ------------------------------------------------------------------------------------------ the model
 @functools.lru_cache(maxsize=4)
-def _load_model(path: str, device: str):
+def _load_model(path: str, device: str, sha256: str = ""):
+    """Model from ``path`` (``sha256`` only keys the cache, so a rewritten file is reloaded)."""
     import torch
 
-    from bench.weights import load_state_dict
     from methods._gacn_net import GACNNet
+    from methods.sesf import load_into
 
     model = GACNNet()
-    model.load_state_dict(load_state_dict(path, device="cpu"), strict=True)
+    load_into(model, path, "GACN")
     model = model.to(torch.device(device)).eval()
     for prm in model.parameters():
         prm.requires_grad_(False)
     return model
 
 
-def get_model(device: str = "cpu"):
-    """The authors' GACN model on ``device`` (weights resolved and verified; cached)."""
-    from bench.weights import resolve
+def get_model(device: str = "cpu", weights: str | os.PathLike | None = None):
+    """GACN model on ``device`` (cached): the authors' (resolved and verified) when ``weights`` is
+    None, else the checkpoint at ``weights`` (authors' raw state_dict or ``bench train gacn``'s
+    ``{"state_dict", "config"}``)."""
+    from methods.sesf import resolve_weights
 
-    return _load_model(str(resolve(WEIGHTS)), device)
+    path, sha = resolve_weights(weights, WEIGHTS)
+    return _load_model(path, device, sha)
 
 
 # -------------------------------------------------------------------------------------- numpy helpers
@@ -140,9 +145,18 @@ def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarra
 
 def _levels01(img: np.ndarray) -> np.ndarray:
     """float64 copy in [0, 1], snapped to ``u/255`` when the image is 8-bit quantised."""
-    x = np.asarray(img, dtype=np.float64) * 255.0
+    x = np.array(img, dtype=np.float64)  # always a copy: scaled in place below
+    x *= 255.0
     u = np.rint(x)
-    return (u if np.max(np.abs(x - u), initial=0.0) < 1e-3 else x) / 255.0
+    np.subtract(x, u, out=x)
+    np.abs(x, out=x)
+    if np.max(x, initial=0.0) < 1e-3:
+        u /= 255.0
+        return u
+    x = np.array(img, dtype=np.float64)
+    x *= 255.0
+    x /= 255.0
+    return x
 
 
 def network_gray(img01: np.ndarray) -> np.ndarray:
@@ -184,13 +198,68 @@ def _decision(model, sf_a, sf_b, gray_a: np.ndarray, gray_b: np.ndarray) -> tupl
     return d0, boundary_guided_filter(d0, gray_a, gray_b)
 
 
+class _Workspace:
+    """Reusable CPU buffers for the inference of many same-size pairs (bit-identical results).
+
+    Three 1x64xHxW float32 tensors: ``feat`` (encoder output, then, viewed channels-last as
+    ``bimap``, the decision-path input, which it consumes) and two SF maps. Reusing them avoids
+    allocating (and page-faulting) ~0.5 GB per tensor per image at 1600x1200, which is a large part of
+    the run time on CPU. On other devices, or for other dtypes, the plain functions above are used.
+    """
+
+    def __init__(self, model, shape: tuple[int, int]):
+        import torch
+
+        h, w = shape
+        self.model = model
+        self.feat = torch.empty((1, 64, h, w), dtype=torch.float32)
+        # the same memory, NHWC order, seen as a 1x64xHxW channels-last tensor
+        self.bimap = self.feat.view(1, h, w, 64).permute(0, 3, 1, 2)
+        self.sf = [torch.empty_like(self.feat), torch.empty_like(self.feat)]
+
+    def features_sf(self, gray: np.ndarray, slot: int):
+        """Encoder + per-channel SF of one HxW float32 gray image into ``self.sf[slot]``."""
+        import torch
+
+        from methods._gacn_net import channel_sf_into
+
+        self.model.encode_into(torch.from_numpy(gray[None, None]), self.feat)
+        return channel_sf_into(self.feat, self.sf[slot])
+
+    def decision(
+        self, keep: int, gray_keep: np.ndarray, gray_other: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(D0, D) for the pair (``sf[keep]``, ``sf[1 - keep]``); overwrites ``sf[1 - keep]``."""
+        import torch
+
+        from methods._gacn_net import SHARPNESS
+
+        sf_a, sf_b = self.sf[keep], self.sf[1 - keep]
+        # soft_decision(sf_a, sf_b), computed in sf_b's memory, then copied to channels-last
+        torch.sub(sf_a, sf_b, out=sf_b).mul_(SHARPNESS).sigmoid_()
+        self.bimap.copy_(sf_b)
+        last = self.model.decide_fast(self.bimap)
+        d0 = torch.sigmoid(SHARPNESS * last)[0, 0].double().numpy()
+        return d0, boundary_guided_filter(d0, gray_keep, gray_other)
+
+
+def _workspace(model, device: str, shape: tuple[int, int]) -> _Workspace | None:
+    return _Workspace(model, shape) if device == "cpu" else None
+
+
 def decision_pair(
-    model, gray_a: np.ndarray, gray_b: np.ndarray, device: str
+    model, gray_a: np.ndarray, gray_b: np.ndarray, device: str, ws: _Workspace | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(D0, D) for two gray network inputs (float32 [0, 1])."""
+    """(D0, D) for two gray network inputs (float32 [0, 1]); ``ws``: reusable CPU buffers."""
     import torch
 
+    if ws is None and device == "cpu":
+        ws = _Workspace(model, gray_a.shape)
     with torch.inference_mode():
+        if ws is not None:
+            ws.features_sf(gray_a, 0)
+            ws.features_sf(gray_b, 1)
+            return ws.decision(0, gray_a.astype(np.float64), gray_b.astype(np.float64))
         # one image at a time: features and energies of both never coexist (memory on large images)
         sf_a = _features_sf(model, gray_a, device)
         sf_b = _features_sf(model, gray_b, device)
@@ -228,27 +297,35 @@ def gacn_pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndar
 def gacn_serial(images: Sequence[np.ndarray], model, device: str) -> np.ndarray:
     """Official serial ("origin") N-image fusion; returns the unrounded float64 result."""
     fused = _levels01(images[0])
+    ws = _workspace(model, device, fused.shape[:2])
     for k in range(1, len(images)):
         img = _levels01(images[k])
         if img.shape != fused.shape:
             raise ValueError(
                 f"Expected sources of equal shape, got {fused.shape} and {img.shape} (source {k + 1})"
             )
-        _, d = decision_pair(model, network_gray(fused), network_gray(img), device)
+        _, d = decision_pair(model, network_gray(fused), network_gray(img), device, ws)
         fused = _blend(d, fused, img)
     return fused
 
 
 def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decision calibration (paper section 3.3): returns (fused float64, index map int)."""
+    """Decision calibration (paper section 3.3): returns (fused float64, index map int).
+
+    Streaming: features/SF of the first source once, then per source only its own encoder pass, the
+    decision path and the boundary guided filter; the decision volume is reduced to a running maximum
+    and the fused image updated in place, so memory does not grow with N.
+    """
     import torch
 
     first = _levels01(images[0])
     g1 = network_gray(first)
     g1d = g1.astype(np.float64)
-    fused = first.copy()
+    fused = first
+    ws = _workspace(model, device, first.shape[:2])
+    one, tiny = np.float32(1.0), np.float32(1e-4)
     with torch.inference_mode():
-        sf1 = _features_sf(model, g1, device)
+        sf1 = ws.features_sf(g1, 0) if ws is not None else _features_sf(model, g1, device)
         best = index = m2 = None
         for k in range(1, len(images)):
             img = _levels01(images[k])
@@ -257,21 +334,26 @@ def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[
                     f"Expected sources of equal shape, got {first.shape} and {img.shape} (source {k + 1})"
                 )
             gk = network_gray(img)
-            _, m = _decision(model, sf1, _features_sf(model, gk, device), g1d, gk.astype(np.float64))
+            if ws is not None:
+                ws.features_sf(gk, 1)
+                _, m = ws.decision(0, g1d, gk.astype(np.float64))
+            else:
+                _, m = _decision(model, sf1, _features_sf(model, gk, device), g1d, gk.astype(np.float64))
             m = m.astype(np.float32)  # the official decision volume is float32
             if k == 1:
                 m2 = m
-                v2 = np.float32(1.0) - m
-                take2 = v2 > m2  # torch.max: first index wins ties
-                best = np.where(take2, v2, m2)
-                index = take2.astype(np.int32)
-                sel = take2
+                v = one - m
+                sel = v > m2  # torch.max: first index wins ties
+                best = np.where(sel, v, m2)
+                index = sel.astype(np.int32)
             else:
-                v = m2 / (m + np.float32(1e-4)) * (np.float32(1.0) - m)
-                sel = v > best
-                best = np.where(sel, v, best)
+                v = np.add(m, tiny)  # v_k = m2 / (m_k + 1e-4) * (1 - m_k), in float32
+                np.divide(m2, v, out=v)
+                np.multiply(v, np.subtract(one, m, out=m), out=v)
+                sel = np.greater(v, best)
+                np.copyto(best, v, where=sel)
                 index[sel] = k
-            fused[sel] = img[sel]
+            np.copyto(fused, img, where=sel[:, :, None] if fused.ndim == 3 else sel)
     return fused, index
 
 
@@ -281,6 +363,7 @@ def gacn_fuse(
     stack: str = "calibration",
     device: str | None = "auto",
     official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> FusionResult:
     """GACN for N >= 2 sources.
 
@@ -295,6 +378,9 @@ def gacn_fuse(
         ``auto``, ``cpu``, ``cuda``.
     official_rounding : bool
         Quantise like the official saving step (imageio rule) instead of returning clipped floats.
+    weights : path or None
+        A GACN checkpoint (e.g. from ``python -m bench train gacn``, or the authors' file); None = the
+        authors' weights.
 
     Returns
     -------
@@ -308,7 +394,7 @@ def gacn_fuse(
         raise ValueError(f"Expected stack in {STACK_MODES}, got {stack!r}")
     _check(images)
     dev = resolve_device(device)
-    model = get_model(dev)
+    model = get_model(dev, weights)
     n = len(images)
     if n == 2:
         fused, d = gacn_pair(images[0], images[1], model, dev)
@@ -338,7 +424,8 @@ def gacn_fuse(
             "authors' GACN.pkl; official-code details reproduced: no input normalisation, per-channel "
             "SF + sigmoid(1000 x), boundary guided filter (9x9 sigma-8 blur, piecewise weight, GF r=3 "
             "eps=0.1), imageio float->uint8 rule (official_rounding=False keeps floats); calibration "
-            "takes the sources in the given order at native size (official script: fixed frames, 2400x1800)"
+            "takes the sources in the given order at native size (official script: fixed frames, 2400x1800); "
+            "weights=PATH runs a retrained checkpoint (python -m bench train gacn)"
         ),
         params=(("stack", "calibration"), ("official_rounding", True)),
     )
@@ -349,6 +436,7 @@ def fuse(
     stack: str = "calibration",
     device: str | None = "auto",
     official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> FusionResult:
-    """GACN (see :func:`gacn_fuse`)."""
-    return gacn_fuse(images, stack=stack, device=device, official_rounding=official_rounding)
+    """GACN on the authors' weights, or a retrained checkpoint (``weights``; see :func:`gacn_fuse`)."""
+    return gacn_fuse(images, stack=stack, device=device, official_rounding=official_rounding, weights=weights)

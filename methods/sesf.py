@@ -26,7 +26,9 @@ paper describes (no code in the repository).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -153,26 +155,103 @@ def blend_with_guided_map(a: np.ndarray, b: np.ndarray, d1: np.ndarray) -> tuple
 
 
 # ------------------------------------------------------------------------------------------ the model
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
+    """(state_dict, config) of a weights file: the authors' raw state_dict or our training export.
+
+    ``python -m bench train sesf|sesf_sse|sesf_scse|gacn`` writes ``{"state_dict", "config"}``
+    (:func:`bench.training.export_weights`, possibly float16); the authors' files are a bare state_dict
+    (``nn.DataParallel``'s ``module.`` prefix stripped). Floating tensors come back as float32; the
+    config is ``{}`` for a bare state_dict. Loaded with ``weights_only=True``.
+
+    Raises
+    ------
+    UserError
+        The file is missing or is not a state_dict of either form.
+    """
+    from bench.errors import UserError
+    from bench.weights import load_state_dict
+
+    if not Path(path).is_file():
+        raise UserError(f"weights file {path} not found")
+    blob = load_state_dict(path, device="cpu", strip_prefix="")
+    config: dict = {}
+    if set(blob) == {"state_dict", "config"} and isinstance(blob["state_dict"], dict):
+        config = dict(blob["config"]) if isinstance(blob["config"], dict) else {}
+        blob = blob["state_dict"]
+    if not all(hasattr(v, "is_floating_point") for v in blob.values()):
+        raise UserError(
+            f"{path}: expected a state_dict of tensors or a {{'state_dict', 'config'}} checkpoint"
+        )
+    state = {k.removeprefix("module."): (v.float() if v.is_floating_point() else v) for k, v in blob.items()}
+    return state, config
+
+
+def load_into(model, path: str | os.PathLike, what: str, expect: dict | None = None) -> dict:
+    """``model.load_state_dict(strict=True)`` from :func:`load_checkpoint`; returns the config.
+
+    ``expect``: config entries a training export must match (e.g. ``{"attention": "cse"}``); a bare
+    state_dict has no config and is only checked by the strict load. A checkpoint that does not fit
+    is a :class:`~bench.errors.UserError` naming ``what``.
+    """
+    from bench.errors import UserError
+
+    state, config = load_checkpoint(path)
+    for key, want in (expect or {}).items():
+        if key in config and config[key] != want:
+            raise UserError(
+                f"{path}: {what} needs {key}={want!r}, the checkpoint was trained with {config[key]!r}"
+            )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: not a {what} checkpoint ({first})") from None
+    return config
+
+
 @functools.lru_cache(maxsize=8)
-def _load_model(path: str, device: str, attention: str):
+def _load_model(path: str, device: str, attention: str, sha256: str = ""):
+    """Model from ``path`` (``sha256`` only keys the cache, so a rewritten file is reloaded)."""
     import torch
 
-    from bench.weights import load_state_dict
     from methods._sesf_net import SESFNet
 
     model = SESFNet(attention)
-    model.load_state_dict(load_state_dict(path, device="cpu"), strict=True)
+    load_into(
+        model, path, f"SESF-Fuse {attention!r} network ({_METHOD_OF[attention]})", {"attention": attention}
+    )
     model = model.to(torch.device(device)).eval()
     for prm in model.parameters():
         prm.requires_grad_(False)
     return model
 
 
-def get_model(attention: str = "cse", device: str = "cpu"):
-    """The authors' model for ``attention`` on ``device`` (weights resolved and verified; cached)."""
+_METHOD_OF = {"cse": "sesf", "sse": "sesf_sse", "scse": "sesf_scse"}
+
+
+def resolve_weights(weights: str | os.PathLike | None, default: WeightsFile) -> tuple[str, str]:
+    """(path, sha256) of the weights to use: ``default`` resolved and verified when ``weights`` is None,
+    else the user's file (its sha256 computed)."""
+    from bench.errors import UserError
+    from bench.integrity import sha256_file
     from bench.weights import resolve
 
-    return _load_model(str(resolve(WEIGHTS[attention])), device, attention)
+    if weights is None:
+        return str(resolve(default)), default.sha256
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise UserError(f"weights file {weights} not found")
+    return str(path), sha256_file(path)
+
+
+def get_model(attention: str = "cse", device: str = "cpu", weights: str | os.PathLike | None = None):
+    """SESF model for ``attention`` on ``device`` (cached).
+
+    ``weights``: a checkpoint path (the authors' raw state_dict or ``bench train``'s
+    ``{"state_dict", "config"}``); None = the authors' weights, resolved and verified.
+    """
+    path, sha = resolve_weights(weights, WEIGHTS[attention])
+    return _load_model(path, device, attention, sha)
 
 
 def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> np.ndarray:
@@ -197,6 +276,7 @@ def sesf_pair(
     attention: str = "cse",
     device: str = "cpu",
     official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse two images with SESF-Fuse.
 
@@ -210,6 +290,9 @@ def sesf_pair(
         Resolved torch device for the network.
     official_rounding : bool
         Truncate to uint8 levels like the official code (default); else keep the clipped float result.
+    weights : path or None
+        A checkpoint of the same network (e.g. from ``python -m bench train sesf``); None = the
+        authors' weights.
 
     Returns
     -------
@@ -226,7 +309,7 @@ def sesf_pair(
     if min(h, w) < 2 * GF_RADIUS + 2:
         raise ValueError(f"Expected images of at least {2 * GF_RADIUS + 2} pixels a side, got {h}x{w}")
     la, lb = to_levels(a), to_levels(b)
-    model = get_model(attention, device)
+    model = get_model(attention, device, weights)
     d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
     d1 = consistency_check(d0)
     fused, _ = blend_with_guided_map(la, lb, d1)
@@ -242,18 +325,22 @@ def sesf_fuse(
     attention: str = "cse",
     device: str | None = "auto",
     official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> FusionResult:
-    """SESF-Fuse for N >= 2 sources (serial for N > 2); the pure core behind ``sesf*`` entries."""
+    """SESF-Fuse for N >= 2 sources (serial for N > 2); the pure core behind ``sesf*`` entries.
+
+    ``weights``: checkpoint path (authors' raw state_dict or ``bench train``'s export); None = the
+    authors' weights for ``attention``.
+    """
     from bench.device import resolve_device
 
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     dev = resolve_device(device)
-    fused, dm = sesf_pair(
-        images[0], images[1], attention=attention, device=dev, official_rounding=official_rounding
-    )
+    kw = dict(attention=attention, device=dev, official_rounding=official_rounding, weights=weights)
+    fused, dm = sesf_pair(images[0], images[1], **kw)
     for img in images[2:]:
-        fused, _ = sesf_pair(fused, img, attention=attention, device=dev, official_rounding=official_rounding)
+        fused, _ = sesf_pair(fused, img, **kw)
         dm = None  # a pairwise map no longer describes the N-image result
     return FusionResult(fused, None if dm is None else dm.astype(np.float32))
 
@@ -278,7 +365,8 @@ def method_info(attention: str, ident: str, name: str, version: str = "1") -> Me
             f"authors' {attention} checkpoint; official-code departures reproduced: mean/std input "
             "normalisation, SF without square root, strict ties to B, old strict small-region rule, "
             "per-channel colour guided filter in 0..255 without clamping, uint8 truncation "
-            "(official_rounding=False keeps floats)"
+            "(official_rounding=False keeps floats); weights=PATH runs a retrained checkpoint "
+            "(python -m bench train)"
         ),
         params=(("official_rounding", True),),
     )
@@ -286,7 +374,13 @@ def method_info(attention: str, ident: str, name: str, version: str = "1") -> Me
 
 @register_method(method_info("cse", "sesf", "SESF-Fuse"))
 def fuse(
-    images: Sequence[np.ndarray], *, device: str | None = "auto", official_rounding: bool = True
+    images: Sequence[np.ndarray],
+    *,
+    device: str | None = "auto",
+    official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> FusionResult:
-    """SESF-Fuse with the released cSE model (see :func:`sesf_fuse`)."""
-    return sesf_fuse(images, attention="cse", device=device, official_rounding=official_rounding)
+    """SESF-Fuse with the released cSE model, or a retrained one (``weights``; see :func:`sesf_fuse`)."""
+    return sesf_fuse(
+        images, attention="cse", device=device, official_rounding=official_rounding, weights=weights
+    )

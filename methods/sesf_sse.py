@@ -8,6 +8,7 @@ LGPL-2.1), with the encoder's four attention blocks being SSE and the weights
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,7 +20,14 @@ from methods.sesf import method_info, sesf_fuse
 
 @register_method(method_info("sse", "sesf_sse", "SESF-Fuse (SSE ablation)"))
 def fuse(
-    images: Sequence[np.ndarray], *, device: str | None = "auto", official_rounding: bool = True
+    images: Sequence[np.ndarray],
+    *,
+    device: str | None = "auto",
+    official_rounding: bool = True,
+    weights: str | os.PathLike | None = None,
 ) -> FusionResult:
-    """SESF-Fuse with the SSE ablation model (see :func:`methods.sesf.sesf_fuse`)."""
-    return sesf_fuse(images, attention="sse", device=device, official_rounding=official_rounding)
+    """SESF-Fuse with the SSE ablation model, or a retrained one (``weights``; see
+    :func:`methods.sesf.sesf_fuse`)."""
+    return sesf_fuse(
+        images, attention="sse", device=device, official_rounding=official_rounding, weights=weights
+    )

@@ -26,3 +26,28 @@ def test_small_groups():
     assert metric_groups(["qy", "a", "qy@x", "b", "qy@z"], 2) == [["a", "b"], ["qy", "qy@x", "qy@z"]]
     assert metric_groups(["a"], 3) == [["a"]]
     assert metric_groups([], 3) == []
+
+
+def test_fused_key_follows_weights_content_not_path(tmp_path):
+    """A user checkpoint (``weights=PATH``) keys the result cache by the file's sha256."""
+    import pytest
+
+    from bench.cache import ResultCache
+    from bench.errors import UserError
+    from bench.runner import MethodSpec, RunConfig, _plan_fusions
+
+    load_all()
+    w1, w2, w3 = tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "c.pt"
+    w1.write_bytes(b"one")
+    w2.write_bytes(b"one")
+    w3.write_bytes(b"two")
+    cache = ResultCache(tmp_path / "cache")
+
+    def key(path):
+        cfg = RunConfig(methods=(MethodSpec("sesf", (("weights", str(path)),)),), limit=1)
+        return _plan_fusions(cfg, "cpu", cache)[0].key
+
+    assert key(w1) == key(w2)  # same content, other path: same results
+    assert key(w1) != key(w3)  # new content: recomputed
+    with pytest.raises(UserError, match="not found"):
+        key(tmp_path / "missing.pt")
