@@ -71,9 +71,15 @@ _FUNCS = {"standard": _standard, "sesf2020": _sesf2020, "sesf2020_rgb": _sesf202
 
 
 def prepare(images: Sequence[np.ndarray], protocol: str = "standard") -> list[np.ndarray]:
-    """Convert images (the one convention) into metric inputs under ``protocol``."""
+    """Convert images (the one convention) into metric inputs under ``protocol``.
+
+    The results are read-only float64 arrays: every metric of a scoring pass gets the same objects, and
+    the metric modules' content-keyed caches then hash each input once (metrics._structural._array_key).
+    """
+    from metrics._structural import freeze
+
     try:
         fn = _FUNCS[protocol]
     except KeyError:
         raise UserError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}") from None
-    return [fn(np.asarray(im)) for im in images]
+    return [freeze(fn(np.asarray(im))) for im in images]

@@ -45,6 +45,7 @@ import pandas as pd
 from bench.cache import FusedEntry, ResultCache, atomic_write_text, fused_key, read_png_u8, score_key
 from bench.errors import UserError
 from bench.integrity import sha256_file
+from bench.procenv import allow_worker_growth, set_worker_env
 from bench.protocols import PROTOCOLS
 from bench.registry import get_dataset, get_method, get_metric, list_datasets, list_methods, list_metrics
 
@@ -271,6 +272,7 @@ def score_worker(
 
 
 def _call(i: int, fn: Callable, args: tuple) -> tuple[int, Any]:
+    allow_worker_growth()  # the metric caches are bounded; loky must not restart the worker for them
     return i, fn(*args)
 
 
@@ -296,6 +298,8 @@ class Executor:
         self.info: dict = {"backend": backend, "jobs": self.jobs}
 
     def __enter__(self) -> Executor:
+        if not (self.backend == "dask" and self.scheduler):  # local workers, started from here
+            self.info["glibc_tunables"] = os.environ.get("GLIBC_TUNABLES", "") if set_worker_env() else ""
         if self.backend == "dask":
             try:
                 from dask.distributed import Client, LocalCluster

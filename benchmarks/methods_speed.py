@@ -6,6 +6,9 @@ Usage::
 
 Methodology (style guide section 10):
 
+* the allocator settings of ``bench run``'s workers (``bench/procenv.py``: the script re-executes
+  itself with ``GLIBC_TUNABLES`` set, printed in the header; ``MFIF_MALLOC_TUNABLES=0`` keeps glibc's
+  defaults, which cost 5-10 % in page faults);
 * one thread everywhere: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1
   before NumPy is imported, ``threadpoolctl`` limits if installed, ``cv2.setNumThreads(1)``,
   ``torch.set_num_threads(1)`` if torch is already loaded;
@@ -28,6 +31,14 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.procenv import reexec_with_tunables  # noqa: E402
+
+reexec_with_tunables()  # the allocator settings of bench run's workers (bench/procenv.py)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# input: {origin}, shape {srcs[0].shape}; threads: {threads}")
     print(
         f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
-        f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}"
+        f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}; "
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"
     )
     print(
         f"# unit = uniform_filter(size 5) over both images: median {u_med:.2f} ms wall (IQR {u_iqr:.2f}), "

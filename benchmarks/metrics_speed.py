@@ -6,6 +6,9 @@ Usage::
 
 Methodology (style guide section 10):
 
+* the allocator settings of ``bench run``'s workers (``bench/procenv.py``: the script re-executes
+  itself with ``GLIBC_TUNABLES`` set, printed in the header; ``MFIF_MALLOC_TUNABLES=0`` keeps glibc's
+  defaults, which cost 5-10 % in page faults);
 * one thread: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1 before NumPy
   is imported;
 * input: the reference case ``lytro_01`` with fused rule ``avg`` (``$MFIF_REFERENCE`` or
@@ -13,7 +16,8 @@ Methodology (style guide section 10):
   ``standard`` protocol's metric inputs); only the metric function is timed (no I/O, no conversion);
 * one warm-up call, then ``--repeats`` timed calls (fewer for slow metrics: about 5 s per metric at
   most), each on never-seen inputs (one pixel changed by one grey level: defeats the content-keyed
-  memoisation some modules use, so every call is a full computation); median and IQR of the wall
+  memoisation some modules use, so every call is a full computation; read-only like the arrays
+  ``bench.protocols.prepare`` gives the metrics in ``run`` and ``score``); median and IQR of the wall
   time, and the median CPU time (``time.process_time``), which a shared machine inflates much less;
   the targets (<= 0.5 s per metric, <= 3 s for all together) are judged on the CPU median;
 * reference time: ``timing_summary.per_metric[reference_id].median_s_520x520`` of
@@ -32,6 +36,14 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.procenv import reexec_with_tunables  # noqa: E402
+
+reexec_with_tunables()  # the allocator settings of bench run's workers (bench/procenv.py)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -80,6 +92,7 @@ def fresh(images: list[np.ndarray]) -> list[np.ndarray]:
         r, col = divmod(k, c.shape[1])
         r %= c.shape[0]
         c[r, col] = c[r, col] + 1 if c[r, col] < 255 else c[r, col] - 1
+        c.setflags(write=False)  # read-only, as bench.protocols.prepare hands inputs to the metrics
         out.append(c)
     return out
 
@@ -134,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"# metrics speed: lytro_01/avg 520x520, 1 thread, python {platform.python_version()}, "
         f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}"
+        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"
     )
     head = (
         f"{'metric':18s} {'reference id':28s} {'cpu med s':>9s} {'wall med s':>10s} {'wall IQR':>9s} "

@@ -135,7 +135,10 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     # index of the last source attaining the maximum pc (ties -> later source, as MATLAB for N = 2)
     n = len(srcs)
     sel = n - 1 - np.argmax(pcs[::-1], axis=0)
-    pick = lambda k: np.take_along_axis(np.stack([f[k] for f in feats]), sel[None], axis=0)[0]  # noqa: E731
+    if n <= 32:  # np.choose's limit; it gathers without a stacked copy
+        pick = lambda k: np.choose(sel, [f[k] for f in feats])  # noqa: E731
+    else:
+        pick = lambda k: np.take_along_axis(np.stack([f[k] for f in feats]), sel[None], axis=0)[0]  # noqa: E731
     pc_max, big_max, small_max = pick(0), pick(1), pick(2)
     masks = [f[0] > _THRESHOLD for f in feats]
     mask_max = pc_max > _THRESHOLD

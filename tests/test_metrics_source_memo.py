@@ -126,3 +126,34 @@ def test_memo_byte_budget_keeps_within_budget():
     big = memoize_images(lambda x: np.zeros(1000), max_bytes=100, nbytes=lambda v: v.nbytes)
     big(np.ones((2, 2)))
     assert len(big.cache) == 0  # larger than the whole budget: returned, not kept
+
+
+def test_frozen_inputs_are_hashed_once_and_writable_ones_every_time():
+    from metrics import _structural as st
+
+    a = np.arange(12.0).reshape(3, 4)
+    k1 = st._array_key(a)
+    assert id(a) not in st._FROZEN_KEYS  # writable: never remembered
+    a[0, 0] = 99.0
+    assert st._array_key(a) != k1  # and so an in-place edit is seen
+    f = st.freeze(a.copy())
+    assert not f.flags.writeable
+    kf = st._array_key(f)
+    assert st._FROZEN_KEYS[id(f)][1] == kf == st._array_key(a)  # same content, same key
+    view = f[:2]
+    st._array_key(view)
+    assert id(view) not in st._FROZEN_KEYS  # views do not own their memory: not remembered
+    ident = id(f)
+    del f
+    import gc
+
+    gc.collect()
+    assert ident not in st._FROZEN_KEYS or st._FROZEN_KEYS[ident][0]() is not None
+
+
+def test_prepare_returns_frozen_float64():
+    from bench.protocols import prepare
+
+    img = np.random.default_rng(0).uniform(0, 1, (8, 9, 3)).astype(np.float32)
+    for p in prepare([img, img], "standard"):
+        assert p.dtype == np.float64 and not p.flags.writeable and p.base is None

@@ -408,3 +408,18 @@ def test_qy_stays_bounded_where_reference_codes_blow_up(reference_dir):
     assert -1.0 <= q <= 1.0
     m = qy_mod.qy_map(a, b, f, exact=True)
     assert np.isnan(m).any()  # the doubly-flat windows are dropped, not given arbitrary values
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 5), (7, 7), (3, 5), (1, 3), (9, 9)])
+def test_filter2_same_equals_scipy_correlation_bit_for_bit(shape):
+    """filter2_same takes OpenCV's direct path for small kernels: it must add in SciPy's order."""
+    from scipy import ndimage
+
+    from metrics._liu import filter2_same
+
+    rng = np.random.default_rng(sum(shape))
+    h = rng.normal(size=shape)
+    x = rng.normal(size=(37, 53)) * 100
+    got = filter2_same(h, x)
+    want = ndimage.correlate(x, h, mode="constant", cval=0.0)
+    assert np.array_equal(got, want)
