@@ -24,6 +24,8 @@ MATLAB's ``wfilters``/``orthfilt``: ``W = dmey/sum(dmey)``, ``LoR = sqrt(2) W``,
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pywt
 from scipy import fft, ndimage
@@ -193,9 +195,38 @@ def rerange(x: np.ndarray) -> np.ndarray:
     return (x - mn) / (mx - mn)
 
 
+_DWT_MATRIX_MAX = 2048
+
+
+@lru_cache(maxsize=8)
+def _dwt_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi): one-level ``pywt.dwt`` with the MATLAB dmey filters on a length-``n`` signal as matrices.
+
+    Row k is the transform of the k-th unit vector, so ``x @ lo`` is ``pywt.dwt(x, ..., 'symmetric')[0]``
+    along the last axis, border extension included (the transform is linear).
+    """
+    lo, hi = pywt.dwt(np.eye(n), _DMEY, mode="symmetric", axis=1)
+    lo, hi = np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+    lo.setflags(write=False)
+    hi.setflags(write=False)
+    return lo, hi
+
+
 def feature_wavelet(img: np.ndarray) -> np.ndarray:
-    """``rerange([cA cH; cV cD])`` of MATLAB ``dwt2(img, 'dmey')``."""
-    ca, (ch, cv, cd) = pywt.dwt2(np.asarray(img, dtype=np.float64), _DMEY, mode="symmetric")
+    """``rerange([cA cH; cV cD])`` of MATLAB ``dwt2(img, 'dmey')``.
+
+    Computed as four matrix products with :func:`_dwt_matrices` (BLAS, ~3x faster than ``pywt.dwt2``'s
+    102-tap loops at 520x520); equal to ``pywt.dwt2`` up to rounding (~1e-12 on coefficients of ~500).
+    """
+    x = np.asarray(img, dtype=np.float64)
+    if max(x.shape) > _DWT_MATRIX_MAX:  # dense matrices cost O(n^3): the filter loop wins on big images
+        ca, (ch, cv, cd) = pywt.dwt2(x, _DMEY, mode="symmetric")
+        return rerange(np.block([[ca, ch], [cv, cd]]))
+    lo_c, hi_c = _dwt_matrices(x.shape[1])
+    lo_r, hi_r = _dwt_matrices(x.shape[0])
+    low, high = x @ lo_c, x @ hi_c  # along rows (axis 1)
+    ca, ch = lo_r.T @ low, hi_r.T @ low  # then along columns (axis 0): cH = detail along axis 0
+    cv, cd = lo_r.T @ high, hi_r.T @ high
     return rerange(np.block([[ca, ch], [cv, cd]]))
 
 

@@ -157,3 +157,18 @@ def test_prepare_returns_frozen_float64():
     img = np.random.default_rng(0).uniform(0, 1, (8, 9, 3)).astype(np.float32)
     for p in prepare([img, img], "standard"):
         assert p.dtype == np.float64 and not p.flags.writeable and p.base is None
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (37, 91), (3, 3), (8, 150)])
+def test_wavelet_feature_matrix_form_equals_pywt(shape):
+    """feature_wavelet uses the dwt as matrices; it must equal pywt.dwt2 with the MATLAB dmey filters."""
+    import pywt
+
+    from metrics._fmi_features import _DMEY, feature_wavelet, rerange
+
+    x = np.random.default_rng(sum(shape)).uniform(0, 255, shape)
+    ca, (ch, cv, cd) = pywt.dwt2(x, _DMEY, mode="symmetric")
+    want = rerange(np.block([[ca, ch], [cv, cd]]))
+    got = feature_wavelet(x)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
