@@ -290,10 +290,27 @@ def _scene_sources(run_dir: Path, dataset: str, scene: str, paths: str) -> list[
     return None
 
 
+def _draw(tasks: list, jobs: int) -> list[Figure]:
+    """Run the drawing tasks ``(function, args)``, in ``jobs`` processes (loky) when there are several."""
+    if jobs == 1 or len(tasks) < 2:
+        return [fn(*args) for fn, args in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs, backend="loky")(delayed(fn)(*args) for fn, args in tasks)
+
+
 def write_figures(
-    run_dir: str | Path, out: str | Path, df: pd.DataFrame | None = None, summaries: list | None = None
+    run_dir: str | Path,
+    out: str | Path,
+    df: pd.DataFrame | None = None,
+    summaries: list | None = None,
+    jobs: int = 1,
 ) -> list[Figure]:
-    """Draw every figure of the run into ``out``; returns them in display order."""
+    """Draw every figure of the run into ``out``; returns them in display order.
+
+    ``jobs`` > 1 (or -1: all cores) draws the metric pages in that many worker processes; the figures
+    are the same.
+    """
     from bench.report import summarize
     from bench.runner import read_results
 
@@ -304,12 +321,17 @@ def write_figures(
     artifacts = pd.read_csv(art_path, dtype=str, keep_default_na=False) if art_path.is_file() else None
     for s in summaries if summaries is not None else summarize(df):
         pages = [s.metrics[i : i + METRICS_PER_FIGURE] for i in range(0, len(s.metrics), METRICS_PER_FIGURE)]
+        tasks = []
+        rows = df[df.dataset == s.dataset]
         for k, chunk in enumerate(pages, start=1):
             part = dataclasses.replace(s, metrics=chunk)
             page = f"_p{k}" if len(pages) > 1 else ""
-            figs.append(bars(part, out, page))
-            figs.append(per_image(df, part, out, page))
-            figs.append(pareto(part, out, page))
+            tasks += [
+                (bars, (part, out, page)),
+                (per_image, (rows, part, out, page)),
+                (pareto, (part, out, page)),
+            ]
+        figs += _draw(tasks, jobs)
         if artifacts is not None and len(artifacts):
             a = artifacts[artifacts.dataset == s.dataset]
             if len(a):

@@ -186,3 +186,15 @@ def test_many_metrics_print_compact_table():
     short = to_markdown(s, max_metrics=2)
     assert "en@vifb ↑" in full and "en@vifb" not in short
     assert "| 1 | a | 1.00 | 6 | 3 |" in short  # a wins both scenes on all three metrics
+
+
+def test_figures_drawn_in_parallel_are_the_same_set(tmp_path, fake):  # noqa: F811
+    from bench.plots import write_figures
+    from bench.runner import run
+
+    s = run(_cfg(tmp_path, metrics=("en", "en@vifb", "sd")))
+    one = write_figures(s.out, tmp_path / "f1", jobs=1)
+    two = write_figures(s.out, tmp_path / "f2", jobs=2)
+    assert [(f.title, f.png.name, f.pdf.name) for f in one] == [(f.title, f.png.name, f.pdf.name) for f in two]
+    for f in two:
+        assert f.png.stat().st_size > 1000 and f.pdf.stat().st_size > 1000

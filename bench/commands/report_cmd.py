@@ -17,6 +17,7 @@ FIGURES_VERSION = "2"  # bump when bench/plots.py draws differently (part of the
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `python -m bench run`")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
+    p.add_argument("--jobs", type=int, default=-1, help="processes drawing figures (default: all cores)")
 
 
 def _figures_key(run_dir: Path) -> str:
@@ -27,7 +28,7 @@ def _figures_key(run_dir: Path) -> str:
     return h.hexdigest()
 
 
-def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
+def _figures(run_dir: Path, rep: Path, df, summaries, jobs: int = 1) -> list:
     """Draw the figures, or copy them from the figure cache when results and artifacts are unchanged.
 
     Figures are a pure function of results.csv and artifacts.csv, so a repeated run (whose files
@@ -50,7 +51,7 @@ def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
         return figs
     if out.exists():
         shutil.rmtree(out)  # no stale figures from an earlier drawing
-    figs = write_figures(run_dir, out, df, summaries)
+    figs = write_figures(run_dir, out, df, summaries, jobs=jobs)
     (out / "index.txt").write_text("".join(f"{f.png.stem}\t{f.title}\n" for f in figs))
     tmp = cached.with_name(f".{key}.{os.getpid()}.tmp")
     try:
@@ -61,7 +62,7 @@ def _figures(run_dir: Path, rep: Path, df, summaries) -> list:
     return figs
 
 
-def make_report(run_dir: Path, df=None, plots: bool = True) -> str:
+def make_report(run_dir: Path, df=None, plots: bool = True, jobs: int = 1) -> str:
     """Write the report of ``run_dir``; return the Markdown to print (compact when there are many metrics)."""
     from bench.report import PRINT_MAX_METRICS, to_markdown, write_tables
 
@@ -73,13 +74,13 @@ def make_report(run_dir: Path, df=None, plots: bool = True) -> str:
     if plots:
         from bench.html import write_html
 
-        figs = _figures(run_dir, rep, df, summaries)
+        figs = _figures(run_dir, rep, df, summaries, jobs)
         write_html(run_dir, rep, figs, summaries)
     return md
 
 
 def main(args: argparse.Namespace) -> int:
-    md = make_report(args.run_dir, plots=not args.no_plots)
+    md = make_report(args.run_dir, plots=not args.no_plots, jobs=args.jobs)
     print(md)
     print(f"report: {args.run_dir / 'report'} (report.html, tables.md, tables.tex, summary.csv, figures/)")
     return 0

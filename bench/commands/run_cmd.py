@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bench.protocols import PROTOCOLS
-
 import argparse
 import sys
+
+from bench.protocols import PROTOCOLS
 
 NAME = "run"
 HELP = "Run methods on datasets, score the fused images, write results.csv/run.json and print a ranked table."
@@ -102,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.runner import run
 
     summary = run(config_from_args(args))
-    md = make_report(summary.out, summary.results, plots=not args.no_plots)
+    md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
     c = summary.counts
     print(md)
     print(

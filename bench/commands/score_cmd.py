@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bench.protocols import PROTOCOLS
-
 import argparse
 import json
 import math
@@ -11,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import UserError
+from bench.protocols import PROTOCOLS
 
 NAME = "score"
 HELP = "Score a fused image against its sources with registered metrics."
