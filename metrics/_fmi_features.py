@@ -28,8 +28,9 @@ from functools import lru_cache
 
 import numpy as np
 import pywt
-from scipy import fft, ndimage
+from scipy import fft
 
+from metrics._structural import correlate
 from metrics.ag import matlab_gradient
 
 DMEY_MATLAB = np.array(
@@ -163,8 +164,8 @@ def feature_gradient(img: np.ndarray) -> np.ndarray:
 def feature_edge(img: np.ndarray) -> np.ndarray:
     """MATLAB ``edge(img)`` (Sobel, automatic threshold, thinning) as a float 0/1 map."""
     x = np.asarray(img, dtype=np.float64)
-    bx = ndimage.correlate(x, _SOBEL8.T, mode="nearest")  # x_mask = op'
-    by = ndimage.correlate(x, _SOBEL8, mode="nearest")  # y_mask = op
+    bx = correlate(x, _SOBEL8.T, "nearest")  # x_mask = op'
+    by = correlate(x, _SOBEL8, "nearest")  # y_mask = op
     b = bx * bx + by * by
     cutoff = 4.0 * np.mean(b)
     ax, ay = np.abs(bx), np.abs(by)

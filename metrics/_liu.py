@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
-from scipy import ndimage
+
+from metrics._structural import correlate
 
 
 def check_inputs(
@@ -107,12 +107,7 @@ def filter2_same(h: np.ndarray, x: np.ndarray) -> np.ndarray:
     h = np.asarray(h, dtype=np.float64)
     if h.shape[0] % 2 == 0 or h.shape[1] % 2 == 0:
         raise ValueError(f"filter2_same supports odd kernel sizes only, got {h.shape}")
-    x = np.asarray(x, dtype=np.float64)
-    if h.size <= 49 and x.ndim == 2:
-        # OpenCV's direct correlation (kernels up to 7x7) adds in the same order as SciPy's: same values,
-        # several times faster (larger kernels would go through its DFT path: not the same bits)
-        return cv2.filter2D(np.ascontiguousarray(x), cv2.CV_64F, h, borderType=cv2.BORDER_CONSTANT)
-    return ndimage.correlate(x, h, mode="constant", cval=0.0)
+    return correlate(x, h, "constant")
 
 
 def conv2_same(x: np.ndarray, h: np.ndarray) -> np.ndarray:

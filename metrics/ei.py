@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import as_gray_stack
 from metrics._provenance import VIFB, impl
+from metrics._structural import correlate
 
 _SOBEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # MATLAB fspecial('sobel')
 
@@ -30,8 +30,8 @@ def edge_intensity(img: np.ndarray) -> float:
     0.0
     """
     x = np.asarray(img, dtype=np.float64)
-    gx = ndimage.correlate(x, _SOBEL, mode="nearest")
-    gy = ndimage.correlate(x, _SOBEL.T, mode="nearest")
+    gx = correlate(x, _SOBEL, "nearest")
+    gy = correlate(x, _SOBEL.T, "nearest")
     return float(np.mean(np.sqrt(gx * gx + gy * gy)))
 
 

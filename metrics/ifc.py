@@ -43,11 +43,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, memoize_images
+from metrics._structural import check_inputs, correlate, memoize_images
 
 _FILTERS = json.loads((Path(__file__).with_name("_sp5_filters.json")).read_text())
 _LO0 = np.array(_FILTERS["lo0filt"])
@@ -69,9 +68,7 @@ def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
     ~1e-13 and, where F copies a source exactly, IFC by ~1e-4 (the clamped noise variance), so the 9x9
     low-pass stays with SciPy.
     """
-    if filt.shape[0] * filt.shape[1] <= 49:
-        return cv2.filter2D(np.ascontiguousarray(img), cv2.CV_64F, filt, borderType=cv2.BORDER_REFLECT_101)
-    return ndimage.correlate(img, filt, mode="mirror")
+    return correlate(img, filt, "mirror")
 
 
 @memoize_images

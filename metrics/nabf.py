@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._liu import check_inputs
+from metrics._structural import correlate
 
 _V = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 _H = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]) / 8
@@ -35,8 +35,8 @@ _NRA, _KA, _SA = 0.9995, 22.0, 0.5
 def _sobel(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``sobel_fn``: reflect-101 extension by one pixel, then 'valid' correlation with Sobel/8."""
     ext = np.pad(img, 1, mode="reflect")
-    gv = ndimage.correlate(ext, _V, mode="constant")[1:-1, 1:-1]
-    gh = ndimage.correlate(ext, _H, mode="constant")[1:-1, 1:-1]
+    gv = correlate(ext, _V, "constant")[1:-1, 1:-1]
+    gh = correlate(ext, _H, "constant")[1:-1, 1:-1]
     return gv, gh
 
 

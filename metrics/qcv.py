@@ -32,11 +32,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs
+from metrics._structural import check_inputs, correlate
 
 _BLOCK = 16
 _ALPHA = 5
@@ -96,8 +95,8 @@ def chen_varshney(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     den = 0.0
     for s in sources:
         sn = normalize1(s)
-        gx = ndimage.correlate(sn, _SOBEL_X, mode="constant")
-        gy = ndimage.correlate(sn, _SOBEL_Y, mode="constant")
+        gx = correlate(sn, _SOBEL_X, "constant")
+        gy = correlate(sn, _SOBEL_Y, "constant")
         g = np.sqrt(gx * gx + gy * gy)
         lam = np.sum(_blocks(g**_ALPHA), axis=(1, 3))
         d = np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(sn - fn)) * csf))

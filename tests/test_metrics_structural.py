@@ -423,3 +423,16 @@ def test_filter2_same_equals_scipy_correlation_bit_for_bit(shape):
     got = filter2_same(h, x)
     want = ndimage.correlate(x, h, mode="constant", cval=0.0)
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("mode", ["constant", "nearest", "mirror", "reflect"])
+@pytest.mark.parametrize("shape", [(3, 3), (7, 7), (1, 3), (5, 3), (9, 9)])
+def test_correlate_equals_scipy_bit_for_bit(mode, shape):
+    from scipy import ndimage
+
+    from metrics._structural import correlate
+
+    rng = np.random.default_rng(len(mode) + sum(shape))
+    h = rng.normal(size=shape)
+    x = rng.normal(size=(29, 41)) * 100
+    assert np.array_equal(correlate(x, h, mode), ndimage.correlate(x, h, mode=mode, cval=0.0))
