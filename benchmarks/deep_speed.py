@@ -43,6 +43,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.procenv import reexec_with_tunables  # noqa: E402
+
+if __name__ == "__main__":
+    reexec_with_tunables()  # the allocator settings of bench run's workers (bench/procenv.py)
+
 OFFICIAL_S = {"sesf": 2.5, "gacn": 3.8}  # official code, 520x520 colour pair, this 2-core machine
 TARGET_S = {"sesf": 0.8, "gacn": 1.2}
 FMM_RSS_GB = 4.0
