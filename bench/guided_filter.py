@@ -181,13 +181,39 @@ def guided_filter(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.nd
     I, p = _check_pair(guide, p, 2)
     if p.ndim == 3:
         I = I[:, :, None]
-    mean_I = box_mean(I, r)
-    mean_p = box_mean(p, r)
-    cov_Ip = box_mean(I * p, r) - mean_I * mean_p
-    var_I = box_mean(I * I, r) - mean_I * mean_I
+    pool = _pool() if I.size >= _PARALLEL_MIN_PIXELS else None
+    if pool is None:
+        mean_I, mean_p, m_Ip, m_II = (box_mean(x, r) for x in (I, p, I * p, I * I))
+    else:  # independent box means in threads (NumPy releases the GIL): the same arithmetic, same bits
+        mean_I, mean_p, m_Ip, m_II = pool.map(lambda x: box_mean(x, r), (I, p, I * p, I * I))
+    cov_Ip = m_Ip - mean_I * mean_p
+    var_I = m_II - mean_I * mean_I
     a = cov_Ip / (var_I + eps)
     b = mean_p - a * mean_I
-    return box_mean(a, r) * I + box_mean(b, r)
+    if pool is None:
+        mean_a, mean_b = box_mean(a, r), box_mean(b, r)
+    else:
+        mean_a, mean_b = pool.map(lambda x: box_mean(x, r), (a, b))
+    return mean_a * I + mean_b
+
+
+_PARALLEL_MIN_PIXELS = 1 << 20  # below ~1 Mpx thread hand-off costs more than it saves
+
+
+def _pool():
+    """A thread pool sized like torch's intra-op pool (1 thread, e.g. in the runner's workers: none)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    n = torch.get_num_threads() if torch is not None else 1
+    return _thread_pool(n) if n > 1 else None
+
+
+@functools.lru_cache(maxsize=4)
+def _thread_pool(n: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="guided-filter")
 
 
 def guided_filter_sesf_color(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:

@@ -113,12 +113,10 @@ def gauss_blur(img: np.ndarray) -> np.ndarray:
 
 def boundary_weight(blur: np.ndarray) -> np.ndarray:
     """GACN's boundary weight from the blurred D0 (piecewise, discontinuous at 0.1 and 0.8 as coded)."""
-    w = np.ones_like(blur)
-    hi = blur > 0.8
-    lo = blur < 0.1
-    w[hi] = 1.0 - blur[hi] * (2.0 * blur[hi] - 1.0)
-    w[lo] = 3.0 * blur[lo] - 2.0 * blur[lo] ** 2
-    return w
+    # the same per-element expressions as the masked assignments of the official code, on whole arrays
+    hi_w = 1.0 - blur * (2.0 * blur - 1.0)
+    lo_w = 3.0 * blur - 2.0 * blur**2
+    return np.where(blur > 0.8, hi_w, np.where(blur < 0.1, lo_w, 1.0))
 
 
 def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarray) -> np.ndarray:
