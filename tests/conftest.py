@@ -59,6 +59,16 @@ def reference_dir() -> Path:
     return d
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: the CI machine is shared, and two threads on a busy core run ~10x slower."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets a private user cache, so nothing leaks into ~/.cache."""

@@ -32,13 +32,7 @@ FAST_LYTRO = ["lytro-01", "lytro-09"]
 FAST_SYNTHETIC = ["syn-texture-gray", "syn-edges-rgb", "syn-layers-rgb-3"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the CI machine is shared, and two threads on a busy core run ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fuse(method_id: str, images):

@@ -23,12 +23,7 @@ from bench.training import TrainingImages, _batch, export_weights, get_trainer  
 load_all()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _scene(h: int = 72, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -32,13 +32,7 @@ from bench.training import (  # noqa: E402
 load_all()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the CI machine is shared, and two threads on a busy core run ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _scene(h: int = 100, w: int = 120, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
