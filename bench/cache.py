@@ -36,12 +36,15 @@ import json
 import math
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench.atomicio import atomic_write_bytes as _atomic_write_bytes
+from bench.atomicio import atomic_write_text  # noqa: F401  (re-exported)
+from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fused (
@@ -151,25 +154,6 @@ class FusedEntry:
     created: str = ""
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and :func:`os.replace`."""
-    _atomic_write_bytes(Path(path), text.encode())
-
-
 def _encode_png(img: np.ndarray) -> bytes:
     import cv2
 
@@ -178,16 +162,6 @@ def _encode_png(img: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - OpenCV failure
         raise OSError("PNG encoding failed")
     return buf.tobytes()
-
-
-def read_png_u8(path: Path) -> np.ndarray:
-    """Read an 8-bit PNG written by this cache back as uint8 (RGB order)."""
-    import cv2
-
-    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if a is None:
-        raise OSError(f"{path}: cannot read cached image")
-    return a if a.ndim == 2 else np.ascontiguousarray(a[:, :, ::-1])
 
 
 class ResultCache:

@@ -25,11 +25,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bench.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KEY = ["dataset", "scene", "method", "metric", "protocol"]
 BASELINE_COLUMNS = [*KEY, "value", "status", "metric_version", "updated"]
@@ -52,7 +53,7 @@ class CheckResult:
 
 def run_rows(run_dir: str | Path) -> pd.DataFrame:
     """A run's score rows (timing rows dropped) with the metric versions from its run.json."""
-    from bench.runner import read_results
+    from bench.rundir import read_results
 
     run_dir = Path(run_dir)
     df = read_results(run_dir)
@@ -66,6 +67,8 @@ def run_rows(run_dir: str | Path) -> pd.DataFrame:
 
 
 def read_baseline(path: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise UserError(
@@ -89,6 +92,9 @@ def _direction(metric: str) -> bool:
 
 
 def _verdict(r, atol: float, rtol: float) -> tuple[str, float]:
+    import numpy as np
+    import pandas as pd
+
     if pd.isna(r["status_run"]):
         return "missing", math.nan
     if r["metric_version"] and r["metric_version_run"] and r["metric_version"] != r["metric_version_run"]:
@@ -178,6 +184,8 @@ def format_report(res: CheckResult, max_rows: int = 60) -> str:
 
 
 def _f(x, digits: int = 8) -> str:
+    import numpy as np
+
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "nan"
     return f"{x:.{digits}g}"
@@ -187,7 +195,9 @@ def update(
     run_dir: str | Path, baseline: str | Path, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL
 ) -> dict[str, int]:
     """Merge the run into the baseline file (created if absent); returns counts of added/changed/kept."""
-    from bench.cache import atomic_write_text
+    import pandas as pd
+
+    from bench.rundir import atomic_write_text
 
     baseline = Path(baseline)
     ours = run_rows(run_dir)

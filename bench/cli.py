@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "plugin", None) is not None:  # --plugin and $MFIF_PLUGINS, before the command
+            from bench.registry import add_plugins
+
+            add_plugins(args.plugin)
         return int(args._main(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

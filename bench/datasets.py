@@ -21,6 +21,7 @@ import numpy as np
 
 from bench.errors import UserError
 from bench.types import DatasetInfo
+from bench.userdirs import cache_root  # noqa: F401  (re-exported: bench.datasets.cache_root)
 
 try:  # Python >= 3.11
     import tomllib
@@ -28,15 +29,6 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
 DECLARATIONS_DIR = Path(__file__).resolve().parent.parent / "datasets"
-
-
-def cache_root() -> Path:
-    """The user cache for datasets and weights (``$MFIF_CACHE`` or ``~/.cache/mfif-bench``)."""
-    env = os.environ.get("MFIF_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mfif-bench"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ device name and thread count with the numbers.
 from __future__ import annotations
 
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -92,16 +91,9 @@ def device_name(device: str) -> str:
     if device.startswith("cuda"):
         torch = _torch()
         return str(torch.cuda.get_device_name(torch.device(device)))
-    name = ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return name or platform.processor() or platform.machine() or "cpu"
+    from bench.provenance import cpu_name
+
+    return cpu_name()
 
 
 def num_threads() -> int:

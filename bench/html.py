@@ -10,7 +10,7 @@ import html
 import json
 from pathlib import Path
 
-from bench.cache import atomic_write_text
+from bench.rundir import atomic_write_text
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
@@ -49,7 +49,7 @@ def write_html(
 ) -> Path:
     """Write ``<report_dir>/report.html`` from the run's results and the drawn figures."""
     from bench.report import LEGEND, TIED_MARK, summarize, table_frame
-    from bench.runner import read_results
+    from bench.rundir import read_results
 
     run_dir, report_dir = Path(run_dir), Path(report_dir)
     if summaries is None:

@@ -221,7 +221,7 @@ def difference_image(fused: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 def image_grid(summary, artifacts: pd.DataFrame, sources: list[np.ndarray], scene: str, out: Path) -> Figure:
     """Sources, then per method (ranked, at most GRID_MAX_METHODS): fused + inset, decision map, F - A."""
-    from bench.cache import read_png_u8
+    from bench.rundir import read_png_u8
 
     plt = _plt()
     arts = artifacts[(artifacts.dataset == summary.dataset) & (artifacts.scene == scene)].set_index("method")
@@ -312,7 +312,7 @@ def write_figures(
     are the same.
     """
     from bench.report import summarize
-    from bench.runner import read_results
+    from bench.rundir import read_results
 
     run_dir, out = Path(run_dir), Path(out)
     df = read_results(run_dir) if df is None else df

@@ -31,40 +31,51 @@ that never were files are quantised the same way, as saving them would.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from bench.errors import UserError
+from bench.luminance import MATLAB, SKIMAGE
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PROTOCOLS = ("standard", "sesf2020", "sesf2020_rgb")
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5)
 
 
 def _standard(img: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     u = _u8(img)  # the file's 8-bit values
     if u.ndim == 2:
         return u
-    w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+    w = np.array(MATLAB)
     return np.floor(u @ w + 0.5)
 
 
 def _sesf2020(img: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     u = _u8(img)
     if u.ndim == 2:
         return u
     # skimage.color.rgb2gray on uint8 -> float in [0, 1] with weights 0.2125/0.7154/0.0721
-    w = np.array([0.2125, 0.7154, 0.0721])
+    w = np.array(SKIMAGE)
     return (u * (1.0 / 255.0)) @ w  # skimage img_as_float multiplies by 1/255 (bit-exact with it)
 
 
 def _sesf2020_rgb(img: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     u = _u8(img)
     if u.ndim == 2:
         u = np.repeat(u[:, :, None], 3, axis=2)  # gray read as a 3-channel image
-    return (u * (1.0 / 255.0)) @ np.array([0.2125, 0.7154, 0.0721])
+    return (u * (1.0 / 255.0)) @ np.array(SKIMAGE)
 
 
 _FUNCS = {"standard": _standard, "sesf2020": _sesf2020, "sesf2020_rgb": _sesf2020_rgb}
@@ -76,6 +87,8 @@ def prepare(images: Sequence[np.ndarray], protocol: str = "standard") -> list[np
     The results are read-only float64 arrays: every metric of a scoring pass gets the same objects, and
     the metric modules' content-keyed caches then hash each input once (metrics._structural._array_key).
     """
+    import numpy as np
+
     from metrics._structural import freeze
 
     try:

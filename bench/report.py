@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.runner import TIME_IQR_METRIC, TIME_METRIC
+from bench.rundir import TIME_IQR_METRIC, TIME_METRIC
 
 ALPHA = 0.05
 TIED_MARK = "†"
@@ -327,8 +327,7 @@ def write_tables(
 
     Returns (report folder, Markdown text, summaries).
     """
-    from bench.cache import atomic_write_text
-    from bench.runner import read_results
+    from bench.rundir import atomic_write_text, read_results
 
     run_dir = Path(run_dir)
     df = read_results(run_dir) if df is None else df

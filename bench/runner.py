@@ -1,374 +1,73 @@
-"""The benchmark runner: fusion jobs per (method x scene), then scoring jobs per fused image.
+"""The benchmark runner: plan and execute fusion jobs per (method x scene), then scoring jobs per fused image.
 
-:func:`run` is the pure-ish core used by ``python -m bench run`` and ``python -m bench paper``. It
+:func:`run` is the core used by ``python -m bench run`` and ``python -m bench paper``. It
 
-1. resolves methods, datasets (training-only sets are refused), metrics and scenes;
+1. takes a :class:`bench.runconfig.RunConfig` (names already resolved; unknown ones were user errors);
 2. looks every fusion up in the :class:`bench.cache.ResultCache`; missing ones run in parallel
-   (joblib loky, or Dask), CPU methods with ``jobs`` workers, methods placed on a CUDA device one
-   at a time in the main process (one worker per device);
+   (:class:`bench.executor.Executor`: joblib loky, or Dask), CPU methods with ``jobs`` workers, methods
+   placed on a CUDA device one at a time in the main process (one worker per device);
 3. looks every score up; missing ones are computed per fused image, in parallel;
-4. writes ``results.csv`` (long format), ``artifacts.csv`` (where each fused image lives) and
-   ``run.json``, all atomically, at the end.
+4. writes the run folder (:class:`bench.rundir.RunFolder`: ``results.csv``, ``artifacts.csv``,
+   ``run.json``), all atomically, at the end.
 
-Workers only compute and return; the main process alone writes the cache, so a run can be killed
-at any time and the next call resumes from what was committed. Rows are assembled from the cache
-and the fresh results in a fixed order, so there are no lost or duplicated rows.
-
-Row conventions (``results.csv``)
-    - ``metric = time_fuse_s``: median fusion time over ``repeats`` (seconds); ``time_fuse_iqr_s``:
-      its IQR. A fusion that raised gives a ``time_fuse_s`` row with ``status = error``, NaN and the
-      message, and no metric rows. A scene with more sources than a method supports gives a
-      ``time_fuse_s`` row with ``status = skipped``.
-    - A metric that raised gives ``status = error`` and NaN; never 0.
-    - Ground-truth metrics (``needs_reference``) produce no row on scenes without a reference, and
-      metrics defined for at most ``MetricInfo.max_sources`` sources none on scenes with more.
+Whether an entry applies to a scene and how it is called is decided by the entries themselves
+(:class:`bench.entries.Method`, :class:`bench.entries.Metric`). Workers only compute and return
+(:mod:`bench.workers`); the main process alone writes the cache, so a run can be killed at any time
+and the next call resumes from what was committed. Rows are assembled from the cache and the fresh
+results in a fixed order, so there are no lost or duplicated rows. Row conventions: :mod:`bench.rundir`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import math
-import os
-import platform
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from bench.cache import FusedEntry, ResultCache, atomic_write_text, fused_key, read_png_u8, score_key
+from bench import provenance
+from bench.cache import FusedEntry, ResultCache, fused_key, read_png_u8, score_key
 from bench.errors import UserError
+from bench.executor import Executor, LazyTasks, is_worker_crash, one_line
 from bench.integrity import sha256_file
-from bench.procenv import allow_worker_growth, set_worker_env
 from bench.protocols import PROTOCOLS
-from bench.registry import get_dataset, get_method, get_metric, list_datasets, list_methods, list_metrics
+from bench.registry import add_plugins, get_method, get_metric
+from bench.runconfig import (
+    MethodSpec,
+    RunConfig,
+    default_cache_dir,
+    default_out_dir,
+    resolve_datasets,
+    resolve_methods,
+    resolve_metrics,
+    resolve_run_device,
+    select_scenes,
+)
+from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
+from bench.workers import FuseOutcome, fuse_worker, score_worker
 
-RESULT_COLUMNS = ["dataset", "scene", "method", "metric", "value", "status", "message", "protocol", "device"]
-TIME_METRIC = "time_fuse_s"
-TIME_IQR_METRIC = "time_fuse_iqr_s"
-BACKENDS = ("loky", "dask")
+__all__ = [
+    "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
+    "default_cache_dir", "metric_groups", "read_results", "resolve_datasets", "resolve_methods",
+    "resolve_metrics", "run", "write_results",
+]
+
 METRICS_PER_TASK = 38  # about half of all metrics: two score tasks per fused image
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """One column of a run: a registered method with fixed parameters, shown under ``label``."""
-
-    id: str
-    params: tuple[tuple[str, Any], ...] = ()
-    label: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.label or self.id
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run depends on (built by the CLI, or by ``bench.paper``)."""
-
-    methods: tuple[MethodSpec, ...]
-    datasets: tuple[str, ...] = ("synthetic",)
-    metrics: tuple[str, ...] = ()
-    data_dir: str | None = None
-    limit: int | None = None
-    scenes: tuple[str, ...] | None = None
-    max_sources: int | None = None
-    jobs: int = 1
-    out: str | None = None
-    repeats: int = 1
-    protocol: str = "standard"
-    device: str = "auto"
-    backend: str = "loky"
-    scheduler: str | None = None
-    progress: bool = True
-    cache_dir: str | None = None
-    retry_errors: bool = False
-    argv: tuple[str, ...] = ()
+# errors from the environment (memory, a missing plugin or entry): never cached, the next run retries
+_TRANSIENT = ("MemoryError", "KeyboardInterrupt", "UnknownEntryError", "PluginError")
 
 
 @dataclass
 class RunSummary:
     out: Path
-    results: pd.DataFrame
+    results: Any  # pandas.DataFrame
     counts: dict = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------------------------
-# resolution of user choices
-# --------------------------------------------------------------------------------------------
-def resolve_methods(spec: str) -> tuple[MethodSpec, ...]:
-    """``all``, ids, globs and ``@family`` (``@classical``, ``@learned``), comma-separated -> specs.
-
-    ``@family`` selects by ``MethodInfo.family``.
-    """
-    ids: list[str] = []
-    for tok in [t.strip() for t in spec.split(",") if t.strip()]:
-        if tok.startswith("@"):
-            fam = [m for m in list_methods("*") if get_method(m).info.family == tok[1:]]
-            if not fam:
-                raise UserError(f"no method of family {tok[1:]!r} (families: classical, learned)")
-            ids.extend(fam)
-        else:
-            ids.extend(list_methods(tok))
-    if not ids:
-        raise UserError(f"--methods {spec!r} selects no method")
-    return tuple(MethodSpec(m) for m in dict.fromkeys(ids))
-
-
-def resolve_metrics(spec: str) -> tuple[str, ...]:
-    """``all``, ``none``, ids and globs (comma-separated) -> metric ids."""
-    if spec.strip() == "none":
-        return ()
-    return tuple(list_metrics(spec))
-
-
-def resolve_datasets(spec: str | Sequence[str]) -> tuple[str, ...]:
-    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    out = []
-    for n in names:
-        for d in list_datasets(n):
-            info = get_dataset(d).info
-            if info.training_only:
-                raise UserError(f"dataset {d!r} is a training set and cannot be used as a test set")
-            out.append(d)
-    return tuple(dict.fromkeys(out))
-
-
-def resolve_run_device(device: str, methods: Sequence[MethodSpec]) -> str:
-    """The device for device-aware methods (``bench.device.resolve_device``); ``cpu`` when none is."""
-    from bench.device import resolve_device
-
-    if not any(get_method(m.id).info.device_aware for m in methods):
-        if device not in ("auto", "cpu"):
-            resolve_device(device)  # still validate an explicit request
-        return "cpu"
-    if device == "auto" and not _nvidia_driver_present():
-        return "cpu"  # no driver, no CUDA: skip the slow torch import (keeps cached runs fast)
-    return resolve_device(device)
-
-
-def _nvidia_driver_present() -> bool:
-    return (
-        Path("/proc/driver/nvidia").exists()
-        or Path("/dev/nvidia0").exists()
-        or Path("/dev/nvidiactl").exists()
-    )
-
-
-_WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in this process
-
-
-# --------------------------------------------------------------------------------------------
-# worker functions (run in loky / dask workers; pure: inputs in, results out)
-# --------------------------------------------------------------------------------------------
-@dataclass
-class FuseOutcome:
-    image: np.ndarray | None  # uint8
-    dmap: np.ndarray | None  # uint8
-    time_median: float
-    time_iqr: float
-    repeats: int
-    n_threads: int
-    status: str
-    message: str = ""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _as_u8(img: np.ndarray) -> np.ndarray:
-    from bench.imageio import to_uint8
-
-    return to_uint8(img)
-
-
-def fuse_worker(
-    method_id: str, params: dict, device: str, device_aware: bool, load_sources: Callable, repeats: int
-) -> FuseOutcome:
-    """Load the sources, warm the method up once per process, time ``repeats`` calls of ``fuse``.
-
-    Timing uses :func:`bench.device.time_call` (median and IQR, CUDA synchronised inside the timed
-    region); the warm-up is one untimed call the first time a process meets (method, device).
-    """
-    from bench.device import time_call
-    from bench.types import FusionResult
-
-    try:
-        images = load_sources()
-        method = get_method(method_id)
-        kwargs = dict(params)
-        if device_aware:
-            kwargs["device"] = device
-        warm = 0 if (method_id, device) in _WARM else 1
-        _WARM.add((method_id, device))
-        box: list = []
-
-        def call():
-            box[:] = [method.fuse(images, **kwargs)]
-
-        stats = time_call(call, device=device if device_aware else "cpu", repeats=repeats, warmup=warm)
-        res = box[0]
-        if isinstance(res, np.ndarray):
-            res = FusionResult(res)
-        if not isinstance(res, FusionResult):
-            raise TypeError(f"Expected fuse() to return FusionResult, got {type(res).__name__}")
-        img = np.asarray(res.image)
-        if img.shape != images[0].shape:
-            raise ValueError(f"Expected a fused image of shape {images[0].shape}, got {img.shape}")
-        if not np.all(np.isfinite(img)):
-            raise ValueError("fused image contains NaN or infinity")
-        dm = None
-        if res.decision_map is not None:
-            dm = _as_u8(np.asarray(res.decision_map, dtype=np.float64))
-            if dm.ndim == 3:
-                dm = dm[:, :, 0]
-        return FuseOutcome(_as_u8(img), dm, stats.median, stats.iqr, stats.n, stats.threads, "ok")
-    except Exception as exc:  # an error row; the run goes on
-        return FuseOutcome(None, None, math.nan, math.nan, 0, 0, "error", _one_line(exc))
-
-
-def score_worker(
-    load_sources: Callable,
-    load_reference: Callable | None,
-    fused: np.ndarray | str,
-    metric_ids: Sequence[str],
-    protocol: str,
-) -> list:
-    """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
-
-    Returns ``[(Score, seconds)]``: each metric call is timed (protocol preparation excluded).
-    Failures become error Scores (NaN and the message), never 0.
-    """
-    from bench.imageio import to_float
-    from bench.protocols import prepare
-    from bench.scoring import Score, score_one
-
-    try:
-        fused_u8 = read_png_u8(Path(fused)) if isinstance(fused, str) else fused
-        sources = load_sources()
-        reference = load_reference() if load_reference is not None else None
-        imgs = [*sources, to_float(fused_u8)] + ([reference] if reference is not None else [])
-        prepped = prepare(imgs, protocol)
-    except Exception as exc:
-        return [(Score(m, math.nan, "error", _one_line(exc)), math.nan) for m in metric_ids]
-    n = len(sources)
-    src, fus = prepped[:n], prepped[n]
-    ref = prepped[n + 1] if reference is not None else None
-    out = []
-    for m in metric_ids:
-        t0 = time.perf_counter()
-        s = score_one(m, src, fus, ref)
-        out.append((s, time.perf_counter() - t0))
-    return out
-
-
-def _call(i: int, fn: Callable, args: tuple) -> tuple[int, Any]:
-    allow_worker_growth()  # the metric caches are bounded; loky must not restart the worker for them
-    return i, fn(*args)
-
-
-# --------------------------------------------------------------------------------------------
-# execution backends
-# --------------------------------------------------------------------------------------------
-class Executor:
-    """Runs ``(fn, args)`` tasks and yields ``(index, result)`` as they finish.
-
-    ``loky`` with ``jobs == 1`` runs in the main process. A crashed worker (segfault, OOM kill)
-    breaks the pool; the unfinished tasks are retried once in a fresh pool, then reported as
-    errors by :func:`run`.
-    """
-
-    def __init__(self, backend: str = "loky", jobs: int = 1, scheduler: str | None = None) -> None:
-        if backend not in BACKENDS:
-            raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        self.backend = backend
-        self.jobs = jobs if jobs > 0 else max(os.cpu_count() or 1, 1)
-        self.scheduler = scheduler
-        self._client = None
-        self._cluster = None
-        self.info: dict = {"backend": backend, "jobs": self.jobs}
-
-    def __enter__(self) -> Executor:
-        if not (self.backend == "dask" and self.scheduler):  # local workers, started from here
-            self.info["glibc_tunables"] = os.environ.get("GLIBC_TUNABLES", "") if set_worker_env() else ""
-        if self.backend == "dask":
-            try:
-                from dask.distributed import Client, LocalCluster
-            except ImportError:
-                raise UserError(
-                    "--backend dask needs dask[distributed]: pip install 'mfif-bench[dist]'"
-                ) from None
-            if self.scheduler:
-                try:
-                    self._client = Client(self.scheduler, timeout="20s")
-                except OSError as exc:
-                    raise UserError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
-            else:
-                self._cluster = LocalCluster(
-                    n_workers=self.jobs,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                )
-                self._client = Client(self._cluster)
-            self.info["scheduler"] = self._client.scheduler.address
-            self.info["dask_workers"] = len(self._client.scheduler_info().get("workers", {}))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-
-    def map(
-        self, tasks: Sequence[tuple[Callable, tuple]], in_process: bool = False
-    ) -> Iterator[tuple[int, Any]]:
-        if not tasks:
-            return
-        if in_process or (self.backend == "loky" and self.jobs == 1):
-            for i, (fn, args) in enumerate(tasks):
-                yield i, fn(*args)
-            return
-        from joblib import Parallel, delayed, parallel_config
-
-        pending = set(range(len(tasks)))
-        for attempt in range(2):
-            try:
-                cfg = {"backend": "dask"} if self.backend == "dask" else {"backend": "loky"}
-                n_jobs = -1 if self.backend == "dask" else min(self.jobs, len(pending))
-                with parallel_config(**cfg):
-                    gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                        delayed(_call)(i, *tasks[i]) for i in sorted(pending)
-                    )
-                    for i, res in gen:
-                        pending.discard(i)
-                        yield i, res
-                return
-            except Exception as exc:  # a worker died; retry what is left once
-                if attempt == 1 or not _is_worker_crash(exc):
-                    raise
-        return
-
-
-def _is_worker_crash(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    return "Terminated" in name or "BrokenProcessPool" in name or "KilledWorker" in name
-
-
-# --------------------------------------------------------------------------------------------
-# the run
-# --------------------------------------------------------------------------------------------
 @dataclass
 class _FuseJob:
     dataset: str
@@ -381,60 +80,6 @@ class _FuseJob:
     status: str = "pending"  # ok | error | skipped
     message: str = ""
     cached_error: bool = False
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def default_cache_dir() -> Path:
-    from bench.datasets import cache_root
-
-    return cache_root() / "results"
-
-
-def default_out_dir(datasets: Sequence[str], device: str) -> Path:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return Path("results") / "runs" / f"{stamp}--{'+'.join(datasets)}--{device}"
-
-
-def _select_scenes(dataset: str, cfg: RunConfig) -> list:
-    scenes = get_dataset(dataset).scenes(cfg.data_dir)
-    if cfg.scenes is not None:
-        wanted = set(cfg.scenes)
-        scenes = [s for s in scenes if s.id in wanted]
-    if cfg.limit is not None:
-        scenes = scenes[: cfg.limit]
-    if cfg.max_sources is not None:
-        scenes = [_first_sources(s, cfg.max_sources) for s in scenes]
-    return scenes
-
-
-def _first_sources(scene, n: int):
-    """The scene restricted to its first ``n`` sources (a focus stack's first frames)."""
-    import dataclasses
-
-    if n < 2:
-        raise UserError(f"a scene needs at least 2 sources, asked for {n}")
-    if len(scene.sha256) <= n:
-        return scene
-    if scene.paths:
-        from bench.imageio import read_sources
-
-        paths = tuple(scene.paths[:n])
-        load = lambda p=paths: read_sources(p)  # noqa: E731
-    else:
-        full = scene.load_sources
-        load = lambda f=full, k=n: f()[:k]  # noqa: E731
-        paths = ()
-    return dataclasses.replace(
-        scene,
-        id=f"{scene.id}[:{n}]",
-        roles=scene.roles[:n],
-        sha256=scene.sha256[:n],
-        load_sources=load,
-        paths=paths,
-    )
 
 
 def _progress(total: int, enabled: bool):
@@ -453,7 +98,8 @@ def run(cfg: RunConfig) -> RunSummary:
         raise UserError(f"--repeats must be >= 1, got {cfg.repeats}")
     if not cfg.methods:
         raise UserError("no methods selected")
-    started = _now()
+    add_plugins(cfg.plugins)  # a plugin that fails to import is a user error, before any work
+    started = provenance.now()
     t_start = time.perf_counter()
     device = resolve_run_device(cfg.device, cfg.methods)
     out = Path(cfg.out) if cfg.out else default_out_dir(cfg.datasets, device)
@@ -470,7 +116,7 @@ def run(cfg: RunConfig) -> RunSummary:
             "score_cached": 0,
             "score_errors": 0,
         }
-        with Executor(cfg.backend, cfg.jobs, cfg.scheduler) as ex:
+        with Executor(cfg.backend, cfg.jobs, cfg.scheduler, cfg.plugins) as ex:
             todo = [j for j in jobs if j.status == "pending"]
             counts["fuse_cached"] = sum(1 for j in jobs if j.entry is not None or j.cached_error)
             score_plan = _plan_scores(jobs, metrics, cfg.protocol, cache, cfg.retry_errors)
@@ -489,23 +135,24 @@ def run(cfg: RunConfig) -> RunSummary:
     counts["fuse_errors_cached"] = sum(1 for j in jobs if j.cached_error)
     counts["computed"] = counts["fuse_computed"] + counts["score_computed"]
     counts["cached"] = counts["fuse_cached"] + counts["score_cached"]
-    write_results(out, df)
-    _write_artifacts(out, jobs)
+    folder = RunFolder(out)
+    folder.write_results(df)
+    folder.write_artifacts(_artifact_rows(jobs))
     meta = _run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
     meta["compute_seconds"] = profile
-    atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str) + "\n")
+    folder.write_meta(meta)
     return RunSummary(out, df, counts)
 
 
 def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_FuseJob]:
     jobs: list[_FuseJob] = []
     for ds in cfg.datasets:
-        for scene in _select_scenes(ds, cfg):
+        for scene in select_scenes(ds, cfg):
             for spec in cfg.methods:
-                info = get_method(spec.id).info
+                method = get_method(spec.id)
+                info = method.info
                 dev = device if info.device_aware else "cpu"
-                params = dict(info.params)
-                params.update(dict(spec.params))
+                params = method.params(spec.params)
                 weights_sha = info.weights_sha256
                 if params.get("weights"):  # a user checkpoint: key on its content, not its path
                     wpath = Path(str(params["weights"])).expanduser()
@@ -515,14 +162,9 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
                     params = {k: v for k, v in params.items() if k != "weights"}
                 key = fused_key(spec.id, info.version, weights_sha, params, dev, scene.sha256)
                 job = _FuseJob(ds, scene, spec, dev, key)
-                n = len(scene.sha256)
-                if info.max_images is not None and n > info.max_images:
-                    job.status, job.message = (
-                        "skipped",
-                        f"method handles at most {info.max_images} sources, scene has {n}",
-                    )
-                elif info.needs_gpu and dev == "cpu":
-                    job.status, job.message = "skipped", "method needs a CUDA device"
+                reason = method.skip_reason(len(scene.sha256), dev)
+                if reason is not None:
+                    job.status, job.message = "skipped", reason
                 else:
                     entry = cache.get_fused(key)
                     if entry is not None and entry.status != "ok" and not cfg.retry_errors:
@@ -538,12 +180,10 @@ def _run_fusions(
     todo: list[_FuseJob], ex: Executor, cfg: RunConfig, cache: ResultCache, counts: dict, bar
 ) -> None:
     def task(j: _FuseJob):
-        info = get_method(j.spec.id).info
-        params = dict(info.params)
-        params.update(dict(j.spec.params))
         return (
             fuse_worker,
-            (j.spec.id, params, j.device, info.device_aware, j.scene.load_sources, cfg.repeats),
+            (j.spec.id, dict(j.spec.params), j.device, j.scene.load_sources, cfg.repeats, j.dataset,
+             j.scene.id),
         )
 
     gpu = [j for j in todo if j.device != "cpu"]
@@ -557,11 +197,11 @@ def _run_fusions(
                 done.add(i)
                 bar.update(1)
         except Exception as exc:
-            if not _is_worker_crash(exc):
+            if not is_worker_crash(exc):
                 raise
             for i, j in enumerate(group):
                 if i not in done:
-                    j.status, j.message = "error", f"worker crashed: {_one_line(exc)}"
+                    j.status, j.message = "error", f"worker crashed: {one_line(exc)}"
                     bar.update(1)
 
 
@@ -570,7 +210,9 @@ def _store_fusion(job: _FuseJob, res: FuseOutcome, cache: ResultCache) -> None:
     if res.status != "ok":
         job.status, job.message = "error", res.message
         if not res.message.startswith(_TRANSIENT):
-            cache.put_fused_error(job.key, res.message, device=job.device, method=job.spec.id, created=_now())
+            cache.put_fused_error(
+                job.key, res.message, device=job.device, method=job.spec.id, created=provenance.now()
+            )
         return
     job.entry = cache.put_fused(
         job.key,
@@ -582,7 +224,7 @@ def _store_fusion(job: _FuseJob, res: FuseOutcome, cache: ResultCache) -> None:
         n_threads=res.n_threads,
         device=job.device,
         method=job.spec.id,
-        created=_now(),
+        created=provenance.now(),
     )
     job.status = "ok"
 
@@ -594,9 +236,7 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
         if j.entry is None:
             continue
         for m in metrics:
-            if m.info.needs_reference and not j.scene.reference_sha256:
-                continue
-            if m.info.max_sources is not None and len(j.scene.roles) > m.info.max_sources:
+            if m.skip_reason(len(j.scene.roles), bool(j.scene.reference_sha256)) is not None:
                 continue
             ref = j.scene.reference_sha256 if m.info.needs_reference else ""
             keys[(i, m.info.id)] = score_key(m.info.id, m.info.version, protocol, j.entry.sha256, ref)
@@ -656,7 +296,7 @@ def _run_scores(
 
     done: set[int] = set()
     try:
-        for t, res in ex.map(_LazyTasks(missing, task)):
+        for t, res in ex.map(LazyTasks(missing, task)):
             i, _ = missing[t]
             rows = []
             for s, sec in res:
@@ -665,37 +305,18 @@ def _run_scores(
                     rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
                 counts["score_computed"] += 1
                 counts["score_errors"] += s.status != "ok"
-            cache.put_scores(rows, _now())
+            cache.put_scores(rows, provenance.now())
             done.add(t)
             bar.update(1)
     except Exception as exc:
-        if not _is_worker_crash(exc):
+        if not is_worker_crash(exc):
             raise
         for t, (i, mids) in enumerate(missing):  # error rows, never cached: the next run retries them
             if t not in done:
                 for m in mids:
-                    scores[(i, m)] = (math.nan, "error", f"worker crashed: {_one_line(exc)}", math.nan)
+                    scores[(i, m)] = (math.nan, "error", f"worker crashed: {one_line(exc)}", math.nan)
                     counts["score_errors"] += 1
     return scores
-
-
-_TRANSIENT = ("MemoryError", "KeyboardInterrupt")
-
-
-class _LazyTasks:
-    """A sequence of tasks built on access, so large inputs are not all held at once."""
-
-    def __init__(self, items: list, build: Callable) -> None:
-        self._items, self._build = items, build
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, i: int):
-        return self._build(*self._items[i])
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
 
 
 def _profile(jobs: list[_FuseJob], scores: dict) -> dict:
@@ -720,7 +341,9 @@ def _profile(jobs: list[_FuseJob], scores: dict) -> dict:
     return {"total": round(total, 3), "fuse": pack(fuse), "metrics": pack(met)}
 
 
-def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str) -> pd.DataFrame:
+def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str):
+    import pandas as pd
+
     rows = []
     for i, j in enumerate(jobs):
         base = {
@@ -754,31 +377,8 @@ def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str) 
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def write_results(out: Path, df: pd.DataFrame) -> None:
-    """Write ``results.csv`` atomically (float values round-trip exactly)."""
-    atomic_write_text(out / "results.csv", df.to_csv(index=False, float_format=None))
-
-
-def read_results(run_dir: str | os.PathLike) -> pd.DataFrame:
-    """Read a run's ``results.csv``; a missing file is a user error."""
-    path = Path(run_dir) / "results.csv"
-    if not path.is_file():
-        raise UserError(f"{path}: no results.csv here; is this a run folder (python -m bench run --out DIR)?")
-    df = pd.read_csv(
-        path,
-        keep_default_na=False,
-        na_values=["", "nan", "NaN"],
-        dtype={"scene": str, "method": str, "metric": str, "message": str, "status": str},
-    )
-    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
-    if missing:
-        raise UserError(f"{path}: not a results file (missing columns {', '.join(missing)})")
-    df["message"] = df["message"].fillna("")
-    return df
-
-
-def _write_artifacts(out: Path, jobs: list[_FuseJob]) -> None:
-    rows = [
+def _artifact_rows(jobs: list[_FuseJob]) -> list[dict]:
+    return [
         {
             "dataset": j.dataset,
             "scene": j.scene.id,
@@ -791,61 +391,6 @@ def _write_artifacts(out: Path, jobs: list[_FuseJob]) -> None:
         for j in jobs
         if j.entry is not None
     ]
-    cols = ["dataset", "scene", "method", "fused", "decision_map", "fused_sha256", "sources"]
-    atomic_write_text(out / "artifacts.csv", pd.DataFrame(rows, columns=cols).to_csv(index=False))
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent.parent,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def _versions() -> dict:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in (
-        "mfif-bench",
-        "numpy",
-        "scipy",
-        "opencv-contrib-python-headless",
-        "scikit-image",
-        "pywavelets",
-        "pandas",
-        "joblib",
-        "torch",
-        "dask",
-        "distributed",
-    ):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _gpu_name(device: str) -> str:
-    from bench.device import device_name
-
-    return device_name(device) if device.startswith("cuda") else ""
 
 
 def _run_metadata(
@@ -866,19 +411,16 @@ def _run_metadata(
     cfg_d = asdict(cfg)
     cfg_d["methods"] = [{"id": m.id, "params": dict(m.params), "label": m.name} for m in cfg.methods]
     return {
-        "git_commit": _git_commit(),
+        "git_commit": provenance.git_commit(),
         "argv": list(cfg.argv),
         "config": cfg_d,
         "started": started,
-        "finished": _now(),
+        "finished": provenance.now(),
         "wall_s": round(wall, 3),
         "device": device,
-        "cpu": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "gpu": _gpu_name(device),
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "versions": _versions(),
+        **provenance.machine(),
+        "gpu": provenance.gpu_name(device),
+        "versions": provenance.versions(),
         "executor": executor_info,
         "fuse_threads": threads,
         "cache_dir": str(cfg.cache_dir or default_cache_dir()),
@@ -888,6 +430,7 @@ def _run_metadata(
                 "id": m.id,
                 "version": get_method(m.id).info.version,
                 "weights_sha256": get_method(m.id).info.weights_sha256,
+                "family": get_method(m.id).info.family,
             }
             for m in cfg.methods
         },

@@ -6,11 +6,13 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from bench.protocols import prepare
 from bench.registry import get_metric
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ def score_one(metric_id: str, sources, fused, reference=None) -> Score:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            value = float(metric.fn(sources, fused, reference=reference))
+            value = metric.call(sources, fused, reference)
     except Exception as exc:  # a failing metric is an error row, the run goes on
         return Score(metric_id, math.nan, "error", f"{type(exc).__name__}: {exc}".splitlines()[0])
     return Score(metric_id, value, "ok", "" if math.isfinite(value) else "metric returned NaN")

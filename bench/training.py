@@ -429,16 +429,9 @@ def train(run: TrainRun) -> dict:
 
 def git_commit(repo: str | os.PathLike | None = None) -> str:
     """``git rev-parse HEAD`` of the code that trained (``"unknown"`` outside a git checkout)."""
-    import subprocess
+    from bench.provenance import git_commit as _commit
 
-    root = Path(repo) if repo else Path(__file__).resolve().parent.parent
-    try:
-        res = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return res.stdout.strip() if res.returncode == 0 else "unknown"
+    return _commit(repo, default="unknown")
 
 
 def model_card(summary: dict, spec: TrainSpec) -> str:

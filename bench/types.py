@@ -7,8 +7,13 @@ code never branches on an entry's id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is not needed to read metadata (keeps `bench list` fast)
+    import numpy as np
+
+FAMILIES = ("classical", "learned", "external")
+EXTEND_RULES = ("native", "serial")
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,8 @@ class MethodInfo:
     name : str
         Display name used in tables.
     family : str
-        ``"classical"`` or ``"learned"``.
+        ``"classical"``, ``"learned"``, or ``"external"`` (fused images read from files: no fusion
+        time, marked external in tables; see :mod:`bench.entries`).
     paper : str
         Citation with DOI.
     source : str
@@ -32,7 +38,11 @@ class MethodInfo:
     max_images : int or None
         ``None`` when any number N >= 2 of sources is handled; 2 for pair-only methods.
     n_image_rule : str
-        How N > 2 sources are handled ("native", "serial", ...), shown in docs.
+        How N > 2 sources are handled, in words, shown in docs.
+    extend : str
+        How the registry extends the registered function to N > 2 sources: ``"native"`` (the function
+        takes any N it accepts) or ``"serial"`` (the function fuses exactly two images; the registry
+        folds ``F = fuse([F, I_k])`` for k = 3..N, and the N-image result has no decision map).
     needs_gpu : bool
         True only if the method cannot run on CPU at all.
     device_aware : bool
@@ -45,6 +55,11 @@ class MethodInfo:
         Official weights, downloaded to the cache and verified; empty for classical methods.
     notes : str
         Choices made where the paper is silent, approximations, reproduction switches.
+    params : tuple of (name, value)
+        Default parameters; the caller's parameters override them (:meth:`bench.entries.Method.params`).
+    scene_aware : bool
+        True when ``fuse`` takes ``dataset=`` and ``scene=`` keywords (external result sets read the
+        fused image of that scene from a file); the runner passes them.
     """
 
     id: str
@@ -55,6 +70,7 @@ class MethodInfo:
     license: str = ""
     max_images: int | None = None
     n_image_rule: str = "native"
+    extend: str = "native"
     needs_gpu: bool = False
     device_aware: bool = False
     deterministic: bool = True
@@ -63,10 +79,14 @@ class MethodInfo:
     weights_sha256: str = ""
     notes: str = ""
     params: tuple[tuple[str, object], ...] = ()
+    scene_aware: bool = False
 
     def __post_init__(self) -> None:
-        if self.family not in ("classical", "learned"):
-            raise ValueError(f"MethodInfo.family must be 'classical' or 'learned', got {self.family!r}")
+        if self.family not in FAMILIES:
+            raise ValueError(f"MethodInfo.family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        if self.extend not in EXTEND_RULES:
+            rules = ", ".join(EXTEND_RULES)
+            raise ValueError(f"MethodInfo.extend must be one of {rules}, got {self.extend!r}")
 
 
 @dataclass(frozen=True)
@@ -139,9 +159,14 @@ class DatasetInfo:
 class FusionResult:
     """What every ``fuse`` returns.
 
-    ``image`` is float32 in [0, 1] with the sources' shape (HxW or HxWx3). ``decision_map`` is
-    float32 in [0, 1] (HxW; for N sources, the index map divided by N-1, or None when the method
-    has none).
+    ``image`` is float32 in [0, 1] with the sources' shape (HxW or HxWx3).
+
+    ``decision_map`` (one convention for every method) is float32 in [0, 1], HxW, or None when the
+    method has none. Its value is the **index of the selected source divided by N - 1**: 0 where
+    the first source (A) is chosen, 1 where the last source is chosen. A soft map is the expected
+    index / (N - 1); for a pair that is ``1 - weight of A``. The registry-wide contract test
+    (``tests/test_decision_map_contract.py``) checks it on the synthetic scenes, whose ground-truth
+    focus maps are known.
     """
 
     image: np.ndarray

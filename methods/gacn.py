@@ -383,8 +383,8 @@ def gacn_fuse(
     Returns
     -------
     FusionResult
-        ``decision_map``: the weight map D for two sources; the selected index / (N-1) for
-        calibration; None for serial.
+        ``decision_map`` (FusionResult's convention): ``1 - D`` for two sources (D = weight of A);
+        the selected index / (N-1) for calibration; None for serial.
     """
     from bench.device import resolve_device
 
@@ -396,7 +396,8 @@ def gacn_fuse(
     n = len(images)
     if n == 2:
         fused, d = gacn_pair(images[0], images[1], model, dev)
-        return FusionResult(_finish(fused, official_rounding), np.clip(d, 0.0, 1.0).astype(np.float32))
+        # decision-map convention (FusionResult): 1 - weight of A
+        return FusionResult(_finish(fused, official_rounding), (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32))
     if stack == "serial":
         return FusionResult(_finish(gacn_serial(images, model, dev), official_rounding), None)
     fused, index = gacn_calibration(images, model, dev)
@@ -415,7 +416,7 @@ def gacn_fuse(
         n_image_rule="stack='calibration' (decision calibration, default) or 'serial' (one by one)",
         device_aware=True,
         deterministic=True,
-        version="1",
+        version="2",  # 2: decision map = index of the chosen source (0 = A)
         weights_url=WEIGHTS.url,
         weights_sha256=WEIGHTS.sha256,
         notes=(

@@ -127,10 +127,11 @@ def msrsf(
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
         device_aware=True,
-        version="1",
+        version="2",  # 2: decision map = index of the chosen source (0 = A)
         notes=NOTES,
     )
 )
 def fuse(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None) -> FusionResult:
     img, d = msrsf(images, device=device, weights=weights)
-    return FusionResult(img, decision_map=d.astype(np.float32) if len(images) == 2 else None)
+    # decision-map convention (FusionResult): index of the chosen source, d is True where A is taken
+    return FusionResult(img, decision_map=(1.0 - d.astype(np.float32)) if len(images) == 2 else None)

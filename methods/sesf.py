@@ -342,10 +342,11 @@ def sesf_fuse(
     for img in images[2:]:
         fused, _ = sesf_pair(fused, img, **kw)
         dm = None  # a pairwise map no longer describes the N-image result
-    return FusionResult(fused, None if dm is None else dm.astype(np.float32))
+    # decision-map convention (FusionResult): index of the chosen source, dm is True where A is taken
+    return FusionResult(fused, None if dm is None else (~dm).astype(np.float32))
 
 
-def method_info(attention: str, ident: str, name: str, version: str = "1") -> MethodInfo:
+def method_info(attention: str, ident: str, name: str, version: str = "2") -> MethodInfo:
     """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``."""
     wf = WEIGHTS[attention]
     return MethodInfo(

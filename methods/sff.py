@@ -147,10 +147,11 @@ def sff(
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
         device_aware=True,
-        version="1",
+        version="2",  # 2: decision map = index of the chosen source (0 = A)
         notes=NOTES,
     )
 )
 def fuse(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None) -> FusionResult:
     img, q = sff(images, device=device, weights=weights)
-    return FusionResult(img, decision_map=q if len(images) == 2 else None)
+    # decision-map convention (FusionResult): 1 - weight of A
+    return FusionResult(img, decision_map=(1.0 - q).astype(np.float32) if len(images) == 2 else None)

@@ -157,7 +157,7 @@ def _render(path) -> str:
 
 
 def test_report_files_and_html_renders(tmp_path, fake):  # noqa: F811
-    from bench.commands.report_cmd import make_report
+    from bench.views import make_report
     from bench.runner import run
 
     s = run(_cfg(tmp_path, metrics=("en", "en@vifb")))

@@ -6,6 +6,7 @@ import argparse
 import ast
 from pathlib import Path
 
+from bench.commands._options import add_plugin_option
 from bench.errors import UserError
 
 NAME = "fuse"
@@ -30,26 +31,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="source images (N >= 2, same size)")
     p.add_argument("--method", "-m", required=True, help="method id (see `list methods`)")
     p.add_argument("-o", "--output", required=True, type=Path, help="fused image (PNG)")
-    p.add_argument("--decision-map", type=Path, default=None, help="also write the decision map (PNG), if any")
+    p.add_argument(
+        "--decision-map", type=Path, default=None, help="also write the decision map (PNG), if any"
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="for torch methods")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)"
+    )
+    add_plugin_option(p)
 
 
 def main(args: argparse.Namespace) -> int:
+    """Fuse through the registry entry's contract, exactly as a ``bench run`` job does."""
     from bench.imageio import read_sources, write_png
     from bench.registry import get_method
 
     method = get_method(args.method)
     params = parse_params(args.param)
     images = read_sources(args.images)
-    if method.info.max_images is not None and len(images) > method.info.max_images:
-        raise UserError(f"method {method.info.id!r} takes at most {method.info.max_images} sources, got {len(images)}")
+    device = "cpu"
     if method.info.device_aware:
         from bench.device import resolve_device
 
-        params["device"] = resolve_device(args.device)
+        device = resolve_device(args.device)
+    reason = method.skip_reason(len(images), device)
+    if reason is not None:
+        raise UserError(f"method {method.info.id!r}: {reason.replace('scene has', 'got')}")
+    if method.info.scene_aware:
+        raise UserError(f"method {method.info.id!r} reads stored results of a dataset; use `bench run`")
     try:
-        result = method.fuse(images, **params)
+        result = method.call(images, params, device=device)
     except TypeError as exc:
         if params and "unexpected keyword" in str(exc):
             raise UserError(f"method {method.info.id!r}: {exc}") from None

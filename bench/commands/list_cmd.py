@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import json
 
+from bench.commands._options import add_plugin_option
+
 NAME = "list"
 HELP = "List registered methods, metrics or datasets (shell-style PATTERN, --json for metadata)."
 
@@ -14,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=["methods", "metrics", "datasets"])
     p.add_argument("pattern", nargs="?", default="*", help="glob(s), comma-separated (default: *)")
     p.add_argument("--json", action="store_true", help="print full metadata as JSON")
+    add_plugin_option(p)
 
 
 def _rows(kind: str, pattern: str) -> list[dict]:
@@ -24,8 +27,10 @@ def _rows(kind: str, pattern: str) -> list[dict]:
 
 
 def _table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
-    cells = [[str(r.get(k, "")) if not isinstance(r.get(k), bool) else ("yes" if r[k] else "") for k, _ in cols]
-             for r in rows]
+    cells = [
+        [str(r.get(k, "")) if not isinstance(r.get(k), bool) else ("yes" if r[k] else "") for k, _ in cols]
+        for r in rows
+    ]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(cols)]
     lines = ["  ".join(h.ljust(w) for (_, h), w in zip(cols, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -49,7 +54,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         if "roles" in r:
-            r["roles"] = "".join(r["roles"]) if all(len(x) == 1 for x in r["roles"]) else f"{len(r['roles'])} roles"
+            roles = r["roles"]
+            r["roles"] = "".join(roles) if all(len(x) == 1 for x in roles) else f"{len(roles)} roles"
         if "max_images" in r and r["max_images"] is None:
             r["max_images"] = "any"
     print(_table(rows, COLUMNS[args.kind]))

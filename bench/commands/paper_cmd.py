@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench.commands._options import add_run_options, check_run_options
+
 NAME = "paper"
 HELP = (
     "Regenerate a paper table (sesf2020-table2, gacn2022-table1, gacn2022-table3) next to the paper's values."
@@ -12,9 +14,10 @@ HELP = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.paper import TABLES
-
-    p.add_argument("table", choices=sorted(TABLES), metavar="TABLE", help=", ".join(sorted(TABLES)))
+    # the table ids are checked in main (importing bench.paper here would slow down every command)
+    p.add_argument(
+        "table", metavar="TABLE", help="paper table id, e.g. sesf2020-table2 (an unknown id lists them all)"
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -26,26 +29,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="paper_tables.json (default: $MFIF_REFERENCE or $MFIF_DATA/../reference)",
     )
     p.add_argument(
-        "--data-dir", default=None, help="folder holding the datasets (else $MFIF_DATA, then the cache)"
-    )
-    p.add_argument("--limit", type=int, default=None, help="only the first N scenes (a partial, quick check)")
-    p.add_argument(
         "--frames",
         type=int,
         default=None,
         help="gacn2022-table3: use only the first N frames of the stack (times are per image)",
     )
-    p.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
-    p.add_argument("--repeats", type=int, default=1, help="timed fusion repeats per scene")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--out", default=None, help="run folder (default: results/paper/<TABLE>)")
-    p.add_argument("--cache-dir", default=None, help="result cache folder (default: the user cache)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_run_options(p, out_help="run folder (default: results/paper/<TABLE>)")
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.paper import format_text, regenerate, to_json
+    from bench.errors import UserError
+    from bench.paper import TABLES, format_text, regenerate, to_json
 
+    if args.table not in TABLES:
+        raise UserError(f"unknown paper table {args.table!r}; choose one of {', '.join(sorted(TABLES))}")
+    check_run_options(args)
     res = regenerate(
         args.table,
         reference=args.reference,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bench.commands._options import add_run_options, check_run_options
 from bench.protocols import PROTOCOLS
 
 NAME = "run"
@@ -23,26 +24,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="dataset id(s), comma-separated (default: the embedded synthetic set)",
     )
     p.add_argument(
-        "--data-dir", default=None, help="folder holding <dataset>/ (else $MFIF_DATA, then the cache)"
-    )
-    p.add_argument(
         "--metrics", default="all", help="all, none, or comma-separated ids / globs (default: all)"
     )
-    p.add_argument("--limit", type=int, default=None, help="use only the first N scenes of each dataset")
-    p.add_argument(
-        "--jobs", type=int, default=-1, help="parallel workers (default: all cores; 1 = in process)"
-    )
-    p.add_argument(
-        "--out", default=None, help="output folder (default: results/runs/<time>--<dataset>--<device>)"
-    )
-    p.add_argument("--repeats", type=int, default=1, help="timed fusion repeats per scene, after a warm-up")
+    add_run_options(p, out_help="output folder (default: results/runs/<time>--<dataset>--<device>)")
     p.add_argument(
         "--protocol",
         default="standard",
         choices=list(PROTOCOLS),
         help="how images become metric inputs (default: standard)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (device-aware methods only)")
     p.add_argument(
         "--backend", default="loky", choices=["loky", "dask"], help="parallel backend (default: loky)"
     )
@@ -53,30 +43,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="existing Dask scheduler (with --backend dask; default: a LocalCluster)",
     )
     p.add_argument(
-        "--cache-dir",
-        default=None,
-        help="result cache folder (default: ~/.cache/mfif-bench/results, $MFIF_CACHE moves it)",
-    )
-    p.add_argument(
         "--retry-errors",
         action="store_true",
         help="recompute fusions and scores whose cached outcome is an error",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
 
 
 def config_from_args(args: argparse.Namespace):
-    from bench.runner import RunConfig, resolve_datasets, resolve_methods, resolve_metrics
+    from bench.errors import UserError
+    from bench.registry import add_plugins
+    from bench.runconfig import RunConfig, resolve_datasets, resolve_methods, resolve_metrics
 
-    if args.limit is not None and args.limit < 1:
-        from bench.errors import UserError
-
-        raise UserError(f"--limit must be >= 1, got {args.limit}")
+    check_run_options(args)
     if args.scheduler and args.backend != "dask":
-        from bench.errors import UserError
-
         raise UserError("--scheduler needs --backend dask")
+    plugins = add_plugins(getattr(args, "plugin", []) or [])
     return RunConfig(
         methods=resolve_methods(args.methods),
         datasets=resolve_datasets(args.dataset),
@@ -94,12 +76,13 @@ def config_from_args(args: argparse.Namespace):
         cache_dir=args.cache_dir,
         retry_errors=args.retry_errors,
         argv=tuple(sys.argv),
+        plugins=plugins,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.commands.report_cmd import make_report
     from bench.runner import run
+    from bench.views import make_report
 
     summary = run(config_from_args(args))
     md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)

@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from bench.commands._options import add_plugin_option
 from bench.errors import UserError
 from bench.protocols import PROTOCOLS
 
@@ -18,11 +19,14 @@ HELP = "Score a fused image against its sources with registered metrics."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="source images (N >= 2)")
     p.add_argument("--fused", "-f", required=True, type=Path, help="fused image")
-    p.add_argument("--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)")
+    p.add_argument(
+        "--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)"
+    )
     p.add_argument("--metrics", default="all", help="all, or comma-separated ids / globs (default: all)")
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS),
                    help="how images become metric inputs (default: standard)")
     p.add_argument("--json", action="store_true", help="print {metric_id: value} as JSON")
+    add_plugin_option(p)
 
 
 def select_metrics(spec: str, have_reference: bool) -> list[str]:
@@ -45,7 +49,9 @@ def main(args: argparse.Namespace) -> int:
     fused = read_image(args.fused)
     if fused.shape[:2] != sources[0].shape[:2]:
         h, w = sources[0].shape[:2]
-        raise UserError(f"{args.fused}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources ({w}x{h})")
+        raise UserError(
+            f"{args.fused}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources ({w}x{h})"
+        )
     reference = None
     if args.reference is not None:
         reference = read_image(args.reference)
@@ -55,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     if args.metrics == "all":  # leave out metrics whose definition does not cover N sources
         from bench.registry import get_metric
 
-        ids = [m for m in ids if (get_metric(m).info.max_sources or len(sources)) >= len(sources)]
+        ids = [m for m in ids if get_metric(m).skip_reason(len(sources), True) is None]
     scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference)
     out = {}
     for s in scores:

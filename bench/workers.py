@@ -1,0 +1,112 @@
+"""The two task functions of a run; they execute in worker processes and are pure: inputs in, results out.
+
+Both go through the registry entries' call contract (:class:`bench.entries.Method.call`,
+:func:`bench.scoring.score_one`), exactly like ``bench fuse`` and ``bench score``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.executor import one_line
+
+_WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in this process
+
+
+@dataclass
+class FuseOutcome:
+    image: np.ndarray | None  # uint8
+    dmap: np.ndarray | None  # uint8
+    time_median: float
+    time_iqr: float
+    repeats: int
+    n_threads: int
+    status: str
+    message: str = ""
+
+
+def _as_u8(img: np.ndarray) -> np.ndarray:
+    from bench.imageio import to_uint8
+
+    return to_uint8(img)
+
+
+def fuse_worker(
+    method_id: str,
+    params: dict,
+    device: str,
+    load_sources: Callable,
+    repeats: int,
+    dataset: str = "",
+    scene: str = "",
+) -> FuseOutcome:
+    """Load the sources, warm the method up once per process, time ``repeats`` calls of ``Method.call``.
+
+    Timing uses :func:`bench.device.time_call` (median and IQR, CUDA synchronised inside the timed
+    region); the warm-up is one untimed call the first time a process meets (method, device). The
+    contract's output checks run after the timed calls.
+    """
+    from bench.device import time_call
+    from bench.registry import get_method
+
+    try:
+        images = load_sources()
+        method = get_method(method_id)
+        dev = device if method.info.device_aware else "cpu"
+        warm = 0 if (method_id, device) in _WARM else 1
+        _WARM.add((method_id, device))
+        box: list = []
+
+        def call():
+            box[:] = [method.call(images, params, device=device, dataset=dataset, scene=scene, check=False)]
+
+        stats = time_call(call, device=dev, repeats=repeats, warmup=warm)
+        res = method.check_result(box[0], images)
+        dm = None
+        if res.decision_map is not None:
+            dm = _as_u8(np.asarray(res.decision_map, dtype=np.float64))
+        return FuseOutcome(_as_u8(res.image), dm, stats.median, stats.iqr, stats.n, stats.threads, "ok")
+    except Exception as exc:  # an error row; the run goes on
+        return FuseOutcome(None, None, math.nan, math.nan, 0, 0, "error", one_line(exc))
+
+
+def score_worker(
+    load_sources: Callable,
+    load_reference: Callable | None,
+    fused: np.ndarray | str,
+    metric_ids: Sequence[str],
+    protocol: str,
+) -> list:
+    """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
+
+    Returns ``[(Score, seconds)]``: each metric call is timed (protocol preparation excluded).
+    Failures become error Scores (NaN and the message), never 0.
+    """
+    from bench.imageio import to_float
+    from bench.protocols import prepare
+    from bench.rundir import read_png_u8
+    from bench.scoring import Score, score_one
+
+    try:
+        fused_u8 = read_png_u8(Path(fused)) if isinstance(fused, str) else fused
+        sources = load_sources()
+        reference = load_reference() if load_reference is not None else None
+        imgs = [*sources, to_float(fused_u8)] + ([reference] if reference is not None else [])
+        prepped = prepare(imgs, protocol)
+    except Exception as exc:
+        return [(Score(m, math.nan, "error", one_line(exc)), math.nan) for m in metric_ids]
+    n = len(sources)
+    src, fus = prepped[:n], prepped[n]
+    ref = prepped[n + 1] if reference is not None else None
+    out = []
+    for m in metric_ids:
+        t0 = time.perf_counter()
+        s = score_one(m, src, fus, ref)
+        out.append((s, time.perf_counter() - t0))
+    return out
