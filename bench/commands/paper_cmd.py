@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         default=None,
-        help="paper_tables.json (default: $MFIF_REFERENCE or $MFIF_DATA/../reference)",
+        help="paper_tables.json to use instead of the packaged transcription (also $MFIF_REFERENCE)",
     )
     p.add_argument(
         "--data-dir", default=None, help="folder holding the datasets (else $MFIF_DATA, then the cache)"
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
     p.add_argument("--repeats", type=int, default=1, help="timed fusion repeats per scene")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--out", default=None, help="run folder (default: results/paper/<TABLE>)")
+    p.add_argument("--out", default=None, help="run folder (default: results/runs/<time>--paper-<TABLE>)")
     p.add_argument("--cache-dir", default=None, help="result cache folder (default: the user cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
