@@ -170,3 +170,31 @@ def test_missing_reference_file_is_a_user_error(tmp_path):
 
     with pytest.raises(UserError, match="no such file"):
         paper.reference_file(tmp_path / "nope.json")
+
+
+def test_reimplemented_seed_table_with_flat_values_runs(tmp_path, capsys):
+    """sff-table2 (the paper prints {row: SSIM}) regenerates on the embedded GT set: paper vs ours rows."""
+    rc = cli_main(
+        [
+            "paper",
+            "sff-table2",
+            "--limit",
+            "2",
+            "--json",
+            "--jobs",
+            "1",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "p"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {(r["method"], r["metric"]): r for r in out["rows"]}
+    assert out["absent"] == ["PCA-Net"] and out["metric_ids"] == {"SSIM": "ssim_gt"}
+    r = rows[("Proposed CNN", "SSIM")]
+    assert r["paper"] == 0.92 and 0.0 < r["ours"] <= 1.0
+    assert r["delta"] == pytest.approx(r["ours"] - 0.92)
+    assert rows[("DWT", "SSIM")]["paper"] == 0.79 and rows[("DWT", "SSIM")]["ours"] is not None

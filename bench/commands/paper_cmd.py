@@ -7,7 +7,7 @@ import json
 
 NAME = "paper"
 HELP = (
-    "Regenerate a paper table (sesf2020-table2, gacn2022-table1, gacn2022-table3) next to the paper's values."
+    "Regenerate a published table (see TABLE below) next to the paper's values."
 )
 
 
