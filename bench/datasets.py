@@ -28,7 +28,22 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
-DECLARATIONS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+
+
+def _declarations_dir() -> Path:
+    """The declaration files: ``bench/_declarations/`` in a wheel, else the checkout's ``datasets/``.
+
+    The wheel's copy is looked for first: beside an installed ``bench`` the parent folder is
+    site-packages, where an unrelated ``datasets`` package may live.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "_declarations"
+    if any(packaged.glob("*.toml")):
+        return packaged
+    return here.parent / "datasets"
+
+
+DECLARATIONS_DIR = _declarations_dir()
 
 
 @dataclass(frozen=True)

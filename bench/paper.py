@@ -1,10 +1,11 @@
 """Paper tables regenerated through the runner: paper value, ours and the delta, side by side.
 
-Each :class:`PaperTable` says where the paper's numbers are in ``shared/reference/paper_tables.json``,
-which scenes and protocol the paper used, which of our metric ids stands for each paper metric
-(a preference list: the first registered id wins), and which registered method with which
-reproduction switches (``fuse`` parameters) stands for each paper row. A row whose method (or
-switch) is not registered is listed as absent; nothing is special-cased in generic code.
+Each :class:`PaperTable` says where the paper's numbers are in ``bench/paper_tables.json`` (transcribed
+from the papers, each table with its source), which scenes and protocol the paper used, which of our
+metric ids stands for each paper metric (a preference list: the first registered id wins), and which
+registered method with which reproduction switches (``fuse`` parameters) stands for each paper row. A
+row whose method (or switch) is not registered is listed as absent; nothing is special-cased in
+generic code.
 
 The fusions and scores go through :func:`bench.runner.run`, so they share its cache: a second
 ``paper`` call, or one after ``run`` on the same scenes and switches, recomputes nothing.
@@ -68,6 +69,7 @@ class PaperTable:
     first_place: bool = False
     stack_columns: dict[str, dict] = field(default_factory=dict)  # table 3: column -> extra params
     note: str = ""
+    flat_metric: str = ""  # the paper gives {row: value} for this one metric, not {row: {metric: value}}
 
 
 TABLES: dict[str, PaperTable] = {
@@ -161,22 +163,43 @@ TABLES: dict[str, PaperTable] = {
 }
 
 
+
+def _add_reimpl_tables() -> None:
+    """The re-implemented seeds' own tables live in ``bench.paper_reimpl`` (same machinery)."""
+    from bench.paper_reimpl import TABLES as reimpl
+
+    TABLES.update(reimpl)
+
+
+_add_reimpl_tables()
+
+PACKAGED_TABLES = Path(__file__).resolve().parent / "paper_tables.json"
+
+
 def reference_file(explicit: str | os.PathLike | None = None) -> Path:
-    """``--reference``, else ``$MFIF_REFERENCE/paper_tables.json``, else ``$MFIF_DATA/../reference/``."""
-    cands = []
+    """``--reference``, else ``$MFIF_REFERENCE/paper_tables.json``, else the packaged transcription.
+
+    ``bench/paper_tables.json`` holds the published numbers transcribed from the papers (each table
+    names its source), so ``bench paper`` works from an installed wheel with no reference folder.
+    """
     if explicit:
-        cands.append(Path(explicit))
+        p = Path(explicit)
+        if not p.is_file():
+            raise UserError(f"--reference {explicit}: no such file")
+        return p
     if os.environ.get("MFIF_REFERENCE"):
-        cands.append(Path(os.environ["MFIF_REFERENCE"]) / "paper_tables.json")
-    if os.environ.get("MFIF_DATA"):
-        cands.append(Path(os.environ["MFIF_DATA"]).parent / "reference" / "paper_tables.json")
-    for c in cands:
-        if c.is_file():
-            return c
-    raise UserError(
-        "paper_tables.json not found; pass --reference FILE or set MFIF_REFERENCE "
-        "(or MFIF_DATA=../shared/datasets, whose sibling reference/ holds it)"
-    )
+        p = Path(os.environ["MFIF_REFERENCE"]) / "paper_tables.json"
+        if p.is_file():
+            return p
+    return PACKAGED_TABLES
+
+
+def default_out_dir(table_id: str) -> Path:
+    """``results/runs/<UTC time>--paper-<table>``: beside the runs, never over tracked files."""
+    import datetime as _dt
+
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Path("results") / "runs" / f"{stamp}--paper-{table_id}"
 
 
 def get_table(table_id: str) -> PaperTable:
@@ -194,6 +217,8 @@ def paper_values(table: PaperTable, ref: dict) -> dict[str, Any]:
     node = ref
     for k in table.json_path:
         node = node[k]
+    if table.flat_metric:
+        return {k: {table.flat_metric: v} for k, v in node.items() if isinstance(v, (int, float))}
     return node
 
 
@@ -279,7 +304,7 @@ def regenerate(
     metric_ids = {pm: resolve_metric(c) for pm, c in table.metrics.items()}
     groups, absent = _run_specs(table)
     frames_out, run_dir = [], None
-    base_out = Path(out or Path("results") / "paper" / table.id)
+    base_out = Path(out) if out else default_out_dir(table.id)
     for protocol, specs in groups.items():  # one run per protocol (see _SESF_CLASSICAL)
         cfg = RunConfig(
             methods=tuple(specs),

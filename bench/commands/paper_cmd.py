@@ -9,7 +9,7 @@ from bench.commands._options import add_run_options, check_run_options
 
 NAME = "paper"
 HELP = (
-    "Regenerate a paper table (sesf2020-table2, gacn2022-table1, gacn2022-table3) next to the paper's values."
+    "Regenerate a published table (see TABLE below) next to the paper's values."
 )
 
 
@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         default=None,
-        help="paper_tables.json (default: $MFIF_REFERENCE or $MFIF_DATA/../reference)",
+        help="paper_tables.json to use instead of the packaged transcription (also $MFIF_REFERENCE)",
     )
     p.add_argument(
         "--frames",
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="gacn2022-table3: use only the first N frames of the stack (times are per image)",
     )
-    add_run_options(p, out_help="run folder (default: results/paper/<TABLE>)")
+    add_run_options(p, out_help="run folder (default: results/runs/<time>--paper-<TABLE>)")
 
 
 def main(args: argparse.Namespace) -> int:
