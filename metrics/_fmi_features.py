@@ -30,7 +30,7 @@ import numpy as np
 import pywt
 from scipy import fft
 
-from metrics._structural import correlate
+from metrics._matlab import correlate
 from metrics.ag import matlab_gradient
 
 DMEY_MATLAB = np.array(

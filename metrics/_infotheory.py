@@ -1,11 +1,8 @@
 """Private MATLAB-parity helpers for the histogram-based metrics (EN, MI, NMI, Qncie, Qte, CE).
 
-Each helper names the MATLAB behaviour it reproduces; all work on float64 arrays.
+Each helper names the MATLAB behaviour it reproduces; all work on float64 arrays. Rounding and
+``normalize1`` are in :mod:`metrics._matlab`.
 
-* :func:`matlab_round` -- MATLAB ``round`` / ``int16(x)`` / ``uint8(x)`` rounding: half away from zero
-  (NumPy's ``round`` is half to even).
-* :func:`normalize1` -- Liu toolbox ``normalize1.m``: min-max stretch to 0..255 then ``round``; an
-  all-zero image is returned unchanged; any other constant image is 0/0 = NaN everywhere (as MATLAB).
 * :func:`grey_levels` -- image values used as histogram bin indices (``X(i,j)+1`` in MATLAB), checked.
 * :func:`joint_histogram` -- the ``h(im1+1, im2+1) += 1`` double loop of Liu's ``mutual_info.m`` /
   ``NCC.m`` / ``tsallis.m`` and VIFB's ``mutinf``, as one ``bincount``.
@@ -15,28 +12,6 @@ Each helper names the MATLAB behaviour it reproduces; all work on float64 arrays
 from __future__ import annotations
 
 import numpy as np
-
-
-def matlab_round(x: np.ndarray) -> np.ndarray:
-    """Round half away from zero (MATLAB ``round``), exactly, for float64 arrays."""
-    x = np.asarray(x, dtype=np.float64)
-    t = np.trunc(x)
-    frac = x - t  # exact for binary floating point
-    return t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0.0)
-
-
-def normalize1(data: np.ndarray) -> np.ndarray:
-    """Liu toolbox ``normalize1``: ``round((x - min) / (max - min) * 255)``.
-
-    An all-zero image is returned unchanged (MATLAB ``if (da==0 & xiao==0)``); any other constant image
-    gives NaN everywhere (0/0), as in MATLAB, so that the calling metric returns NaN.
-    """
-    data = np.asarray(data, dtype=np.float64)
-    da, xiao = data.max(), data.min()
-    if da == 0 and xiao == 0:
-        return data.copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return matlab_round((data - xiao) / (da - xiao) * 255.0)
 
 
 def grey_levels(img: np.ndarray, bins: int = 256) -> np.ndarray | None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrics._structural import OctaveWindow, local_moments
+from metrics._matlab import OctaveWindow
+from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
 _TOL = 1e-10

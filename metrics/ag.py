@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any (uses only the fused image; sources are only shape-checked)"
@@ -88,7 +88,7 @@ def _info(id_, name, ref, impl_, notes):
 )
 def ag(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG of the fused image (Tang)."""
-    return average_gradient(as_gray_stack(sources, fused, metric="AG")[1])
+    return average_gradient(check_inputs(sources, fused, metric="AG")[1])
 
 
 @register_metric(
@@ -96,7 +96,7 @@ def ag(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def ag_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG of the fused image (VIFB)."""
-    return average_gradient(as_gray_stack(sources, fused, metric="AG@vifb")[1])
+    return average_gradient(check_inputs(sources, fused, metric="AG@vifb")[1])
 
 
 @register_metric(
@@ -110,5 +110,5 @@ def ag_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 )
 def ag_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """AG as CDDFuse's evaluator computes it (float32, mean over all pixels)."""
-    f = as_gray_stack(sources, fused, metric="AG@cddfuse")[1].astype(np.float32)
+    f = check_inputs(sources, fused, metric="AG@cddfuse")[1].astype(np.float32)
     return average_gradient(f, per_pixel=True)

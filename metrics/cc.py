@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._provenance import CDDFUSE, TANG, impl
 
 _N = "any N >= 1: mean of r(X_k, F) over sources"
@@ -56,7 +56,7 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 )
 def cc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mean correlation coefficient between the sources and the fused image."""
-    srcs, f = as_gray_stack(sources, fused, metric="CC")
+    srcs, f = check_inputs(sources, fused, metric="CC")
     return float(np.mean([pearson(s, f) for s in srcs]))
 
 
@@ -75,7 +75,7 @@ def cc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def cc_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """CDDFuse's CC (float32)."""
-    srcs, f = as_gray_stack(sources, fused, metric="CC@cddfuse")
+    srcs, f = check_inputs(sources, fused, metric="CC@cddfuse")
     f32 = f.astype(np.float32)
     vals = [np.float32(pearson(s.astype(np.float32), f32)) for s in srcs]
     return float(np.float32(sum(vals[1:], vals[0])) / np.float32(len(vals)))

@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._infotheory import grey_levels
 from metrics._provenance import VIFB, impl
 
@@ -52,5 +52,5 @@ def cross_entropy(x: np.ndarray, f: np.ndarray) -> float:
 )
 def ce(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Cross entropy (VIFB), averaged over sources."""
-    srcs, f = as_gray_stack(sources, fused, metric="CE")
+    srcs, f = check_inputs(sources, fused, metric="CE")
     return float(np.mean([cross_entropy(s, f) for s in srcs]))

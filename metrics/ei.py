@@ -14,9 +14,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
+from metrics._matlab import correlate
 from metrics._provenance import VIFB, impl
-from metrics._structural import correlate
 
 _SOBEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # MATLAB fspecial('sobel')
 
@@ -49,4 +49,4 @@ def edge_intensity(img: np.ndarray) -> float:
 )
 def ei(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Edge intensity of the fused image (VIFB)."""
-    return edge_intensity(as_gray_stack(sources, fused, metric="EI")[1])
+    return edge_intensity(check_inputs(sources, fused, metric="EI")[1])

@@ -21,8 +21,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
-from metrics._infotheory import entropy_bits, matlab_round
+from metrics._checks import check_inputs
+from metrics._infotheory import entropy_bits
+from metrics._matlab import matlab_round
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any (uses only the fused image; sources are only shape-checked)"
@@ -51,7 +52,7 @@ def entropy(levels: np.ndarray) -> float:
 
 
 def _check(sources, fused, name):
-    return as_gray_stack(sources, fused, metric=name)[1]
+    return check_inputs(sources, fused, metric=name)[1]
 
 
 @register_metric(

@@ -54,10 +54,10 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._fmi_features import FEATURES
+from metrics._memo import source_memo
 from metrics._provenance import TANG, impl
-from metrics._structural import memoize_images
 
 _W = 3
 _L = _W * _W
@@ -386,19 +386,16 @@ def _frozen(fe):
 # (wavelet ~33 ms, edge ~8 ms at 520x520; gradient, dct and none are cheaper than the hash). Values are
 # unchanged: a hit returns the very map computed before (read-only).
 _SOURCE_FEATURES = {
-    name: (memoize_images(_frozen(fe), maxsize=4) if name in ("wavelet", "edge") else fe)
+    name: (source_memo(_frozen(fe), maxsize=8) if name in ("wavelet", "edge") else fe)
     for name, fe in FEATURES.items()
 }
 
 
 # ... and so is their window side (SourceWindows, 104 bytes per window: ~28 MB for a 520x520 map), within
-# a memory budget per process, keyed by the feature map's content (the map fixes the windows). Built only
-# when a source comes back (a second fused image of the scene): building costs about one inline pass
-# and saves 15-20 % of every later call. Not for 'edge' (binary maps: no gain).
-SOURCE_WINDOWS_BUDGET = 384 * 2**20
-_source_windows = memoize_images(
-    SourceWindows, maxsize=64, max_bytes=SOURCE_WINDOWS_BUDGET, nbytes=lambda sw: sw.nbytes, on_repeat=True
-)
+# the shared source-memo budget (metrics._memo.SOURCE_BUDGET), keyed by the feature map's content (the map
+# fixes the windows). Built only when a source comes back (a second fused image of the scene): building
+# costs about one inline pass and saves 15-20 % of every later call. Not for 'edge' (binary maps: no gain).
+_source_windows = source_memo(SourceWindows, maxsize=64, on_repeat=True)
 
 
 def fmi(sources: Sequence[np.ndarray], fused: np.ndarray, feature: str = "edge") -> float:
@@ -429,7 +426,7 @@ def _register(id_: str, feature: str, name: str, notes: str) -> None:
     )
 
     def metric(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-        srcs, f = as_gray_stack(sources, fused, metric=name)
+        srcs, f = check_inputs(sources, fused, metric=name)
         return fmi(srcs, f, feature)
 
     metric.__name__ = id_.replace("@", "_")

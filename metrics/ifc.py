@@ -38,15 +38,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, correlate, memoize_images
+from metrics._matlab import correlate
+from metrics._memo import memoize_images
+from metrics._variants import register_family
 
 _FILTERS = json.loads((Path(__file__).with_name("_sp5_filters.json")).read_text())
 _LO0 = np.array(_FILTERS["lo0filt"])
@@ -193,12 +193,7 @@ _NOTES = (
 )
 
 
-def _ifc_per_source(sources, fused, metric, min_n=1):
-    srcs, f = check_inputs(sources, fused, min_n=min_n, metric=metric)
-    return [ifcvec(s, f) for s in srcs]
-
-
-@register_metric(
+register_family(
     MetricInfo(
         id="ifc",
         name="IFC",
@@ -211,64 +206,16 @@ def _ifc_per_source(sources, fused, metric, min_n=1):
         notes=_NOTES
         + " Summed over sources (same convention as `vif`); the MFIF seed paper's 5-9.5 range matches "
         "this form for average-type fusion, but no released fusion code confirms it.",
-    )
+    ),
+    ifcvec,
+    combine="sum",
+    variants={
+        "avg": dict(
+            reference_id="IFC_sheikh_avg",
+            reference_impl=_IMPL + " ((ifcvec(A,F)+ifcvec(B,F))/2)",
+            notes=_NOTES,
+        ),
+        "af": dict(reference_id="IFC_sheikh_AF", reference_impl=_IMPL + " (ifcvec(A,F))", notes=_NOTES),
+        "bf": dict(reference_id="IFC_sheikh_BF", reference_impl=_IMPL + " (ifcvec(B,F))", notes=_NOTES),
+    },
 )
-def ifc(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sum over sources of IFC(S_i, F)."""
-    return float(sum(_ifc_per_source(sources, fused, "ifc")))
-
-
-@register_metric(
-    MetricInfo(
-        id="ifc@avg",
-        name="IFC (mean over sources)",
-        higher_is_better=True,
-        range=(0.0, None),
-        reference_id="IFC_sheikh_avg",
-        reference_impl=_IMPL + " ((ifcvec(A,F)+ifcvec(B,F))/2)",
-        n_sources="any: mean over sources",
-        version="1",
-        notes=_NOTES,
-    )
-)
-def ifc_avg(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Mean over sources of IFC(S_i, F)."""
-    return float(np.mean(_ifc_per_source(sources, fused, "ifc@avg")))
-
-
-@register_metric(
-    MetricInfo(
-        id="ifc@af",
-        name="IFC(A,F)",
-        higher_is_better=True,
-        range=(0.0, None),
-        reference_id="IFC_sheikh_AF",
-        reference_impl=_IMPL + " (ifcvec(A,F))",
-        n_sources="any: uses the first source only",
-        version="1",
-        notes=_NOTES,
-    )
-)
-def ifc_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """IFC of the fused image w.r.t. the first source."""
-    srcs, f = check_inputs(sources, fused, min_n=1, metric="ifc@af")
-    return ifcvec(srcs[0], f)
-
-
-@register_metric(
-    MetricInfo(
-        id="ifc@bf",
-        name="IFC(B,F)",
-        higher_is_better=True,
-        range=(0.0, None),
-        reference_id="IFC_sheikh_BF",
-        reference_impl=_IMPL + " (ifcvec(B,F))",
-        n_sources="any >= 2: uses the second source only",
-        version="1",
-        notes=_NOTES,
-    )
-)
-def ifc_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """IFC of the fused image w.r.t. the second source."""
-    srcs, f = check_inputs(sources, fused, min_n=2, metric="ifc@bf")
-    return ifcvec(srcs[1], f)

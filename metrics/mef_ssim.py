@@ -33,15 +33,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import (
-    check_inputs,
-    filter2_valid,
-    flat_windows,
-    fspecial_gaussian,
-    gaussian_2d,
-    imfilter_symmetric_2x2_decimate,
-    memoize_images,
-)
+from metrics._checks import check_inputs
+from metrics._matlab import filter2_valid, fspecial_gaussian, gaussian_2d, imfilter_symmetric_2x2_decimate
+from metrics._memo import flat_windows, memoize_images
 
 _EPS = np.finfo(np.float64).eps
 _W = 11

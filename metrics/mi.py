@@ -24,8 +24,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
-from metrics._infotheory import hist_entropies, joint_histogram, matlab_round, plogp_sum
+from metrics._checks import check_inputs
+from metrics._infotheory import hist_entropies, joint_histogram, plogp_sum
+from metrics._matlab import matlab_round
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any N >= 1: sum of MI(X_k, F) over sources"
@@ -87,7 +88,7 @@ def mi_labels_pair(x: np.ndarray, f: np.ndarray) -> float:
 )
 def mi(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mutual information (bits) summed over sources, Tang's implementation."""
-    srcs, f = as_gray_stack(sources, fused, metric="MI")
+    srcs, f = check_inputs(sources, fused, metric="MI")
     return float(sum(mi_tang_pair(s, f) for s in srcs))
 
 
@@ -105,7 +106,7 @@ def mi(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mutual information (nats) summed over sources, VIFB's implementation."""
-    srcs, f = as_gray_stack(sources, fused, metric="MI@vifb")
+    srcs, f = check_inputs(sources, fused, metric="MI@vifb")
     return float(sum(mi_vifb_pair(s, f) for s in srcs))
 
 
@@ -123,6 +124,6 @@ def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 )
 def mi_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mutual information (nats) summed over sources, CDDFuse's evaluator."""
-    srcs, f = as_gray_stack(sources, fused, metric="MI@cddfuse")
+    srcs, f = check_inputs(sources, fused, metric="MI@cddfuse")
     f32 = f.astype(np.float32)
     return float(sum(mi_labels_pair(s.astype(np.float32), f32) for s in srcs))

@@ -23,13 +23,13 @@ Proc. 37th Asilomar Conf. Signals, Systems and Computers, 2003. doi:10.1109/ACSS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
+from metrics._matlab import OctaveWindow
+from metrics._memo import memoize_images
+from metrics._structural import local_moments
+from metrics._variants import register_family
 from metrics.ssim import _G11
 
 _WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -77,12 +77,7 @@ _NOTES = (
 )
 
 
-def _per_source(sources, fused, metric, min_n=1):
-    srcs, f = check_inputs(sources, fused, min_n=min_n, metric=metric)
-    return srcs, f
-
-
-@register_metric(
+register_family(
     MetricInfo(
         id="ms_ssim",
         ideal=1.0,
@@ -94,49 +89,11 @@ def _per_source(sources, fused, metric, min_n=1):
         n_sources="any: mean over sources",
         version="1",
         notes=_NOTES,
-    )
+    ),
+    ms_ssim_wang,
+    combine="mean",
+    variants={
+        "af": dict(reference_id="MS_SSIM_wang_AF", reference_impl=_IMPL),
+        "bf": dict(reference_id="MS_SSIM_wang_BF", reference_impl=_IMPL),
+    },
 )
-def ms_ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Mean over sources of Wang's MS-SSIM(S_i, F)."""
-    srcs, f = _per_source(sources, fused, "ms_ssim")
-    return float(np.mean([ms_ssim_wang(s, f) for s in srcs]))
-
-
-@register_metric(
-    MetricInfo(
-        id="ms_ssim@af",
-        ideal=1.0,
-        name="MS-SSIM(A,F)",
-        higher_is_better=True,
-        range=(None, 1.0),
-        reference_id="MS_SSIM_wang_AF",
-        reference_impl=_IMPL,
-        n_sources="any: uses the first source only",
-        version="1",
-        notes=_NOTES,
-    )
-)
-def ms_ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Wang's MS-SSIM between the first source and the fused image."""
-    srcs, f = _per_source(sources, fused, "ms_ssim@af")
-    return ms_ssim_wang(srcs[0], f)
-
-
-@register_metric(
-    MetricInfo(
-        id="ms_ssim@bf",
-        ideal=1.0,
-        name="MS-SSIM(B,F)",
-        higher_is_better=True,
-        range=(None, 1.0),
-        reference_id="MS_SSIM_wang_BF",
-        reference_impl=_IMPL,
-        n_sources="any >= 2: uses the second source only",
-        version="1",
-        notes=_NOTES,
-    )
-)
-def ms_ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Wang's MS-SSIM between the second source and the fused image."""
-    srcs, f = _per_source(sources, fused, "ms_ssim@bf", min_n=2)
-    return ms_ssim_wang(srcs[1], f)

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack, as_reference
+from metrics._checks import as_reference, check_inputs
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any N >= 1: mean of the per-source values"
@@ -70,7 +70,7 @@ def vifb_mse_helper(x: np.ndarray, f: np.ndarray) -> float:
 )
 def mse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """MSE on the 0..255 scale, averaged over sources."""
-    srcs, f = as_gray_stack(sources, fused, metric="MSE")
+    srcs, f = check_inputs(sources, fused, metric="MSE")
     return mse_sources(srcs, f)
 
 
@@ -89,7 +89,7 @@ def mse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
 )
 def mse_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Tang's MSE: on data divided by 255, averaged over sources."""
-    srcs, f = as_gray_stack(sources, fused, metric="MSE@tang")
+    srcs, f = check_inputs(sources, fused, metric="MSE@tang")
     return mse_sources([s / 255.0 for s in srcs], f / 255.0)
 
 
@@ -108,7 +108,7 @@ def mse_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None
 )
 def rmse_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """VIFB's RMSE (its non-standard helper), averaged over sources."""
-    srcs, f = as_gray_stack(sources, fused, metric="RMSE@vifb")
+    srcs, f = check_inputs(sources, fused, metric="RMSE@vifb")
     return float(np.mean([vifb_mse_helper(s, f) for s in srcs]))
 
 
@@ -127,7 +127,7 @@ def rmse_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 )
 def mse_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """CDDFuse's MSE (float32)."""
-    srcs, f = as_gray_stack(sources, fused, metric="MSE@cddfuse")
+    srcs, f = check_inputs(sources, fused, metric="MSE@cddfuse")
     f32 = f.astype(np.float32)
     vals = [np.mean((s.astype(np.float32) - f32) ** 2) for s in srcs]
     return float(np.float32(sum(vals[1:], vals[0])) / np.float32(len(vals)))
@@ -149,5 +149,5 @@ def mse_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=N
 )
 def mse_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """MSE between the ground truth ``reference`` and the fused image (0..255 scale)."""
-    _, f = as_gray_stack(sources, fused, metric="MSE_gt", min_sources=0)
+    _, f = check_inputs(sources, fused, metric="MSE_gt", min_n=0)
     return mse_pair(as_reference(reference, f, "MSE_gt"), f)

@@ -22,8 +22,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs
-from metrics._structural import correlate
+from metrics._checks import check_inputs
+from metrics._matlab import correlate
 
 _V = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 _H = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]) / 8
@@ -81,7 +81,7 @@ def nabf_kumar(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> nabf_kumar([a, b], a) >= 0
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Nabf")
+    srcs, fus = check_inputs(sources, fused, metric="Nabf", min_n=2)
     gv_f, gh_f = _sobel(fus)
     g_f = np.sqrt(gh_f**2 + gv_f**2)
     a_f = _angle(gv_f, gh_f)

@@ -20,8 +20,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
-from metrics._infotheory import grey_levels, hist_entropies, joint_histogram, normalize1
+from metrics._checks import check_inputs
+from metrics._infotheory import grey_levels, hist_entropies, joint_histogram
+from metrics._matlab import normalize1
 from metrics._provenance import LIU, impl
 
 
@@ -55,6 +56,6 @@ def nmi_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
 )
 def nmi(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Normalised mutual information (Hossny) of Liu's toolbox."""
-    srcs, f = as_gray_stack(sources, fused, metric="NMI")
+    srcs, f = check_inputs(sources, fused, metric="NMI")
     with np.errstate(invalid="ignore", divide="ignore"):
         return nmi_value(srcs, f)

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack, as_reference
+from metrics._checks import as_reference, check_inputs
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 from metrics.mse import mse_pair, mse_sources, vifb_mse_helper
 
@@ -61,7 +61,7 @@ def psnr_from_mse(mse_value: float, peak: float = 255.0) -> float:
 )
 def psnr(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Standard PSNR (dB) of the fused image against the sources."""
-    srcs, f = as_gray_stack(sources, fused, metric="PSNR")
+    srcs, f = check_inputs(sources, fused, metric="PSNR")
     return psnr_from_mse(mse_sources(srcs, f))
 
 
@@ -80,7 +80,7 @@ def psnr(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) ->
 )
 def psnr_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Tang's PSNR: MSE on [0,1]-scaled data, peak 255."""
-    srcs, f = as_gray_stack(sources, fused, metric="PSNR@tang")
+    srcs, f = check_inputs(sources, fused, metric="PSNR@tang")
     m = mse_sources([s / 255.0 for s in srcs], f / 255.0)
     if m == 0:
         return math.inf
@@ -102,7 +102,7 @@ def psnr_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 )
 def psnr_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """VIFB's PSNR: ``20 log10(255 / sqrt(mean over sources of the helper))``."""
-    srcs, f = as_gray_stack(sources, fused, metric="PSNR@vifb")
+    srcs, f = check_inputs(sources, fused, metric="PSNR@vifb")
     m = float(np.mean([vifb_mse_helper(s, f) for s in srcs]))
     if m == 0:
         return math.inf
@@ -126,7 +126,7 @@ def psnr_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=
     """CDDFuse's PSNR: ``10 log10(max(F)**2 / MSE)`` in float32."""
     from metrics.mse import mse_cddfuse
 
-    srcs, f = as_gray_stack(sources, fused, metric="PSNR@cddfuse")
+    srcs, f = check_inputs(sources, fused, metric="PSNR@cddfuse")
     m = np.float32(mse_cddfuse(srcs, f))
     peak = np.max(f.astype(np.float32))
     if m == 0:
@@ -150,5 +150,5 @@ def psnr_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=
 )
 def psnr_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Standard PSNR (dB) of the fused image against the ground truth ``reference``."""
-    _, f = as_gray_stack(sources, fused, metric="PSNR_gt", min_sources=0)
+    _, f = check_inputs(sources, fused, metric="PSNR_gt", min_n=0)
     return psnr_from_mse(mse_pair(as_reference(reference, f, "PSNR_gt"), f))

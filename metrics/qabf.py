@@ -30,7 +30,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs, conv2_same
+from metrics._checks import check_inputs
+from metrics._matlab import conv2_same
 
 _H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # y
 _H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # x
@@ -85,7 +86,7 @@ def qabf_xydeas(sources: Sequence[np.ndarray], fused: np.ndarray, *, scale: floa
     >>> 0 < qabf_xydeas([a, b], (a + b) / 2) < 1
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qabf")
+    srcs, fus = check_inputs(sources, fused, metric="Qabf", min_n=2)
     if scale != 1.0:
         srcs = [s * scale for s in srcs]
         fus = fus * scale
@@ -106,7 +107,7 @@ def qabf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     Same definition as :func:`qabf_xydeas`; every array is float32 and the final sums are NumPy float32
     pairwise sums, so values differ from the float64 reference by ~1e-7 relative.
     """
-    srcs, fus = check_inputs(sources, fused, name="Qabf (CDDFuse)")
+    srcs, fus = check_inputs(sources, fused, metric="Qabf (CDDFuse)", min_n=2)
     f32 = np.float32
 
     def grad(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

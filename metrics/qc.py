@@ -22,7 +22,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, local_moments
+from metrics._checks import check_inputs
+from metrics._structural import local_moments
 from metrics.qy import _C, _G7
 
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs, normalize1
+from metrics._checks import check_inputs
+from metrics._matlab import normalize1
 
 _F0, _F1, _A = 15.3870, 1.3456, 0.7622
 _K, _H, _P, _Q, _Z = 1.0, 1.0, 3.0, 2.0, 0.0001
@@ -111,7 +112,7 @@ def qcb_chen_blum(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> 0 < qcb_chen_blum([a, b], (a + b) / 2) < 1
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qcb")
+    srcs, fus = check_inputs(sources, fused, metric="Qcb", min_n=2)
     cp_f = _contrast_prime(normalize1(fus))
     cps = [_contrast_prime(normalize1(s)) for s in srcs]
     with np.errstate(divide="ignore", invalid="ignore"):

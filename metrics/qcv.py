@@ -35,26 +35,11 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, correlate
+from metrics._checks import check_inputs
+from metrics._matlab import correlate, normalize1
 
 _BLOCK = 16
 _ALPHA = 5
-
-
-def matlab_round(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``round``: half away from zero (exact, no ``floor(x + 0.5)`` double rounding)."""
-    a = np.abs(x)
-    fl = np.floor(a)
-    return np.copysign(fl + (a - fl >= 0.5), x)
-
-
-def normalize1(x: np.ndarray) -> np.ndarray:
-    """Liu's ``normalize1``: ``round((x - min)/(max - min) * 255)``; all-zero input returned unchanged."""
-    hi, lo = float(x.max()), float(x.min())
-    if hi == 0 and lo == 0:
-        return x.copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return matlab_round((x - lo) / (hi - lo) * 255)
 
 
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])

@@ -18,7 +18,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs, filter2_same
+from metrics._checks import check_inputs
+from metrics._matlab import filter2_same
 
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
@@ -71,7 +72,7 @@ def qg_liu(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> round(qg_liu([a, b], (a + b) / 2), 6) < 1.0
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qg")
+    srcs, fus = check_inputs(sources, fused, metric="Qg", min_n=2)
     g_f, a_f = _grad_angle(fus)
     num = np.zeros_like(fus)
     den = np.zeros_like(fus)

@@ -24,8 +24,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
+from metrics._checks import check_inputs
 from metrics._haar import haar_wpyr
-from metrics._liu import check_inputs
 
 _ALPHA = (2 / 3, 1 / 3)
 
@@ -69,7 +69,7 @@ def qm_pww(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> round(qm_pww([a, b], a), 12) <= 3.0
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qm")
+    srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
     levels = len(_ALPHA)
     pyr_f = haar_wpyr(fus, levels)
     pyr_s = [haar_wpyr(s, levels) for s in srcs]
@@ -139,5 +139,5 @@ def qm(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def qm_unitrange(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Registered wrapper: :func:`qm_pww` on ``inputs / 255``."""
-    srcs, fus = check_inputs(sources, fused, name="Qm")
+    srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
     return qm_pww([s / 255 for s in srcs], fus / 255)

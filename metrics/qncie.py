@@ -23,8 +23,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
-from metrics._infotheory import grey_levels, hist_entropies, joint_histogram, normalize1
+from metrics._checks import check_inputs
+from metrics._infotheory import grey_levels, hist_entropies, joint_histogram
+from metrics._matlab import normalize1
 from metrics._provenance import LIU, impl
 
 _B = 256
@@ -68,6 +69,6 @@ def qncie_value(images: Sequence[np.ndarray]) -> float:
 )
 def qncie(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Nonlinear correlation information entropy metric."""
-    srcs, f = as_gray_stack(sources, fused, metric="Qncie")
+    srcs, f = check_inputs(sources, fused, metric="Qncie")
     with np.errstate(invalid="ignore", divide="ignore"):
         return qncie_value([*srcs, f])

@@ -23,9 +23,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs
+from metrics._checks import check_inputs
+from metrics._memo import source_memo
 from metrics._phasecong import phasecong_liu
-from metrics._structural import memoize_images
 
 _THRESHOLD = 0.1
 _C = 0.0001
@@ -50,9 +50,10 @@ def _phasecong_frozen(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 # Sources are shared by every fused image of a scene (the runner scores ~12 per scene in a row), so their
-# phase congruency (~2/3 of Qp's time) is memoised by content; a few entries of 3 x 8 bytes/pixel each.
-# The fused image is never cached (always new). Values are unchanged: the cache returns the same arrays.
-_source_phasecong = memoize_images(_phasecong_frozen, maxsize=4)
+# phase congruency (~2/3 of Qp's time) is memoised by content (metrics._memo.source_memo: shared budget);
+# 3 x 8 bytes/pixel per entry. The fused image is never cached (always new). Values are unchanged: the
+# cache returns the same arrays.
+_source_phasecong = source_memo(_phasecong_frozen, maxsize=8)
 
 
 def _filt(img: np.ndarray) -> np.ndarray:
@@ -128,7 +129,7 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> 0 < qp_zhao([a, b], np.maximum(a, b)) <= 1
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qp")
+    srcs, fus = check_inputs(sources, fused, metric="Qp", min_n=2)
     feats = [_source_phasecong(s) for s in srcs]
     pc_f, big_f, small_f = phasecong_liu(fus)
     pcs = np.stack([f[0] for f in feats])

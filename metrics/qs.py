@@ -25,7 +25,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, local_moments
+from metrics._checks import check_inputs
+from metrics._structural import local_moments
 from metrics.ssim import _G11, ssim_map
 
 

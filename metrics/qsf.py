@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs
+from metrics._checks import check_inputs
 
 _WD = np.sqrt(2) / 2
 
@@ -63,7 +63,7 @@ def qsf_zheng(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> qsf_zheng([a, b], (a + b) / 2) < 0
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qsf")
+    srcs, fus = check_inputs(sources, fused, metric="Qsf", min_n=2)
     mn = fus.size
     weights = (1.0, 1.0, _WD, _WD)
     d_f = _diffs(fus)

@@ -22,8 +22,9 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
-from metrics._infotheory import grey_levels, hist_entropies, joint_histogram, normalize1
+from metrics._checks import check_inputs
+from metrics._infotheory import grey_levels, hist_entropies, joint_histogram
+from metrics._matlab import normalize1
 from metrics._provenance import LIU, impl
 
 Q_NAVA = 0.43137
@@ -68,6 +69,6 @@ def qte_value(a: np.ndarray, b: np.ndarray, f: np.ndarray, q: float = Q_NAVA) ->
 )
 def qte(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Nava's Tsallis-entropy metric as Liu's toolbox computes it (two sources)."""
-    (a, b), f = as_gray_stack(sources, fused, n_sources=2, metric="Qte")
+    (a, b), f = check_inputs(sources, fused, n=2, metric="Qte")
     with np.errstate(invalid="ignore", divide="ignore"):
         return qte_value(a, b, f)

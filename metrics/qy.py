@@ -34,7 +34,10 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, flat_windows, local_moments, memoize_images
+from metrics._checks import check_inputs
+from metrics._matlab import OctaveWindow
+from metrics._memo import flat_windows, memoize_images
+from metrics._structural import local_moments
 
 _G7 = OctaveWindow(7, 1.5, renormalize=True)
 _C = 2e-16  # C1 = C2 in Liu's ssim_yang: practically no stabilisation

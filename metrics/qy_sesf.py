@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs
+from metrics._checks import check_inputs
 
 _C = 2e-16  # C1 = C2 of Liu's ssim_yang
 _GUARD = 1e-10  # the SESF authors' denominator guard
@@ -100,7 +100,7 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> 0 < qy_sesf_eval([a, b], (a + b) / 2) <= 1
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="Qy (SESF evaluator)", max_sources=2)
+    srcs, fus = check_inputs(sources, fused, metric="Qy (SESF evaluator)", min_n=2, max_n=2)
     if min(fus.shape) < 7:
         raise ValueError(f"Qy needs images of at least 7x7 pixels, got {fus.shape}")
     a, b = srcs

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._provenance import CDDFUSE, TANG, impl
 from metrics.cc import pearson
 
@@ -45,7 +45,7 @@ def scd_pair(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 )
 def scd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Sum of the correlations of differences (Tang)."""
-    (a, b), f = as_gray_stack(sources, fused, n_sources=2, metric="SCD")
+    (a, b), f = check_inputs(sources, fused, n=2, metric="SCD")
     return scd_pair(a, b, f)
 
 
@@ -64,6 +64,6 @@ def scd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> 
 )
 def scd_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """CDDFuse's SCD (float32)."""
-    (a, b), f = as_gray_stack(sources, fused, n_sources=2, metric="SCD@cddfuse")
+    (a, b), f = check_inputs(sources, fused, n=2, metric="SCD@cddfuse")
     a, b, f = (x.astype(np.float32) for x in (a, b, f))
     return float(np.float32(pearson(a, f - b)) + np.float32(pearson(b, f - a)))

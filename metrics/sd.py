@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any (uses only the fused image; sources are only shape-checked)"
@@ -63,7 +63,7 @@ def _info(id_, name, ref, impl_, notes):
 )
 def sd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD of the fused image (Tang)."""
-    return std_population(as_gray_stack(sources, fused, metric="SD")[1])
+    return std_population(check_inputs(sources, fused, metric="SD")[1])
 
 
 @register_metric(
@@ -77,7 +77,7 @@ def sd(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def sd_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD of the fused image (VIFB)."""
-    return std_population(as_gray_stack(sources, fused, metric="SD@vifb")[1])
+    return std_population(check_inputs(sources, fused, metric="SD@vifb")[1])
 
 
 @register_metric(
@@ -91,5 +91,5 @@ def sd_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 )
 def sd_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SD as CDDFuse's evaluator computes it (float32)."""
-    f = as_gray_stack(sources, fused, metric="SD@cddfuse")[1].astype(np.float32)
+    f = check_inputs(sources, fused, metric="SD@cddfuse")[1].astype(np.float32)
     return float(np.std(f))

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._checks import as_gray_stack
+from metrics._checks import check_inputs
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any (uses only the fused image; sources are only shape-checked)"
@@ -74,7 +74,7 @@ def _info(id_, name, ref, impl_, notes):
 )
 def sf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF of the fused image (Tang)."""
-    return spatial_frequency(as_gray_stack(sources, fused, metric="SF")[1])
+    return spatial_frequency(check_inputs(sources, fused, metric="SF")[1])
 
 
 @register_metric(
@@ -88,7 +88,7 @@ def sf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 )
 def sf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF of the fused image (VIFB normalisation)."""
-    return spatial_frequency(as_gray_stack(sources, fused, metric="SF@vifb")[1], per_pixel=True)
+    return spatial_frequency(check_inputs(sources, fused, metric="SF@vifb")[1], per_pixel=True)
 
 
 @register_metric(
@@ -102,5 +102,5 @@ def sf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 )
 def sf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """SF as CDDFuse's evaluator computes it (float32)."""
-    f = as_gray_stack(sources, fused, metric="SF@cddfuse")[1].astype(np.float32)
+    f = check_inputs(sources, fused, metric="SF@cddfuse")[1].astype(np.float32)
     return spatial_frequency(f)

@@ -33,7 +33,11 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import OctaveWindow, check_inputs, local_moments, memoize_images
+from metrics._checks import check_inputs
+from metrics._matlab import OctaveWindow
+from metrics._memo import memoize_images
+from metrics._structural import local_moments
+from metrics._variants import register_family
 
 _LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ssim_index.m"
 _G11 = OctaveWindow(11, 1.5, renormalize=True)
@@ -119,11 +123,6 @@ def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
     return float(structural_similarity(x.astype(np.float32), y.astype(np.float32), data_range=2.0))
 
 
-def _per_source(sources, fused, fn, metric):
-    srcs, f = check_inputs(sources, fused, min_n=1, metric=metric)
-    return [fn(s, f) for s in srcs]
-
-
 _NOTE_WANG = (
     "Wang's ssim_index.m: 11x11 Gaussian (sigma 1.5), K=[0.01 0.03], L=255, filter2 'valid' "
     "(map (H-10)x(W-10)), no downsampling (Wang's later ssim.m downsamples: different number). "
@@ -131,7 +130,7 @@ _NOTE_WANG = (
 )
 
 
-@register_metric(
+register_family(
     MetricInfo(
         id="ssim",
         ideal=1.0,
@@ -143,49 +142,77 @@ _NOTE_WANG = (
         n_sources="any: mean over sources of SSIM(S_i, F)",
         version="1",
         notes=_NOTE_WANG + " Fusion form = mean over sources (VIFB's sum is ssim@vifb).",
-    )
+    ),
+    ssim_index,
+    combine="mean",
+    variants={
+        "af": dict(reference_id="SSIM_wang_AF", reference_impl=_LIU + " ssim_index(A,F)", notes=_NOTE_WANG),
+        "bf": dict(reference_id="SSIM_wang_BF", reference_impl=_LIU + " ssim_index(B,F)", notes=_NOTE_WANG),
+        "vifb": dict(
+            compute=lambda srcs, f: np.sum([ssim_index(s, f) for s in srcs]),
+            ideal=2.0,
+            name="SSIM (VIFB, sum)",
+            range=(None, None),
+            reference_id="SSIM_vifb_sum",
+            reference_impl=(
+                "xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, metrics/metricsSsim.m"
+            ),
+            n_sources="any: sum over sources (2 sources: range up to 2)",
+            version="1",
+            notes="Same kernel and constants as ssim_index.m, but returns the SUM SSIM(A,F)+SSIM(B,F).",
+        ),
+        "tang": dict(
+            compute=lambda srcs, f: np.mean([ssim_builtin_emulation(f, s, 1.0) for s in srcs]),
+            ideal=None,
+            name="SSIM (Tang, MATLAB built-in, emulation)",
+            reference_id="SSIM_tang_emul_builtin_L1",
+            reference_impl=(
+                "Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
+                "Evaluation/analysis_Reference.m (MATLAB IPT ssim; emulated)"
+            ),
+            n_sources="any: mean over sources",
+            version="1",
+            notes=(
+                "EMULATION of MATLAB's built-in ssim as Tang calls it on double 0..255 data, where "
+                "DynamicRange defaults to 1 (C1=1e-4, C2=9e-4): Gaussian sigma 1.5 11x11, replicate padding, "
+                "same-size map. Matches the reference file's emulation; never checked against MATLAB "
+                "(low confidence)."
+            ),
+        ),
+        "builtin255": dict(
+            compute=lambda srcs, f: np.mean([ssim_builtin_emulation(f, s, 255.0) for s in srcs]),
+            ideal=None,
+            name="SSIM (MATLAB built-in, L=255, emulation)",
+            reference_id="SSIM_builtin_emul_L255_avg",
+            reference_impl="emulation of MATLAB IPT ssim (no source repository)",
+            n_sources="any: mean over sources",
+            version="1",
+            notes=(
+                "EMULATION of MATLAB's built-in ssim with DynamicRange 255: Gaussian sigma 1.5 11x11, "
+                "replicate padding, same-size map, C1=(0.01*255)^2, C2=(0.03*255)^2. Not checked against "
+                "MATLAB."
+            ),
+        ),
+        "cddfuse": dict(
+            compute=lambda srcs, f: np.sum([ssim_skimage_cddfuse(f, s) for s in srcs]),
+            ideal=2.0,
+            name="SSIM (CDDFuse)",
+            range=(None, None),
+            reference_id="cddfuse_SSIM",
+            reference_impl=(
+                "Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, "
+                "utils/Evaluator.py Evaluator.SSIM"
+            ),
+            n_sources="any: sum over sources",
+            version="1",
+            notes=(
+                "scikit-image structural_similarity(F, S_i) on float32 0..255 data with data_range=2 (what "
+                "scikit-image 0.19 assumed for float input), 7x7 uniform window, sample covariance; "
+                "SUM over sources."
+            ),
+        ),
+    },
 )
-def ssim(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Mean over sources of Wang's SSIM(S_i, F)."""
-    return float(np.mean(_per_source(sources, fused, ssim_index, "ssim")))
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@af",
-        ideal=1.0,
-        name="SSIM(A,F)",
-        higher_is_better=True,
-        range=(-1.0, 1.0),
-        reference_id="SSIM_wang_AF",
-        reference_impl=_LIU + " ssim_index(A,F)",
-        n_sources="any: uses the first source only",
-        notes=_NOTE_WANG,
-    )
-)
-def ssim_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Wang's SSIM between the first source and the fused image."""
-    srcs, f = check_inputs(sources, fused, min_n=1, metric="ssim@af")
-    return ssim_index(srcs[0], f)
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@bf",
-        ideal=1.0,
-        name="SSIM(B,F)",
-        higher_is_better=True,
-        range=(-1.0, 1.0),
-        reference_id="SSIM_wang_BF",
-        reference_impl=_LIU + " ssim_index(B,F)",
-        n_sources="any >= 2: uses the second source only",
-        notes=_NOTE_WANG,
-    )
-)
-def ssim_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Wang's SSIM between the second source and the fused image."""
-    srcs, f = check_inputs(sources, fused, min_n=2, metric="ssim@bf")
-    return ssim_index(srcs[1], f)
 
 
 @register_metric(
@@ -209,96 +236,3 @@ def ssim_gt(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
     check_inputs(sources, fused, min_n=0, metric="ssim_gt")  # sources unused, but shapes must agree
     (gt,), f = check_inputs([reference], fused, metric="ssim_gt")
     return ssim_index(gt, f)
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@vifb",
-        ideal=2.0,
-        name="SSIM (VIFB, sum)",
-        higher_is_better=True,
-        range=(None, None),
-        reference_id="SSIM_vifb_sum",
-        reference_impl="xingchenzhang/VIFB @ 22b2ea9d91499cc5962d9bdcae9c290270f0fade, metrics/metricsSsim.m",
-        n_sources="any: sum over sources (2 sources: range up to 2)",
-        notes="Same kernel and constants as ssim_index.m, but returns the SUM SSIM(A,F)+SSIM(B,F).",
-    )
-)
-def ssim_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sum over sources of Wang's SSIM(S_i, F) (VIFB)."""
-    return float(np.sum(_per_source(sources, fused, ssim_index, "ssim@vifb")))
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@tang",
-        name="SSIM (Tang, MATLAB built-in, emulation)",
-        higher_is_better=True,
-        range=(-1.0, 1.0),
-        reference_id="SSIM_tang_emul_builtin_L1",
-        reference_impl=(
-            "Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56bac, "
-            "Evaluation/analysis_Reference.m (MATLAB IPT ssim; emulated)"
-        ),
-        n_sources="any: mean over sources",
-        notes=(
-            "EMULATION of MATLAB's built-in ssim as Tang calls it on double 0..255 data, where DynamicRange "
-            "defaults to 1 (C1=1e-4, C2=9e-4): Gaussian sigma 1.5 11x11, replicate padding, same-size map. "
-            "Matches the reference file's emulation; never checked against MATLAB (low confidence)."
-        ),
-    )
-)
-def ssim_tang(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Mean over sources of the built-in-ssim emulation with DynamicRange 1 (Tang's call)."""
-    return float(
-        np.mean(_per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 1.0), "ssim@tang"))
-    )
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@builtin255",
-        name="SSIM (MATLAB built-in, L=255, emulation)",
-        higher_is_better=True,
-        range=(-1.0, 1.0),
-        reference_id="SSIM_builtin_emul_L255_avg",
-        reference_impl="emulation of MATLAB IPT ssim (no source repository)",
-        n_sources="any: mean over sources",
-        notes=(
-            "EMULATION of MATLAB's built-in ssim with DynamicRange 255: Gaussian sigma 1.5 11x11, replicate "
-            "padding, same-size map, C1=(0.01*255)^2, C2=(0.03*255)^2. Not checked against MATLAB."
-        ),
-    )
-)
-def ssim_builtin255(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Mean over sources of the built-in-ssim emulation with DynamicRange 255."""
-    return float(
-        np.mean(
-            _per_source(sources, fused, lambda s, f: ssim_builtin_emulation(f, s, 255.0), "ssim@builtin255")
-        )
-    )
-
-
-@register_metric(
-    MetricInfo(
-        id="ssim@cddfuse",
-        ideal=2.0,
-        name="SSIM (CDDFuse)",
-        higher_is_better=True,
-        range=(None, None),
-        reference_id="cddfuse_SSIM",
-        reference_impl=(
-            "Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, "
-            "utils/Evaluator.py Evaluator.SSIM"
-        ),
-        n_sources="any: sum over sources",
-        notes=(
-            "scikit-image structural_similarity(F, S_i) on float32 0..255 data with data_range=2 (what "
-            "scikit-image 0.19 assumed for float input), 7x7 uniform window, sample covariance; "
-            "SUM over sources."
-        ),
-    )
-)
-def ssim_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sum over sources of CDDFuse's scikit-image SSIM(F, S_i)."""
-    return float(np.sum(_per_source(sources, fused, lambda s, f: ssim_skimage_cddfuse(f, s), "ssim@cddfuse")))

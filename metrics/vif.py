@@ -19,13 +19,11 @@ doi:10.1109/TIP.2005.859378
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs, memoize_images
+from metrics._memo import memoize_images
+from metrics._variants import register_family
 from metrics._vif_stats import vif_scale_stats
 
 _SIGMA_NSQ = 2.0
@@ -63,7 +61,7 @@ _NOTES = (
 )
 
 
-@register_metric(
+register_family(
     MetricInfo(
         id="vif",
         ideal=2.0,
@@ -75,47 +73,21 @@ _NOTES = (
         n_sources="any: sum over sources of VIF(S_i, F)",
         version="1",
         notes=_NOTES + " Summed over sources as in IVIF papers (2 sources: typically 0.6-1.5).",
-    )
+    ),
+    vifp_mscale,
+    combine="sum",
+    variants={
+        "af": dict(
+            ideal=1.0,
+            reference_id="VIF_sheikh_AF",
+            reference_impl=_IMPL + " (vifp_mscale(A,F))",
+            notes=_NOTES,
+        ),
+        "bf": dict(
+            ideal=1.0,
+            reference_id="VIF_sheikh_BF",
+            reference_impl=_IMPL + " (vifp_mscale(B,F))",
+            notes=_NOTES,
+        ),
+    },
 )
-def vif(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sum over sources of Sheikh-Bovik VIF(S_i, F)."""
-    srcs, f = check_inputs(sources, fused, min_n=1, metric="vif")
-    return float(sum(vifp_mscale(s, f) for s in srcs))
-
-
-@register_metric(
-    MetricInfo(
-        id="vif@af",
-        ideal=1.0,
-        name="VIF(A,F)",
-        higher_is_better=True,
-        range=(0.0, None),
-        reference_id="VIF_sheikh_AF",
-        reference_impl=_IMPL + " (vifp_mscale(A,F))",
-        n_sources="any: uses the first source only",
-        notes=_NOTES,
-    )
-)
-def vif_af(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sheikh-Bovik VIF of the fused image against the first source."""
-    srcs, f = check_inputs(sources, fused, min_n=1, metric="vif@af")
-    return vifp_mscale(srcs[0], f)
-
-
-@register_metric(
-    MetricInfo(
-        id="vif@bf",
-        ideal=1.0,
-        name="VIF(B,F)",
-        higher_is_better=True,
-        range=(0.0, None),
-        reference_id="VIF_sheikh_BF",
-        reference_impl=_IMPL + " (vifp_mscale(B,F))",
-        n_sources="any >= 2: uses the second source only",
-        notes=_NOTES,
-    )
-)
-def vif_bf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Sheikh-Bovik VIF of the fused image against the second source."""
-    srcs, f = check_inputs(sources, fused, min_n=2, metric="vif@bf")
-    return vifp_mscale(srcs[1], f)

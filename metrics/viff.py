@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._structural import check_inputs
+from metrics._checks import check_inputs
 from metrics._vif_stats import vif_scale_stats
 from metrics.vif import vifp_mscale
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from bench.registry import get_metric
 from metrics._haar import haar_wpyr
-from metrics._liu import matlab_round, normalize1
+from metrics._matlab import matlab_round, normalize1
 
 MY_IDS = [
     "qg",

@@ -22,7 +22,7 @@ from bench.registry import get_metric
 from bench.scoring import score_one
 from metrics import fmi as fmi_mod
 from metrics._fmi_features import DMEY_MATLAB, FEATURES, feature_wavelet
-from metrics._infotheory import matlab_round, normalize1
+from metrics._matlab import matlab_round, normalize1
 
 
 # --------------------------------------------------------------------------- literal FMI transcription

@@ -25,7 +25,7 @@ from PIL import Image
 from bench.registry import get_metric, list_metrics
 from metrics import mef_ssim as mef
 from metrics import qy as qy_mod
-from metrics._structural import OctaveWindow, fma, imfilter_symmetric_2x2_decimate
+from metrics._matlab import OctaveWindow, fma, imfilter_symmetric_2x2_decimate
 
 OURS = [
     "qc@sesf",
@@ -373,7 +373,7 @@ def test_sesf_single_scale_differs_from_tang_three_scale(sesf_cases):
 
 # ------------------------------------------------------------------------------ qy in exact arithmetic
 def _has_doubly_flat_window(a: np.ndarray, b: np.ndarray) -> bool:
-    from metrics._structural import flat_windows
+    from metrics._memo import flat_windows
 
     return bool((flat_windows(a, 7) & flat_windows(b, 7)).any())
 
@@ -415,7 +415,7 @@ def test_filter2_same_equals_scipy_correlation_bit_for_bit(shape):
     """filter2_same takes OpenCV's direct path for small kernels: it must add in SciPy's order."""
     from scipy import ndimage
 
-    from metrics._liu import filter2_same
+    from metrics._matlab import filter2_same
 
     rng = np.random.default_rng(sum(shape))
     h = rng.normal(size=shape)
@@ -430,7 +430,7 @@ def test_filter2_same_equals_scipy_correlation_bit_for_bit(shape):
 def test_correlate_equals_scipy_bit_for_bit(mode, shape):
     from scipy import ndimage
 
-    from metrics._structural import correlate
+    from metrics._matlab import correlate
 
     rng = np.random.default_rng(len(mode) + sum(shape))
     h = rng.normal(size=shape)
