@@ -17,7 +17,7 @@ import numpy as np
 from baselines import _mst
 from baselines._dtcwt_transform import forward_hbw, inverse_hbw
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 
 def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
@@ -96,6 +96,11 @@ def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
             "sources to even size and back)."
         ),
         params=(("levels", 4), ("quantize", "round"), ("resize_to_even", False)),
+        param_specs=(
+            ParamSpec("levels", "int", 1, 12),
+            ParamSpec("quantize", "str", choices=("round", "truncate", "none")),
+            ParamSpec("resize_to_even", "bool"),
+        ),
     )
 )
 def fuse(

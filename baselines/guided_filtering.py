@@ -38,7 +38,7 @@ import numpy as np
 
 from baselines._gff_filter import guided_filter_stack
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 _RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 _LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -178,6 +178,12 @@ def gff(
         "output kept float (GFF.m rounds to uint8). Reproduction switch sesf2020_call=True emulates the "
         "SESF-Fuse experiment's broken call (0..255 doubles, clamped gray) behind its GF row.",
         params=(("r1", 45), ("eps1", 0.3), ("r2", 7), ("eps2", 1e-6), ("sesf2020_call", False)),
+        param_specs=(
+            ParamSpec("r1", "int", 1, 1000),
+            ParamSpec("eps1", "float", 0.0),
+            ParamSpec("r2", "int", 1, 1000),
+            ParamSpec("eps2", "float", 0.0),
+        ),
     )
 )
 def fuse(

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import UserError
+from bench.errors import EnvironmentFailure
 from bench.types import DatasetInfo, MethodInfo, MetricInfo
 
 
-class UnknownEntryError(KeyError, UserError):
+class UnknownEntryError(KeyError, EnvironmentFailure):
     """An id that is not registered; the message carries close-match suggestions."""
 
     def __str__(self) -> str:

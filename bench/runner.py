@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 
 from bench.cache import FusedEntry, ResultCache, atomic_write_text, fused_key, read_png_u8, score_key
-from bench.errors import UserError
+from bench.errors import UserError, one_line
 from bench.integrity import sha256_file
-from bench.procenv import allow_worker_growth, set_worker_env
+from bench.procenv import allow_worker_growth, set_worker_env, start_parent_watchdog
 from bench.protocols import PROTOCOLS
 from bench.registry import get_dataset, get_method, get_metric, list_datasets, list_methods, list_metrics
 
@@ -181,8 +181,7 @@ class FuseOutcome:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return one_line(exc)  # robust: environmental failures carry the "environment: " prefix (never cached)
 
 
 def _as_u8(img: np.ndarray) -> np.ndarray:
@@ -273,6 +272,7 @@ def score_worker(
 
 def _call(i: int, fn: Callable, args: tuple) -> tuple[int, Any]:
     allow_worker_growth()  # the metric caches are bounded; loky must not restart the worker for them
+    start_parent_watchdog()  # robust: a worker exits within ~1 s when the main process dies (no orphans)
     return i, fn(*args)
 
 
@@ -458,6 +458,13 @@ def run(cfg: RunConfig) -> RunSummary:
     device = resolve_run_device(cfg.device, cfg.methods)
     out = Path(cfg.out) if cfg.out else default_out_dir(cfg.datasets, device)
     out.mkdir(parents=True, exist_ok=True)
+    from bench.runlock import run_lock
+
+    with run_lock(out):  # robust: one run at a time per --out
+        return _run_locked(cfg, device, out, started, t_start)
+
+
+def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: float) -> RunSummary:
     cache = ResultCache(cfg.cache_dir or default_cache_dir())
     metrics = [get_metric(m) for m in cfg.metrics]
     try:
@@ -494,6 +501,9 @@ def run(cfg: RunConfig) -> RunSummary:
     meta = _run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
     meta["compute_seconds"] = profile
     atomic_write_text(out / "run.json", json.dumps(meta, indent=2, default=str) + "\n")
+    from bench.summary import format_summary
+
+    print(format_summary(df, counts), file=sys.stderr)  # robust: end-of-run summary
     return RunSummary(out, df, counts)
 
 
@@ -774,7 +784,9 @@ def read_results(run_dir: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise UserError(f"{path}: not a results file (missing columns {', '.join(missing)})")
     df["message"] = df["message"].fillna("")
-    return df
+    from bench.summary import validate_results
+
+    return validate_results(df, str(path))  # robust: non-numeric values, disagreeing duplicates
 
 
 def _write_artifacts(out: Path, jobs: list[_FuseJob]) -> None:

@@ -12,6 +12,22 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    """Declared type and range of one method parameter (checked by :func:`bench.params.validate_params`).
+
+    ``type`` is ``"int"``, ``"float"``, ``"bool"``, ``"str"`` or ``"path"``; ``min``/``max`` bound
+    numbers (inclusive, ``None`` for open); ``choices`` lists the allowed strings.
+    """
+
+    name: str
+    type: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class MethodInfo:
     """Metadata of a fusion method.
 
@@ -45,6 +61,11 @@ class MethodInfo:
         Official weights, downloaded to the cache and verified; empty for classical methods.
     notes : str
         Choices made where the paper is silent, approximations, reproduction switches.
+    params : tuple
+        ``(name, default)`` pairs of the method's parameters (part of the cache key).
+    param_specs : tuple of ParamSpec
+        Optional declared type/range per parameter; parameters without one are checked against the
+        type of their default (``bench.params``).
     """
 
     id: str
@@ -63,6 +84,7 @@ class MethodInfo:
     weights_sha256: str = ""
     notes: str = ""
     params: tuple[tuple[str, object], ...] = ()
+    param_specs: tuple[ParamSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in ("classical", "learned"):

@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from bench.paper import format_text, regenerate, to_json
+    from bench.params import check_jobs
 
+    check_jobs(args.jobs)
     res = regenerate(
         args.table,
         reference=args.reference,

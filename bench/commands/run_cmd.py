@@ -64,6 +64,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any row is an error (fusion or metric, cached or fresh): for CI",
+    )
 
 
 def config_from_args(args: argparse.Namespace):
@@ -77,10 +82,16 @@ def config_from_args(args: argparse.Namespace):
         from bench.errors import UserError
 
         raise UserError("--scheduler needs --backend dask")
+    from bench.params import check_jobs
+
+    check_jobs(args.jobs)
+    datasets = resolve_datasets(args.dataset)
+    metrics = resolve_metrics(args.metrics)
+    _check_ground_truth(args.metrics, metrics, datasets)
     return RunConfig(
         methods=resolve_methods(args.methods),
-        datasets=resolve_datasets(args.dataset),
-        metrics=resolve_metrics(args.metrics),
+        datasets=datasets,
+        metrics=metrics,
         data_dir=args.data_dir,
         limit=args.limit,
         jobs=args.jobs,
@@ -97,16 +108,48 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
+def _check_ground_truth(spec: str, metrics: tuple, datasets: tuple) -> None:
+    """Metrics named explicitly that need a ground truth no selected dataset has: an error when no other
+    metric is left, else a warning (``all`` and globs leave them out silently, as documented)."""
+    from bench.errors import UserError
+    from bench.registry import get_dataset, get_metric
+
+    if not metrics or spec.strip() == "all" or any(ch in spec for ch in "*?["):
+        return
+    if any(get_dataset(d).info.has_ground_truth for d in datasets):
+        return
+    gt = [m for m in metrics if get_metric(m).info.needs_reference]
+    if not gt:
+        return
+    msg = (
+        f"metric(s) {', '.join(gt)} need a ground-truth image and dataset(s) {', '.join(datasets)} have "
+        "none (no rows would be written)"
+    )
+    if len(gt) == len(metrics):
+        raise UserError(msg + "; pick a dataset with ground truth (see `list datasets`, column GT)")
+    print(f"warning: {msg}", file=sys.stderr)
+
+
 def main(args: argparse.Namespace) -> int:
     from bench.commands.report_cmd import make_report
+    from bench.runlock import run_lock
     from bench.runner import run
+    from bench.summary import has_errors
 
-    summary = run(config_from_args(args))
-    md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
+    cfg = config_from_args(args)
+    if cfg.out is None:
+        summary = run(cfg)
+        md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
+    else:
+        with run_lock(cfg.out):  # the report is part of the run: no other run may write in between
+            summary = run(cfg)
+            md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
     c = summary.counts
     print(md)
     print(
         f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
         f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
     )
+    if args.strict and has_errors(summary.results):
+        return 1
     return 0
