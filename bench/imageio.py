@@ -156,8 +156,14 @@ def _read_tiff_wide(path: Path):
         page = tf.pages[0]
         if page.bitspersample <= 8 and page.sampleformat in (1, 2) or page.photometric == 3:
             return None  # 1-8 bit integer or palette: Pillow reads these exactly
-        arr = page.asarray()
         axes = page.axes
+        try:
+            arr = page.asarray()
+        except Exception as exc:  # noqa: BLE001 - e.g. LZW/Deflate without imagecodecs: OpenCV's libtiff
+            arr = _read_cv2(path)
+            if arr is None:
+                raise UserError(f"{path}: cannot decode this {page.bitspersample}-bit TIFF ({exc})") from None
+            axes = "YXS" if arr.ndim == 3 else "YX"  # RGB(A) order; alpha is dropped below
         declared = None
         smin, smax = page.tags.get(340), page.tags.get(341)
         if smin is not None and smax is not None:
