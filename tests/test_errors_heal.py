@@ -67,7 +67,8 @@ def test_cache_refuses_environment_errors(tmp_path):
     assert not c.put_fused_error("a" * 64, one_line(WeightsUnavailable("x")), device="cpu", method="m",
                                  created="")
     assert c.get_fused("a" * 64) is None
-    assert c.put_fused_error("b" * 64, one_line(ValueError("too small")), device="cpu", method="m", created="")
+    assert c.put_fused_error("b" * 64, one_line(ValueError("too small")), device="cpu", method="m",
+                             created="")
     assert c.get_fused("b" * 64).status == "error"
     c.put_scores([("k1", "en", math.nan, "error", one_line(MemoryError()), 1.0),
                   ("k2", "en", math.nan, "error", "ValueError: constant image", 1.0),
@@ -113,7 +114,8 @@ class _Fake:
 def flaky(monkeypatch):
     registry.load_all()
     monkeypatch.setitem(registry.DATASETS._entries, "errfake", _Fake())
-    monkeypatch.setitem(registry.METHODS._entries, "flaky", Method(MethodInfo(id="flaky", name="flaky"), _flaky))
+    method = Method(MethodInfo(id="flaky", name="flaky"), _flaky)
+    monkeypatch.setitem(registry.METHODS._entries, "flaky", method)
     yield
     STATE["broken"] = None
 
@@ -170,8 +172,9 @@ def test_summary_counts_nan_and_first_messages():
         columns=["dataset", "scene", "method", "metric", "value", "status", "message", "protocol", "device"],
     )
     text = format_summary(df, {"computed": 3, "cached": 2, "fuse_errors_cached": 1, "score_errors": 1})
-    assert text.splitlines()[0] == ("summary: computed 3, cached 2; fusion errors 2 (1 cached), metric errors 1 "
-                                    "(0 cached), NaN values 1")
+    assert text.splitlines()[0] == (
+        "summary: computed 3, cached 2; fusion errors 2 (1 cached), metric errors 1 (0 cached), NaN values 1"
+    )
     assert "method m1: 2 error row(s); first: ValueError: small" in text
     assert "metric qg: 1 error row(s); first: ZeroDivisionError: x" in text
     assert has_errors(df) and not has_errors(df[df.status == "ok"])

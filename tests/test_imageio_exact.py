@@ -117,7 +117,8 @@ def test_8bit_read_is_bit_identical_to_before(tmp_path):
     a = _data(np.uint8, 3, seed=11)
     for ext in ("png", "tif", "bmp"):
         Image.fromarray(a).save(tmp_path / f"e.{ext}")
-        np.testing.assert_array_equal(read_image(tmp_path / f"e.{ext}"), a.astype(np.float32) / np.float32(255))
+        want = a.astype(np.float32) / np.float32(255)
+        np.testing.assert_array_equal(read_image(tmp_path / f"e.{ext}"), want)
 
 
 def test_float_tiff_out_of_range_is_an_error_not_clipped(tmp_path):
