@@ -346,6 +346,8 @@ class Executor:
         for attempt in range(2):
             try:
                 cfg = {"backend": "dask"} if self.backend == "dask" else {"backend": "loky"}
+                if self.backend == "loky":  # robust: the watchdog starts with each worker, before any task
+                    cfg["initializer"] = start_parent_watchdog
                 n_jobs = -1 if self.backend == "dask" else min(self.jobs, len(pending))
                 with parallel_config(**cfg):
                     gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
