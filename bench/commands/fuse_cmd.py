@@ -54,6 +54,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _heartbeat:  # noqa: N801 - used as a context manager
+    """Progress on stderr for long fusions: a line after ``first`` seconds, then every ``every`` seconds."""
+
+    def __init__(self, what: str, first: float = 5.0, every: float = 15.0) -> None:
+        import threading
+
+        self.what, self.first, self.every = what, first, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import time
+
+        t0 = time.monotonic()
+        wait = self.first
+        while not self._stop.wait(wait):
+            print(f"{self.what}: running for {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+            wait = self.every
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main(args: argparse.Namespace) -> int:
     from bench.imageio import check_output_path, parse_input_range, read_sources, write_image
     from bench.params import validate_params
@@ -78,7 +106,9 @@ def main(args: argparse.Namespace) -> int:
 
         params["device"] = resolve_device(args.device)
     try:
-        result = method.fuse(images, **params)
+        h, w = images[0].shape[:2]
+        with _heartbeat(f"fuse: {method.info.id} on {len(images)} sources of {w}x{h}"):
+            result = method.fuse(images, **params)
     except TypeError as exc:
         if params and "unexpected keyword" in str(exc):
             raise UserError(f"method {method.info.id!r}: {exc}") from None
