@@ -79,6 +79,11 @@ def guided_filter_stack(guides: np.ndarray, p: np.ndarray, r: int, eps: float) -
         raise ValueError(f"Expected guides and inputs of one KxHxW shape, got {guides.shape} and {p.shape}")
     if r < 0:
         raise ValueError(f"Expected radius >= 0, got {r}")
+    if guides.shape[0] > 1:  # one slice at a time: the same bits (every step is per slice), 1/K of the memory
+        out = np.empty(guides.shape, dtype=np.float64)
+        for k in range(guides.shape[0]):
+            out[k] = guided_filter_stack(guides[k : k + 1], p[k : k + 1], r, eps)[0]
+        return out
     mean_i = box_mean_stack(guides, r)
     mean_p = box_mean_stack(p, r)
     cov_ip = box_mean_stack(guides * p, r)

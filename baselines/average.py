@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 QUANTIZE_MODES = ("none", "round", "truncate")
 
@@ -79,6 +79,7 @@ def average(images: Sequence[np.ndarray], quantize: str = "none") -> np.ndarray:
         version="1",
         notes="quantize='truncate' regenerates the SESF-Fuse (2020) 'SF' row, which was plain averaging.",
         params=(("quantize", "none"),),
+        param_specs=(ParamSpec("quantize", "str", choices=("none", "round", "truncate")),),
     )
 )
 def fuse(images: Sequence[np.ndarray], quantize: str = "none") -> FusionResult:

@@ -17,7 +17,7 @@ import numpy as np
 
 from baselines import _mst
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 _S = np.sqrt(0.5)
 
@@ -217,6 +217,11 @@ def dwt_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
             "for even sizes); the SESF DWT row is nevertheless not regenerable (methods.md 7.3)."
         ),
         params=(("levels", 4), ("quantize", "round"), ("resize_to_even", False)),
+        param_specs=(
+            ParamSpec("levels", "int", 1, 12),
+            ParamSpec("quantize", "str", choices=("round", "truncate", "none")),
+            ParamSpec("resize_to_even", "bool"),
+        ),
     )
 )
 def fuse(

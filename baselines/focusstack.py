@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.imageio import to_uint8
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 _BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -173,6 +173,7 @@ def focusstack(
         "alignment on, 8-bit pipeline, R/B-swapped gray. Per-image values of that row depend on the "
         "OpenCV SIFT version; only the mean is reproducible.",
         params=(("align", False), ("sesf2020", False)),
+        param_specs=(ParamSpec("align", "bool"), ParamSpec("sesf2020", "bool")),
     )
 )
 def fuse(images: Sequence[np.ndarray], *, align: bool = False, sesf2020: bool = False) -> FusionResult:

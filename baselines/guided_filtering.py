@@ -38,7 +38,7 @@ import numpy as np
 
 from baselines._gff_filter import guided_filter_stack
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 _RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 _LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -144,11 +144,20 @@ def gff(
     sal += 1e-12
     sal /= sal.sum(axis=0)
     labels = np.argmax(sal, axis=0)  # ties -> first source, like MATLAB max
+    del sal  # big images: every N x H x W float64 array is 16 bytes per pixel and source
     p = (labels == np.arange(n)[:, None, None]).astype(np.float64)
 
     def weights(r: int, eps: float) -> np.ndarray:
-        w = _matlab_u8(guided_filter_stack(gray, p, r, eps) * 255.0) / 255.0 + 1e-12
-        return w / w.sum(axis=0)
+        # _matlab_u8(gf * 255) / 255 + 1e-12, normalised over N: the same operations, done in place
+        w = guided_filter_stack(gray, p, r, eps)
+        w *= 255.0
+        w += 0.5
+        np.floor(w, out=w)
+        np.clip(w, 0.0, 255.0, out=w)
+        w /= 255.0
+        w += 1e-12
+        w /= w.sum(axis=0)
+        return w
 
     w_b = weights(r1, eps1).astype(stack.dtype, copy=False)  # N x H x W
     w_d = weights(r2, eps2).astype(stack.dtype, copy=False)
@@ -178,6 +187,12 @@ def gff(
         "output kept float (GFF.m rounds to uint8). Reproduction switch sesf2020_call=True emulates the "
         "SESF-Fuse experiment's broken call (0..255 doubles, clamped gray) behind its GF row.",
         params=(("r1", 45), ("eps1", 0.3), ("r2", 7), ("eps2", 1e-6), ("sesf2020_call", False)),
+        param_specs=(
+            ParamSpec("r1", "int", 1, 1000),
+            ParamSpec("eps1", "float", 0.0),
+            ParamSpec("r2", "int", 1, 1000),
+            ParamSpec("eps2", "float", 0.0),
+        ),
     )
 )
 def fuse(

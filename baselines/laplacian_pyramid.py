@@ -14,7 +14,7 @@ import numpy as np
 
 from baselines import _mst
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 
 def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4, *, integer_valued: bool = False) -> np.ndarray:
@@ -101,6 +101,10 @@ def lp_fuse(sources: Sequence[np.ndarray], levels: int = 4, *, integer_valued: b
             "(2020) runs; quantize='none' keeps the float result."
         ),
         params=(("levels", 4), ("quantize", "round")),
+        param_specs=(
+            ParamSpec("levels", "int", 1, 12),
+            ParamSpec("quantize", "str", choices=("round", "truncate", "none")),
+        ),
     )
 )
 def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round") -> FusionResult:

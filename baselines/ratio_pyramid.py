@@ -14,7 +14,7 @@ import numpy as np
 
 from baselines import _mst
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 EPS = 1e-6  # the toolbox's ``eps = 1e-6`` (on the 0..255 scale)
 
@@ -104,6 +104,10 @@ def rp_fuse(sources: Sequence[np.ndarray], levels: int = 4, *, integer_valued: b
             "result."
         ),
         params=(("levels", 4), ("quantize", "round")),
+        param_specs=(
+            ParamSpec("levels", "int", 1, 12),
+            ParamSpec("quantize", "str", choices=("round", "truncate", "none")),
+        ),
     )
 )
 def fuse(images: Sequence[np.ndarray], levels: int = 4, quantize: str = "round") -> FusionResult:

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.ndimage import correlate
 
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 
 _RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 
@@ -173,6 +173,7 @@ def sf_fusion(
         "against the paper. The SESF-Fuse paper's 'SF' row is plain averaging (its run cast the [0,1] "
         "gray image to int): regenerate it with the 'average' method.",
         params=(("block_size", 16), ("threshold", 1.0), ("consistency", True)),
+        param_specs=(ParamSpec("block_size", "int", 2, 4096), ParamSpec("threshold", "float", 0.0)),
     )
 )
 def fuse(

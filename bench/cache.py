@@ -25,8 +25,26 @@ on them are recomputed; bumping a metric's ``version`` recomputes that metric on
 Crash safety
     Files are written to a temporary name in the same folder and moved into place with
     :func:`os.replace`; the SQLite row that points to a file is committed only after the move. A
-    process killed at any moment leaves either a complete entry or none. Errors are never cached:
-    a failed fusion or metric is retried by the next run.
+    process killed at any moment leaves either a complete entry or none.
+
+Errors
+    A fusion or metric error that is a property of the inputs (image too small, N not supported) is
+    stored with the versions in its key and reused until ``--retry-errors``; an error caused by the
+    environment (:func:`bench.errors.is_environmental_message`: missing weights or data, import
+    failure, out of memory, a killed worker) is refused here, so the next run retries it, and such a
+    row found in an older cache is treated as a miss.
+
+Verified reads
+    Every hit is checked before it is returned: a fused image is decoded and its pixels' sha256
+    compared with the stored one (the decision map too, for rows that store its hash); a score row is
+    compared with its stored checksum. A mismatch, a truncated or missing file or an unreadable row
+    is reported once on stderr, the entry is deleted and the caller sees a miss, so it is recomputed.
+    An index that SQLite cannot read is moved aside (``index.sqlite.corrupt-<time>``) with a
+    one-line message and a fresh one is started.
+
+Sharing
+    Several runs (processes) may use one cache folder at once: files are content-addressed and
+    replaced atomically, and SQLite serialises the index writes (``timeout`` 60 s).
 """
 
 from __future__ import annotations
@@ -36,6 +54,9 @@ import json
 import math
 import os
 import sqlite3
+import sys
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +66,7 @@ import numpy as np
 from bench.atomicio import atomic_write_bytes as _atomic_write_bytes
 from bench.atomicio import atomic_write_text  # noqa: F401  (re-exported)
 from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
+from bench.errors import is_environmental_message
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fused (
@@ -164,19 +186,93 @@ def _encode_png(img: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def score_checksum(key: str, value: float, status: str, message: str) -> str:
+    """Short checksum of one score row (key, exact value, status, message)."""
+    v = "nan" if value is None or (isinstance(value, float) and math.isnan(value)) else float(value).hex()
+    return hashlib.sha256(f"{key}|{v}|{status}|{message or ''}".encode()).hexdigest()[:16]
+
+
 class ResultCache:
-    """The cache folder. Only the process that owns it (the run's main process) writes to it."""
+    """The cache folder (see module docstring); several processes may share it."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60)
-        self._db.executescript(SCHEMA)
-        cols = {r[1] for r in self._db.execute("PRAGMA table_info(scores)")}
-        if "seconds" not in cols:  # caches written before scores were timed
-            self._db.execute("ALTER TABLE scores ADD COLUMN seconds REAL")
-        self._db.commit()
+        self.db_path = self.root / "index.sqlite"
+        self._reported: set[str] = set()
+        self.dropped = 0  # damaged entries dropped by this instance
+        self._db = self._open()
         self._sweep_orphans()
+
+    # index --------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, timeout=60)
+        db.executescript(SCHEMA)
+        for table, col, typ in (("scores", "seconds", "REAL"), ("scores", "checksum", "TEXT"),
+                                ("fused", "dm_sha256", "TEXT")):
+            cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if col not in cols:  # caches written by older versions
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {typ}")
+        db.commit()
+        row = db.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            db.close()
+            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise
+            return self._move_aside(exc)
+        except sqlite3.DatabaseError as exc:
+            return self._move_aside(exc)
+
+    def _move_aside(self, exc: BaseException) -> sqlite3.Connection:
+        """Move an unreadable index aside (one line on stderr saying where) and start a fresh one."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}-{os.getpid()}")
+        try:
+            os.replace(self.db_path, aside)
+            for suffix in ("-journal", "-wal", "-shm"):
+                side = self.db_path.with_name(self.db_path.name + suffix)
+                if side.exists():
+                    os.replace(side, aside.with_name(aside.name + suffix))
+            where = f"moved aside to {aside}"
+        except FileNotFoundError:  # another process moved it first
+            where = "already moved aside by another process"
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(
+            f"warning: result cache index {self.db_path} is unreadable ({msg}); {where}; "
+            "starting a fresh index (entries are recomputed)",
+            file=sys.stderr,
+        )
+        return self._connect()
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """An index query failed with corruption mid-run: move it aside and continue on a fresh one."""
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            raise exc
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
+        self._db = self._move_aside(exc)
+
+    def _report(self, key: str, what: str) -> None:
+        self.dropped += 1
+        if key not in self._reported:
+            self._reported.add(key)
+            print(f"warning: result cache: {what}; entry {key[:12]} dropped, recomputing", file=sys.stderr)
+
+    def _drop(self, table: str, key: str) -> None:
+        try:
+            with self._db:
+                self._db.execute(f"DELETE FROM {table} WHERE key=?", (key,))
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
 
     def _sweep_orphans(self) -> None:
         """Delete temporary files left by writers that were killed (their pid is gone)."""
@@ -199,18 +295,41 @@ class ResultCache:
         d = self.root / "fused" / key[:2]
         return d / f"{key}.png", d / f"{key}.dm.png"
 
+    def _verify_png(self, path: Path, sha: str | None) -> str:
+        """'' when ``path`` decodes to pixels with sha256 ``sha`` (any image if None), else why not."""
+        if not path.is_file():
+            return f"{path.name} is missing"
+        try:
+            a = read_png_u8(path)
+        except Exception as exc:  # noqa: BLE001 - any decoding failure means a damaged file
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return f"{path.name} is unreadable ({why})"
+        if a.dtype != np.uint8:
+            return f"{path.name} is not an 8-bit image"
+        if sha and array_sha256(a) != sha:
+            return f"{path.name} does not match its stored sha256 (changed or replaced)"
+        return ""
+
     # fused images -------------------------------------------------------------------------
     def get_fused(self, key: str) -> FusedEntry | None:
-        row = self._db.execute(
-            "SELECT sha256, has_dm, time_median, time_iqr, repeats, n_threads, device, status, message, "
-            "created "
-            "FROM fused WHERE key=?",
-            (key,),
-        ).fetchone()
+        """The verified entry for ``key``, or None (a miss; damaged entries are dropped first)."""
+        try:
+            row = self._db.execute(
+                "SELECT sha256, has_dm, time_median, time_iqr, repeats, n_threads, device, status, message, "
+                "created, dm_sha256 "
+                "FROM fused WHERE key=?",
+                (key,),
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            return None
         if row is None:
             return None
         path, dm = self._paths(key)
         if row[7] != "ok":
+            if is_environmental_message(row[8] or ""):  # from an older version; not an input property
+                self._drop("fused", key)
+                return None
             return FusedEntry(
                 key,
                 "",
@@ -225,8 +344,13 @@ class ResultCache:
                 row[8] or "",
                 row[9] or "",
             )
-        if not path.exists() or (row[1] and not dm.exists()):
-            return None  # files deleted by hand: treat as a miss
+        why = self._verify_png(path, row[0])
+        if not why and row[1]:
+            why = self._verify_png(dm, row[10])
+        if why:
+            self._report(key, why)
+            self._drop("fused", key)
+            return None
         return FusedEntry(
             key,
             row[0],
@@ -262,25 +386,29 @@ class ResultCache:
         if dm_u8 is not None:
             _atomic_write_bytes(dm, _encode_png(dm_u8))
         sha = array_sha256(image_u8)
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO fused VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    key,
-                    sha,
-                    "x".join(map(str, image_u8.shape)),
-                    int(dm_u8 is not None),
-                    time_median,
-                    time_iqr,
-                    repeats,
-                    n_threads,
-                    device,
-                    method,
-                    created,
-                    "ok",
-                    "",
-                ),
-            )
+        dm_sha = array_sha256(np.ascontiguousarray(dm_u8)) if dm_u8 is not None else None
+        row = (
+            key,
+            sha,
+            "x".join(map(str, image_u8.shape)),
+            int(dm_u8 is not None),
+            time_median,
+            time_iqr,
+            repeats,
+            n_threads,
+            device,
+            method,
+            created,
+            "ok",
+            "",
+            dm_sha,
+        )
+        self._write(
+            "INSERT OR REPLACE INTO fused (key, sha256, shape, has_dm, time_median, time_iqr, repeats, "
+            "n_threads, device, method, created, status, message, dm_sha256) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [row],
+        )
         return FusedEntry(
             key,
             sha,
@@ -296,40 +424,81 @@ class ResultCache:
             created,
         )
 
-    def put_fused_error(self, key: str, message: str, *, device: str, method: str, created: str) -> None:
-        """Record that this fusion raised (reused only until ``--retry-errors``)."""
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO fused VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (key, "", "", 0, None, None, 0, 0, device, method, created, "error", message),
-            )
+    def _write(self, sql: str, rows: list) -> None:
+        for attempt in range(2):
+            try:
+                with self._db:
+                    self._db.executemany(sql, rows)
+                return
+            except sqlite3.DatabaseError as exc:
+                if attempt:
+                    raise
+                self._recover(exc)
+
+    def put_fused_error(self, key: str, message: str, *, device: str, method: str, created: str) -> bool:
+        """Record that this fusion raised (reused only until ``--retry-errors``).
+
+        Environmental errors (:func:`bench.errors.is_environmental_message`) are refused: returns
+        False and stores nothing, so the next run retries them.
+        """
+        if is_environmental_message(message):
+            return False
+        self._write(
+            "INSERT OR REPLACE INTO fused (key, sha256, shape, has_dm, time_median, time_iqr, repeats, "
+            "n_threads, device, method, created, status, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(key, "", "", 0, None, None, 0, 0, device, method, created, "error", message)],
+        )
+        return True
 
     # scores -------------------------------------------------------------------------------
     def get_scores(self, keys: Iterable[str]) -> dict[str, tuple[float, str, str, float]]:
-        """Look up many score keys at once; returns {key: (value, status, message, seconds)} for hits."""
+        """Look up many score keys at once; returns {key: (value, status, message, seconds)} for verified
+        hits (rows failing their checksum, and environmental errors, are dropped and left out)."""
         keys = list(keys)
         out: dict[str, tuple[float, str, str, float]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            q = (
-                "SELECT key, value, status, message, seconds FROM scores "
-                f"WHERE key IN ({','.join('?' * len(chunk))})"
-            )
-            for k, v, s, m, sec in self._db.execute(q, chunk):
-                out[k] = (_f(v), s, m or "", _f(sec))
+        bad: list[str] = []
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                q = (
+                    "SELECT key, value, status, message, seconds, checksum FROM scores "
+                    f"WHERE key IN ({','.join('?' * len(chunk))})"
+                )
+                for k, v, s, m, sec, ck in self._db.execute(q, chunk):
+                    if ck is not None and ck != score_checksum(k, _f(v), s, m or ""):
+                        self._report(k, "a score row does not match its checksum")
+                        bad.append(k)
+                    elif s != "ok" and is_environmental_message(m or ""):
+                        bad.append(k)
+                    else:
+                        out[k] = (_f(v), s, m or "", _f(sec))
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            return {}
+        if bad:
+            try:
+                with self._db:
+                    self._db.executemany("DELETE FROM scores WHERE key=?", [(k,) for k in bad])
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
         return out
 
     def put_scores(self, items: Iterable[tuple[str, str, float, str, str, float]], created: str) -> None:
-        """Commit (key, metric, value, status, message, seconds) rows in one transaction."""
-        rows = [(k, m, v, s, msg, created, sec) for k, m, v, s, msg, sec in items]
+        """Commit (key, metric, value, status, message, seconds) rows in one transaction.
+
+        Environmental error rows are left out (never cached)."""
+        rows = [
+            (k, m, v, s, msg, created, sec, score_checksum(k, _f(v), s, msg))
+            for k, m, v, s, msg, sec in items
+            if s == "ok" or not is_environmental_message(msg)
+        ]
         if not rows:
             return
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO scores (key, metric, value, status, message, created, seconds) "
-                "VALUES (?,?,?,?,?,?,?)",
-                rows,
-            )
+        self._write(
+            "INSERT OR REPLACE INTO scores (key, metric, value, status, message, created, seconds, checksum) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
 
 
 def _f(v) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import UserError
+from bench.errors import DataUnavailable
 from bench.types import DatasetInfo
 from bench.userdirs import cache_root  # noqa: F401  (re-exported: bench.datasets.cache_root)
 
@@ -112,7 +112,7 @@ class DeclaredDataset:
             if c.is_dir() and any(c.iterdir()):
                 return c
         looked = ", ".join(str(c) for c in candidates)
-        raise UserError(
+        raise DataUnavailable(
             f"dataset {self.info.id!r} not found (looked in {looked}); "
             f"run `python -m bench download {self.info.id}` or set MFIF_DATA / --data-dir"
         )

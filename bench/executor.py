@@ -11,20 +11,17 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from bench.errors import UserError
-from bench.procenv import allow_worker_growth, set_worker_env
+from bench.errors import UserError, one_line  # noqa: F401  (one_line re-exported)
+from bench.procenv import allow_worker_growth, set_worker_env, start_parent_watchdog
 
 BACKENDS = ("loky", "dask")
 
 
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line (error rows and user messages)."""
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _call(i: int, fn: Callable, args: tuple, plugins: tuple[str, ...] = ()) -> tuple[int, Any]:
     allow_worker_growth()  # the metric caches are bounded; loky must not restart the worker for them
+    start_parent_watchdog()  # a worker exits within ~1 s when the main process dies (no orphans)
     if plugins:
         from bench.registry import add_plugins
 
@@ -113,6 +110,8 @@ class Executor:
         for attempt in range(2):
             try:
                 cfg = {"backend": "dask"} if self.backend == "dask" else {"backend": "loky"}
+                if self.backend == "loky":  # the watchdog starts with each worker, before any task
+                    cfg["initializer"] = start_parent_watchdog
                 n_jobs = -1 if self.backend == "dask" else min(self.jobs, len(pending))
                 with parallel_config(**cfg):
                     gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(

@@ -3,7 +3,11 @@
 Everything that enters a method or metric is ``float32`` in ``[0, 1]``, shaped ``HxW`` (gray) or
 ``HxWx3`` (RGB). This module is the only place where files or integer arrays are converted.
 
-- 8-bit files are divided by 255, 16-bit files by 65535.
+- 8-bit files are divided by 255, 16-bit files by 65535 (PNG and TIFF, gray and colour: TIFFs with
+  more than 8 bits or float samples are read with ``tifffile``, everything else with Pillow).
+- Float (and other non-8/16-bit) samples must lie in [0, 1] unless an input range says how to scale
+  them (``--input-range``: ``LO,HI`` or ``auto``, see :func:`parse_input_range`); values outside the
+  range and NaN/inf pixels are errors naming the file, never clipped.
 - RGBA and LA lose their alpha channel, with a warning.
 - Palette and 1-bit images are expanded.
 - Among sources, a gray image next to colour images is promoted to three equal channels.
@@ -14,9 +18,11 @@ names the file.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +38,9 @@ READ_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 def to_float(img: np.ndarray) -> np.ndarray:
     """Convert an array to the convention: float32 in [0, 1].
 
-    uint8 is divided by 255, uint16 by 65535, bool maps to {0, 1}; float input is assumed to be in
-    [0, 1] already and is clipped to that range.
+    uint8 is divided by 255, uint16 by 65535, bool maps to {0, 1}; float input must be finite and in
+    [0, 1] (up to a rounding slack of 1e-6, which is clipped); anything else raises ``ValueError``
+    rather than being clipped silently.
     """
     img = np.asarray(img)
     if img.dtype == np.uint8:
@@ -43,7 +50,15 @@ def to_float(img: np.ndarray) -> np.ndarray:
     elif img.dtype == bool:
         out = img.astype(np.float32)
     elif np.issubdtype(img.dtype, np.floating):
-        out = np.clip(img.astype(np.float32, copy=False), 0.0, 1.0)
+        out = img.astype(np.float32, copy=False)
+        if out.size:
+            lo, hi = float(np.min(out)), float(np.max(out))
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("image contains NaN or infinite values")
+            if lo < -1e-6 or hi > 1 + 1e-6:
+                raise ValueError(f"float image values span [{lo:.6g}, {hi:.6g}], outside [0, 1]")
+            if lo < 0 or hi > 1:
+                out = np.clip(out, 0.0, 1.0)
     else:
         raise TypeError(f"Expected uint8, uint16, bool or float image, got dtype {img.dtype}")
     if out.ndim == 3 and out.shape[2] == 1:
@@ -88,19 +103,133 @@ def _pil_to_array(im: Image.Image, path: Path) -> np.ndarray:
     if mode.startswith("I;16") or (mode == "I" and arr.max(initial=0) <= 65535 and arr.min(initial=0) >= 0):
         arr = arr.astype(np.uint16)
     elif mode == "I":
-        raise UserError(f"{path}: 32-bit integer images are not supported")
+        arr = arr.astype(np.int32)  # scaled only with an input range (see _scale)
     elif mode == "F":
         arr = arr.astype(np.float32)
     return arr
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read one image file into float32 [0, 1], HxW or HxWx3.
+@dataclass(frozen=True)
+class ImageMeta:
+    """What :func:`read_image_meta` found in a file: its sample depth and any scaling applied.
+
+    ``bit_depth`` is 8 or 16 for integer files, 32/64 for float files; ``scaled_from`` is the
+    ``(lo, hi)`` range mapped to [0, 1] for float/other samples (``None`` for 8/16-bit files).
+    """
+
+    bit_depth: int
+    dtype: str
+    format: str
+    scaled_from: tuple[float, float] | None = None
+
+
+def parse_input_range(spec: str | None) -> tuple[float, float] | str | None:
+    """``--input-range``: ``None``/``unit`` (float samples must be in [0, 1]), ``auto`` or ``LO,HI``.
+
+    ``auto`` takes the range a TIFF declares (SMinSampleValue/SMaxSampleValue), else the smallest of
+    [0, 1], [0, 255], [0, 65535] holding every value; ``LO,HI`` maps LO to 0 and HI to 1.
+    """
+    if spec is None or spec in ("", "unit"):
+        return None
+    if spec == "auto":
+        return "auto"
+    lo_s, sep, hi_s = spec.partition(",")
+    try:
+        lo, hi = float(lo_s), float(hi_s)
+    except ValueError:
+        lo = hi = math.nan
+    if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        raise UserError(f"--input-range {spec!r}: expected auto, unit or LO,HI with LO < HI (e.g. 0,255)")
+    return (lo, hi)
+
+
+def _tiff_header(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _read_tiff_wide(path: Path):
+    """Read a TIFF with tifffile when Pillow would lose depth (> 8 bits or float); else None."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        page = tf.pages[0]
+        if page.bitspersample <= 8 and page.sampleformat in (1, 2) or page.photometric == 3:
+            return None  # 1-8 bit integer or palette: Pillow reads these exactly
+        axes = page.axes
+        try:
+            arr = page.asarray()
+        except Exception as exc:  # noqa: BLE001 - e.g. LZW/Deflate without imagecodecs: OpenCV's libtiff
+            arr = _read_cv2(path)
+            if arr is None:
+                raise UserError(f"{path}: cannot decode this {page.bitspersample}-bit TIFF ({exc})") from None
+            axes = "YXS" if arr.ndim == 3 else "YX"  # RGB(A) order; alpha is dropped below
+        declared = None
+        smin, smax = page.tags.get(340), page.tags.get(341)
+        if smin is not None and smax is not None:
+            lo = np.min(smin.value) if np.ndim(smin.value) else smin.value
+            hi = np.max(smax.value) if np.ndim(smax.value) else smax.value
+            declared = (float(lo), float(hi))
+        miniswhite = page.photometric == 0
+        extrasamples = len(page.extrasamples or ())
+    if axes.startswith("S") and arr.ndim == 3:
+        arr = np.moveaxis(arr, 0, -1)
+    arr = np.squeeze(arr) if arr.ndim > 3 else arr
+    if arr.ndim == 3 and (extrasamples or arr.shape[2] in (2, 4)) and arr.shape[2] in (2, 4):
+        warnings.warn(f"{path}: dropping the alpha channel", stacklevel=4)
+        arr = arr[:, :, : arr.shape[2] - 1]
+    if miniswhite and arr.dtype == np.uint16:
+        arr = np.uint16(65535) - arr
+    return arr, declared
+
+
+def _scale(arr: np.ndarray, path: Path, input_range, declared) -> tuple[np.ndarray, tuple | None]:
+    """Map non-8/16-bit samples to [0, 1]; every out-of-range or non-finite value is an error."""
+    a = arr.astype(np.float64) if arr.dtype != np.float32 else arr
+    if a.size == 0:
+        raise UserError(f"{path}: image has no pixels")
+    lo, hi = float(np.min(a)), float(np.max(a))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        n = int(np.count_nonzero(~np.isfinite(a)))
+        raise UserError(f"{path}: {n} pixel values are NaN or infinite")
+    if input_range is None:
+        rng = (0.0, 1.0)
+    elif input_range == "auto":
+        rng = declared or next(r for r in ((0.0, 1.0), (0.0, 255.0), (0.0, 65535.0), (lo, hi)) if lo >= r[0]
+                                and hi <= r[1])
+    else:
+        rng = tuple(input_range)
+    if rng[1] <= rng[0]:
+        raise UserError(f"{path}: constant image with values {lo:g}; pass --input-range LO,HI")
+    if lo < rng[0] or hi > rng[1]:
+        hint = " (pass --input-range 0,255, LO,HI or auto to scale them)" if input_range is None else ""
+        raise UserError(
+            f"{path}: pixel values span [{lo:.6g}, {hi:.6g}], outside the input range "
+            f"[{rng[0]:g}, {rng[1]:g}]{hint}"
+        )
+    if rng == (0.0, 1.0):
+        out = a.astype(np.float32, copy=False)
+    else:
+        out = ((a - rng[0]) / (rng[1] - rng[0])).astype(np.float32)
+    return np.clip(out, 0.0, 1.0), (rng if rng != (0.0, 1.0) or input_range is not None else None)
+
+
+def read_image(path: str | os.PathLike, input_range=None) -> np.ndarray:
+    """Read one image file into float32 [0, 1], HxW or HxWx3 (see :func:`read_image_meta`)."""
+    return read_image_meta(path, input_range)[0]
+
+
+def read_image_meta(path: str | os.PathLike, input_range=None) -> tuple[np.ndarray, ImageMeta]:
+    """Read one image file into float32 [0, 1], HxW or HxWx3, and describe what the file held.
+
+    ``input_range``: the result of :func:`parse_input_range` (``None``, ``"auto"`` or ``(lo, hi)``),
+    used for float and other non-8/16-bit samples only.
 
     Raises
     ------
     UserError
-        The file is missing, unreadable, truncated or not an image.
+        The file is missing, unreadable, truncated or not an image, holds NaN/inf pixels, or float
+        values outside the input range.
     """
     path = Path(path)
     if not path.exists():
@@ -109,8 +238,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise UserError(f"{path}: is a directory, not an image file")
     if not os.access(path, os.R_OK):
         raise UserError(f"{path}: permission denied")
+    declared = None
+    fmt = ""
     try:
-        if _png_is_16bit_colour(path):
+        wide = None
+        if _tiff_header(path):
+            fmt = "TIFF"
+            try:
+                wide = _read_tiff_wide(path)
+            except UserError:
+                raise
+            except Exception:  # noqa: BLE001 - let Pillow try, and report its error
+                wide = None
+        if wide is not None:
+            arr, declared = wide
+        elif _png_is_16bit_colour(path):
+            fmt = "PNG"
             arr = _read_cv2(path)
             if arr is None:
                 raise UserError(f"{path}: cannot decode 16-bit PNG")
@@ -120,6 +263,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         else:
             with Image.open(path) as im:
                 im.load()
+                fmt = fmt or (im.format or "")
                 arr = _pil_to_array(im, path)
     except UnidentifiedImageError:
         raise UserError(f"{path}: not an image (unrecognised format)") from None
@@ -130,7 +274,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise UserError(f"{path}: cannot read image ({msg})") from None
     if arr.ndim == 3 and arr.shape[2] == 4:
         arr = arr[:, :, :3]
-    return to_float(arr)
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
+        raise UserError(f"{path}: unsupported image layout {arr.shape} (expected gray or RGB)")
+    scaled = None
+    if arr.dtype in (np.uint8, np.uint16, np.bool_):
+        depth = 16 if arr.dtype == np.uint16 else 8
+        out = to_float(arr)
+    elif np.issubdtype(arr.dtype, np.number):
+        depth = 8 * arr.dtype.itemsize
+        out, scaled = _scale(arr, path, input_range, declared)
+        if out.ndim == 3 and out.shape[2] == 1:
+            out = out[:, :, 0]
+    else:
+        raise UserError(f"{path}: unsupported sample type {arr.dtype}")
+    return out, ImageMeta(depth, str(arr.dtype), fmt, scaled)
 
 
 def harmonise(images: Sequence[np.ndarray], names: Sequence[str] | None = None) -> list[np.ndarray]:
@@ -141,7 +300,9 @@ def harmonise(images: Sequence[np.ndarray], names: Sequence[str] | None = None) 
     """
     names = list(names) if names is not None else [f"source {i + 1}" for i in range(len(images))]
     if len(images) < 2:
-        raise UserError(f"need at least two source images, got {len(images)}" + (f" ({names[0]})" if names else ""))
+        raise UserError(
+            f"need at least two source images, got {len(images)}" + (f" ({names[0]})" if names else "")
+        )
     sizes = [im.shape[:2] for im in images]
     for n, s in zip(names, sizes, strict=True):
         if s != sizes[0]:
@@ -154,13 +315,131 @@ def harmonise(images: Sequence[np.ndarray], names: Sequence[str] | None = None) 
     return list(images)
 
 
-def read_sources(paths: Sequence[str | os.PathLike]) -> list[np.ndarray]:
-    """Read N >= 2 source images and harmonise them (see :func:`harmonise`)."""
+def read_sources(
+    paths: Sequence[str | os.PathLike], input_range=None, metas: list | None = None
+) -> list[np.ndarray]:
+    """Read N >= 2 source images and harmonise them (see :func:`harmonise`).
+
+    ``input_range`` as in :func:`read_image_meta`; ``metas``, when a list, receives each file's
+    :class:`ImageMeta` (so a caller can pick the output bit depth).
+    """
     if len(paths) < 2:
         raise UserError(
             f"need at least two source images, got {len(paths)}" + (f": {paths[0]}" if paths else "")
         )
-    return harmonise([read_image(p) for p in paths], [str(p) for p in paths])
+    images = []
+    for p in paths:
+        img, meta = read_image_meta(p, input_range)
+        images.append(img)
+        if metas is not None:
+            metas.append(meta)
+    return harmonise(images, [str(p) for p in paths])
+
+
+def to_uint16(img: np.ndarray) -> np.ndarray:
+    """float in [0, 1] -> uint16 with round-half-up (MATLAB ``im2uint16``)."""
+    return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+
+
+WRITE_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
+    """Refuse, before any work, an output path that is a folder, has no known format or cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: {what} path is a directory; give a file name such as {path / 'fused.png'}")
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise UserError(
+            f"{path}: unknown {what} format {path.suffix or '(no extension)'!r}; use .png, .tif or .tiff"
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"{path}: cannot write here ({probe} is not a writable folder)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"{path}: cannot overwrite (permission denied)")
+    return path
+
+
+def _png_text_chunk(key: str, text: str) -> bytes:
+    import struct
+    import zlib
+
+    data = key.encode("latin-1") + b"\x00" + text.encode("latin-1", "replace")
+    return struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+
+
+def encode_image(img: np.ndarray, fmt: str, bit_depth: int = 8, description: str = "") -> bytes:
+    """Encode a float [0, 1] image (or uint8/uint16 array) as PNG/TIFF/JPEG bytes at ``bit_depth``."""
+    import io
+
+    a = np.asarray(img)
+    if bit_depth not in (8, 16):
+        raise UserError(f"--bit-depth must be 8 or 16, got {bit_depth}")
+    if a.dtype == np.uint8 and bit_depth == 16:
+        a = a.astype(np.uint16) * np.uint16(257)
+    elif a.dtype not in (np.uint8, np.uint16):
+        a = to_uint16(a) if bit_depth == 16 else to_uint8(a)
+    elif a.dtype == np.uint16 and bit_depth == 8:
+        a = to_uint8(a.astype(np.float64) / 65535.0)
+    if fmt == "TIFF":
+        import tifffile
+
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, a, photometric="rgb" if a.ndim == 3 else "minisblack",
+                         description=description or None, metadata=None)
+        return buf.getvalue()
+    if fmt == "JPEG":
+        if a.dtype != np.uint8:
+            raise UserError("JPEG holds 8 bits only; use .png or .tif for 16-bit output")
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="JPEG", quality=95)
+        return buf.getvalue()
+    if a.dtype == np.uint8:
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="PNG")
+        data = buf.getvalue()
+    else:
+        import cv2
+
+        ok, enc = cv2.imencode(".png", np.ascontiguousarray(a if a.ndim == 2 else a[:, :, ::-1]))
+        if not ok:  # pragma: no cover - OpenCV failure
+            raise OSError("PNG encoding failed")
+        data = enc.tobytes()
+    if description:  # a tEXt chunk right after IHDR (8-byte signature + 25-byte IHDR chunk)
+        data = data[:33] + _png_text_chunk("Description", description) + data[33:]
+    return data
+
+
+def write_image(
+    path: str | os.PathLike, img: np.ndarray, bit_depth: int = 8, description: str = ""
+) -> str:
+    """Write ``img`` in the format its extension names (.png, .tif/.tiff; .jpg/.jpeg with a warning),
+    at ``bit_depth`` (8 or 16), atomically (temporary file + rename). Returns a short description of
+    what was written (``"16-bit PNG"``)."""
+    path = check_output_path(path)
+    fmt = WRITE_FORMATS[path.suffix.lower()]
+    if fmt == "JPEG":
+        if bit_depth != 8:
+            raise UserError(f"{path}: JPEG holds 8 bits only; use .png or .tif for {bit_depth}-bit output")
+        warnings.warn(f"{path}: JPEG is lossy; the written pixels differ from the fused ones "
+                      "(use .png or .tif for exact output)", stacklevel=2)
+    data = encode_image(img, fmt, bit_depth, description)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return f"{bit_depth}-bit {fmt}"
 
 
 def write_png(path: str | os.PathLike, img: np.ndarray) -> None:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench.errors import UserError
+from bench.errors import DataUnavailable
 
 _LOCK = threading.Lock()
 
@@ -59,14 +59,18 @@ def verify_files(items: Iterable[tuple[Path, str]]) -> None:
             try:
                 st = path.stat()
             except FileNotFoundError:
-                raise UserError(f"{path}: file not found (declared in the dataset; re-download it)") from None
+                raise DataUnavailable(
+                    f"{path}: file not found (declared in the dataset; re-download it)"
+                ) from None
             key = str(path.resolve())
             stamp = [st.st_size, st.st_mtime_ns, expected]
             if cache.get(key) == stamp:
                 continue
             got = sha256_file(path)
             if got != expected:
-                raise UserError(f"{path}: sha256 mismatch (expected {expected[:12]}..., got {got[:12]}...)")
+                raise DataUnavailable(
+                    f"{path}: sha256 mismatch (expected {expected[:12]}..., got {got[:12]}...)"
+                )
             cache[key] = stamp
             dirty = True
         if dirty:

@@ -30,7 +30,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from bench.errors import UserError
+from bench.errors import EnvironmentFailure, UserError
 
 GROUP = "mfif_bench.entries"
 BUILTIN = ("baselines", "methods", "metrics")
@@ -40,7 +40,7 @@ INDEX_VERSION = "1"
 _explicit: list[str] = []  # --plugin modules (and MFIF_PLUGINS), in order
 
 
-class PluginError(UserError):
+class PluginError(EnvironmentFailure):
     """A plugin module that cannot be imported (never cached as a result)."""
 
 

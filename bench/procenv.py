@@ -54,3 +54,39 @@ def allow_worker_growth() -> None:
     mod = sys.modules.get("joblib.externals.loky.process_executor")
     if mod is not None and getattr(mod, "_MAX_MEMORY_LEAK_SIZE", WORKER_GROWTH_BYTES) < WORKER_GROWTH_BYTES:
         mod._MAX_MEMORY_LEAK_SIZE = WORKER_GROWTH_BYTES
+
+
+_WATCHDOG: list = []  # the started thread (one per process)
+WATCHDOG_PERIOD_S = 1.0
+
+
+def start_parent_watchdog(period: float = WATCHDOG_PERIOD_S) -> bool:
+    """Inside a worker: exit this process soon after its parent (the run's main process) dies.
+
+    A daemon thread polls :func:`os.getppid` every ``period`` seconds; when the worker has been
+    re-parented (the main process was killed, even with ``kill -9``), it calls ``os._exit(1)``, so no
+    worker outlives its run by more than about ``period`` seconds. Started once per process; does
+    nothing in the main process of a run (call it from worker task wrappers only). Returns True when
+    a watchdog is running.
+    """
+    if _WATCHDOG:
+        return True
+    if os.environ.get("MFIF_NO_WATCHDOG") == "1":
+        return False
+    import threading
+    import time
+
+    parent = os.getppid()
+    if parent <= 1:
+        return False
+
+    def watch() -> None:
+        while True:
+            time.sleep(period)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    t = threading.Thread(target=watch, name="mfif-parent-watchdog", daemon=True)
+    t.start()
+    _WATCHDOG.append(t)
+    return True

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import plugins
 from bench.entries import Method, Metric
-from bench.errors import UserError
+from bench.errors import EnvironmentFailure, UserError
 from bench.types import DatasetInfo, MethodInfo, MetricInfo
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-class UnknownEntryError(KeyError, UserError):
+class UnknownEntryError(KeyError, EnvironmentFailure):
     """An id that is not registered; the message carries close-match suggestions."""
 
     def __str__(self) -> str:

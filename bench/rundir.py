@@ -84,7 +84,9 @@ class RunFolder:
         if missing:
             raise UserError(f"{path}: not a results file (missing columns {', '.join(missing)})")
         df["message"] = df["message"].fillna("")
-        return df
+        from bench.summary import validate_results
+
+        return validate_results(df, str(path))  # non-numeric values, disagreeing duplicate rows
 
     # --- artifacts.csv ---------------------------------------------------------------------
     def write_artifacts(self, rows: list[dict]) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from bench import provenance
 from bench.cache import FusedEntry, ResultCache, fused_key, read_png_u8, score_key
-from bench.errors import UserError
+from bench.errors import UserError, is_environmental_message
 from bench.executor import Executor, LazyTasks, is_worker_crash, one_line
 from bench.integrity import sha256_file
 from bench.protocols import PROTOCOLS
@@ -57,8 +57,6 @@ __all__ = [
 ]
 
 METRICS_PER_TASK = 38  # about half of all metrics: two score tasks per fused image
-# errors from the environment (memory, a missing plugin or entry): never cached, the next run retries
-_TRANSIENT = ("MemoryError", "KeyboardInterrupt", "UnknownEntryError", "PluginError")
 
 
 @dataclass
@@ -104,6 +102,13 @@ def run(cfg: RunConfig) -> RunSummary:
     device = resolve_run_device(cfg.device, cfg.methods)
     out = Path(cfg.out) if cfg.out else default_out_dir(cfg.datasets, device)
     out.mkdir(parents=True, exist_ok=True)
+    from bench.runlock import run_lock
+
+    with run_lock(out):  # robust: one run at a time per --out
+        return _run_locked(cfg, device, out, started, t_start)
+
+
+def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: float) -> RunSummary:
     cache = ResultCache(cfg.cache_dir or default_cache_dir())
     metrics = [get_metric(m) for m in cfg.metrics]
     try:
@@ -141,6 +146,9 @@ def run(cfg: RunConfig) -> RunSummary:
     meta = _run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
     meta["compute_seconds"] = profile
     folder.write_meta(meta)
+    from bench.summary import format_summary
+
+    print(format_summary(df, counts), file=sys.stderr)  # end-of-run summary (issue 14)
     return RunSummary(out, df, counts)
 
 
@@ -209,7 +217,7 @@ def _store_fusion(job: _FuseJob, res: FuseOutcome, cache: ResultCache) -> None:
     job.outcome = res
     if res.status != "ok":
         job.status, job.message = "error", res.message
-        if not res.message.startswith(_TRANSIENT):
+        if not is_environmental_message(res.message):  # never cached
             cache.put_fused_error(
                 job.key, res.message, device=job.device, method=job.spec.id, created=provenance.now()
             )
@@ -301,7 +309,7 @@ def _run_scores(
             rows = []
             for s, sec in res:
                 scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
-                if not s.message.startswith(_TRANSIENT):
+                if not is_environmental_message(s.message):  # never cached
                     rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
                 counts["score_computed"] += 1
                 counts["score_errors"] += s.status != "ok"

@@ -33,7 +33,9 @@ def score_one(metric_id: str, sources, fused, reference=None) -> Score:
             warnings.simplefilter("ignore", RuntimeWarning)
             value = metric.call(sources, fused, reference)
     except Exception as exc:  # a failing metric is an error row, the run goes on
-        return Score(metric_id, math.nan, "error", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        from bench.errors import one_line
+
+        return Score(metric_id, math.nan, "error", one_line(exc))
     return Score(metric_id, value, "ok", "" if math.isfinite(value) else "metric returned NaN")
 
 

@@ -17,6 +17,22 @@ EXTEND_RULES = ("native", "serial")
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    """Declared type and range of one method parameter (checked by :func:`bench.params.validate_params`).
+
+    ``type`` is ``"int"``, ``"float"``, ``"bool"``, ``"str"`` or ``"path"``; ``min``/``max`` bound
+    numbers (inclusive, ``None`` for open); ``choices`` lists the allowed strings.
+    """
+
+    name: str
+    type: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class MethodInfo:
     """Metadata of a fusion method.
 
@@ -60,6 +76,9 @@ class MethodInfo:
     scene_aware : bool
         True when ``fuse`` takes ``dataset=`` and ``scene=`` keywords (external result sets read the
         fused image of that scene from a file); the runner passes them.
+    param_specs : tuple of ParamSpec
+        Optional declared type/range per parameter; parameters without one are checked against the
+        type of their default (``bench.params``).
     """
 
     id: str
@@ -80,6 +99,7 @@ class MethodInfo:
     notes: str = ""
     params: tuple[tuple[str, object], ...] = ()
     scene_aware: bool = False
+    param_specs: tuple[ParamSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

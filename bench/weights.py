@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UserError
+from bench.errors import WeightsUnavailable
 from bench.integrity import sha256_file, verify_files
 
 
@@ -67,12 +67,12 @@ def _download(url: str, target: Path, sha256: str, timeout: float = 60.0) -> Non
                 out.write(block)
         got = sha256_file(tmp)
         if got != sha256:
-            raise UserError(
+            raise WeightsUnavailable(
                 f"{url}: downloaded file has sha256 {got[:12]}..., expected {sha256[:12]}...; not kept"
             )
         os.replace(tmp, target)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise UserError(
+        raise WeightsUnavailable(
             f"cannot download weights {target.name} from {url} ({exc}); put the file in "
             f"$MFIF_WEIGHTS/{target.parent.name}/ or {target}"
         ) from None
@@ -109,7 +109,7 @@ def resolve(spec: WeightsFile, *, download: bool = True) -> Path:
     target = cache_dir() / spec.relpath
     if not download:
         where = " or ".join(str(c) for c in candidates)
-        raise UserError(f"weights {spec.relpath} not found ({where}); download them from {spec.url}")
+        raise WeightsUnavailable(f"weights {spec.relpath} not found ({where}); download them from {spec.url}")
     _download(spec.url, target, spec.sha256)
     return target
 
@@ -134,9 +134,9 @@ def load_state_dict(
         sd = torch.load(str(path), map_location=torch.device(device), weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: cannot load weights ({msg})") from None
+        raise WeightsUnavailable(f"{path}: cannot load weights ({msg})") from None
     if not isinstance(sd, dict):
-        raise UserError(f"{path}: expected a state_dict (dict), got {type(sd).__name__}")
+        raise WeightsUnavailable(f"{path}: expected a state_dict (dict), got {type(sd).__name__}")
     if strip_prefix:
         sd = {k.removeprefix(strip_prefix): v for k, v in sd.items()}
     return sd

@@ -39,7 +39,7 @@ import numpy as np
 
 from bench.guided_filter import guided_filter
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
 
 SOURCE_REPO = "https://github.com/Keep-Passion/GACN"
@@ -427,6 +427,7 @@ def gacn_fuse(
             "weights=PATH runs a retrained checkpoint (python -m bench train gacn)"
         ),
         params=(("stack", "calibration"), ("official_rounding", True)),
+        param_specs=(ParamSpec("stack", "str", choices=STACK_MODES), ParamSpec("weights", "path")),
     )
 )
 def fuse(

@@ -35,7 +35,7 @@ from scipy import ndimage as ndi
 
 from bench.guided_filter import guided_filter, guided_filter_sesf_color
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
 
 SOURCE_REPO = "https://github.com/Keep-Passion/SESF-Fuse"
@@ -370,6 +370,7 @@ def method_info(attention: str, ident: str, name: str, version: str = "2") -> Me
             "(python -m bench train)"
         ),
         params=(("official_rounding", True),),
+        param_specs=(ParamSpec("official_rounding", "bool"), ParamSpec("weights", "path")),
     )
 
 

@@ -40,7 +40,9 @@ def add_run_options(p: argparse.ArgumentParser, *, out_help: str) -> None:
 def check_run_options(args: argparse.Namespace) -> None:
     """User errors in the shared run options (one line, exit 2)."""
     from bench.errors import UserError
+    from bench.params import check_jobs
 
+    check_jobs(args.jobs)
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be >= 1, got {args.limit}")
     if args.repeats < 1:

@@ -16,9 +16,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.params import check_jobs
     from bench.views import make_report
 
+    check_jobs(args.jobs)
     md = make_report(args.run_dir, plots=not args.no_plots, jobs=args.jobs)
     print(md)
-    print(f"report: {args.run_dir / 'report'} (report.html, tables.md, tables.tex, summary.csv, figures/)")
+    rep = args.run_dir / "report"
+    wrote = ["tables.md", "tables.tex", "summary.csv"]
+    if not args.no_plots:
+        wrote = ["report.html", *wrote, "figures/"]
+    wrote = [w for w in wrote if (rep / w.rstrip("/")).exists()]  # name only what is there
+    print(f"report: {rep} ({', '.join(wrote)})")
     return 0

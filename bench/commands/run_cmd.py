@@ -48,6 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="recompute fusions and scores whose cached outcome is an error",
     )
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any row is an error (fusion or metric, cached or fresh): for CI",
+    )
 
 
 def config_from_args(args: argparse.Namespace):
@@ -59,10 +64,13 @@ def config_from_args(args: argparse.Namespace):
     if args.scheduler and args.backend != "dask":
         raise UserError("--scheduler needs --backend dask")
     plugins = add_plugins(getattr(args, "plugin", []) or [])
+    datasets = resolve_datasets(args.dataset)
+    metrics = resolve_metrics(args.metrics)
+    _check_ground_truth(args.metrics, metrics, datasets)
     return RunConfig(
         methods=resolve_methods(args.methods),
-        datasets=resolve_datasets(args.dataset),
-        metrics=resolve_metrics(args.metrics),
+        datasets=datasets,
+        metrics=metrics,
         data_dir=args.data_dir,
         limit=args.limit,
         jobs=args.jobs,
@@ -80,16 +88,48 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
+def _check_ground_truth(spec: str, metrics: tuple, datasets: tuple) -> None:
+    """Metrics named explicitly that need a ground truth no selected dataset has: an error when no other
+    metric is left, else a warning (``all`` and globs leave them out silently, as documented)."""
+    from bench.errors import UserError
+    from bench.registry import get_dataset, get_metric
+
+    if not metrics or spec.strip() == "all" or any(ch in spec for ch in "*?["):
+        return
+    if any(get_dataset(d).info.has_ground_truth for d in datasets):
+        return
+    gt = [m for m in metrics if get_metric(m).info.needs_reference]
+    if not gt:
+        return
+    msg = (
+        f"metric(s) {', '.join(gt)} need a ground-truth image and dataset(s) {', '.join(datasets)} have "
+        "none (no rows would be written)"
+    )
+    if len(gt) == len(metrics):
+        raise UserError(msg + "; pick a dataset with ground truth (see `list datasets`, column GT)")
+    print(f"warning: {msg}", file=sys.stderr)
+
+
 def main(args: argparse.Namespace) -> int:
+    from bench.runlock import run_lock
     from bench.runner import run
+    from bench.summary import has_errors
     from bench.views import make_report
 
-    summary = run(config_from_args(args))
-    md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
+    cfg = config_from_args(args)
+    if cfg.out is None:
+        summary = run(cfg)
+        md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
+    else:
+        with run_lock(cfg.out):  # the report is part of the run: no other run may write in between
+            summary = run(cfg)
+            md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
     c = summary.counts
     print(md)
     print(
         f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
         f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
     )
+    if args.strict and has_errors(summary.results):
+        return 1
     return 0

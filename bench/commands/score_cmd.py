@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS),
                    help="how images become metric inputs (default: standard)")
     p.add_argument("--json", action="store_true", help="print {metric_id: value} as JSON")
+    p.add_argument("--input-range", default=None, metavar="auto|LO,HI",
+                   help="how float images map to [0, 1] (default: they must already be in [0, 1])")
     add_plugin_option(p)
 
 
@@ -33,8 +35,10 @@ def select_metrics(spec: str, have_reference: bool) -> list[str]:
     """Resolve a --metrics spec; ``all`` leaves out ground-truth metrics when there is no reference."""
     from bench.registry import get_metric, list_metrics
 
-    if spec in ("none", ""):
-        return []
+    if spec.strip() in ("none", ""):
+        from bench.errors import UserError
+
+        raise UserError(f"--metrics {spec!r} selects no metric; give ids, globs or all (see `list metrics`)")
     ids = list_metrics(spec)
     if spec == "all" and not have_reference:
         ids = [m for m in ids if not get_metric(m).info.needs_reference]
@@ -42,11 +46,12 @@ def select_metrics(spec: str, have_reference: bool) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.imageio import read_image, read_sources
+    from bench.imageio import parse_input_range, read_image, read_sources
     from bench.scoring import score_images
 
-    sources = read_sources(args.images)
-    fused = read_image(args.fused)
+    rng = parse_input_range(args.input_range)
+    sources = read_sources(args.images, rng)
+    fused = read_image(args.fused, rng)
     if fused.shape[:2] != sources[0].shape[:2]:
         h, w = sources[0].shape[:2]
         raise UserError(
@@ -54,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
         )
     reference = None
     if args.reference is not None:
-        reference = read_image(args.reference)
+        reference = read_image(args.reference, rng)
         if reference.shape[:2] != sources[0].shape[:2]:
             raise UserError(f"{args.reference}: size differs from the sources")
     ids = select_metrics(args.metrics, reference is not None)

@@ -1,0 +1,139 @@
+"""One run per run folder (a second run into the same --out refuses with a clear message), and no
+orphans: after ``kill -9`` of ``bench run`` its worker processes exit within a few seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.errors import UserError
+from bench.runlock import run_lock
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("MFIF_DATA", "/nonexistent"))
+
+
+def _bench(*args):
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=REPO,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=300)
+
+
+def test_lock_is_exclusive_across_processes_and_reentrant(tmp_path):
+    out = tmp_path / "run"
+    with run_lock(out):
+        with run_lock(out):  # re-entrant in one process (run_cmd locks, then the runner)
+            pass
+        cp = _bench("run", "--methods", "average", "--metrics", "en", "--limit", "1", "--no-plots",
+                    "--out", str(out), "--cache-dir", str(tmp_path / "c"))
+        assert cp.returncode == 2 and "Traceback" not in cp.stderr
+        line = cp.stderr.strip()
+        assert line.startswith("error: ") and "\n" not in line
+        assert "another run is writing into this folder (pid" in line and str(out) in line
+        assert not (out / "results.csv").exists()
+    cp = _bench("run", "--methods", "average", "--metrics", "en", "--limit", "1", "--no-plots",
+                "--out", str(out), "--cache-dir", str(tmp_path / "c"))
+    assert cp.returncode == 0, cp.stderr  # released with the holder
+
+
+def test_lock_waits_then_refuses(tmp_path):
+    import threading
+
+    out = tmp_path / "run"
+    errors: list = []
+    with run_lock(out):
+        def second():
+            try:
+                # the same process holds it re-entrantly, so test the waiting path with a fresh fd:
+                import fcntl
+
+                fd = os.open(out / ".run.lock", os.O_RDWR)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    errors.append("held")
+                finally:
+                    os.close(fd)
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+
+        t = threading.Thread(target=second)
+        t.start()
+        t.join()
+    assert errors == ["held"]
+    with run_lock(out, wait=0.1):
+        pass
+
+
+def test_refusal_is_a_user_error(tmp_path):
+    # simulate another holder with an independent open file description
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    fd = os.open(out / ".run.lock", os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"pid 12345 on host, since then\n")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(UserError, match=r"pid 12345 on host"):
+            with run_lock(out, wait=1.0):
+                pass
+        assert time.monotonic() - t0 >= 0.9  # it waited before refusing
+    finally:
+        os.close(fd)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out |= {int(x) for x in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not (DATA / "lytro").is_dir(), reason="lytro not in $MFIF_DATA")
+def test_workers_exit_after_kill_9_of_run(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--methods", "lp,rp,dwt,gf", "--dataset", "lytro", "--metrics",
+         "none", "--jobs", "2", "--repeats", "3", "--no-plots", "--no-progress", "--out", str(tmp_path / "o"),
+         "--cache-dir", str(tmp_path / "c")],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        # loky's workers are the children that run Python with the loky entry point
+        kids = _children(proc.pid)
+        workers = {k for k in kids if b"loky" in Path(f"/proc/{k}/cmdline").read_bytes()} if kids else set()
+        if len(workers) >= 1 and (tmp_path / "c" / "index.sqlite").exists():
+            time.sleep(3)  # let the workers start their tasks
+            break
+        time.sleep(0.2)
+    if proc.poll() is not None or not workers:
+        pytest.fail("run finished (or started no workers) before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    t0 = time.time()
+    while time.time() - t0 < 8 and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    left = [w for w in workers if _alive(w)]
+    for w in left:  # do not leave them behind if the test fails
+        os.kill(w, signal.SIGKILL)
+    assert not left, f"workers still alive {time.time() - t0:.1f} s after kill -9 of the run"
