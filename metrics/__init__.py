@@ -19,7 +19,9 @@ from metrics import (
     qc,  # noqa: F401
     qcb,  # noqa: F401
     qcv,  # noqa: F401
+    qe_liu2020,  # noqa: F401 (survey variants: byo)
     qg,  # noqa: F401
+    qg_liu2020,  # noqa: F401
     qm,  # noqa: F401
     qncie,  # noqa: F401
     qp,  # noqa: F401
@@ -27,6 +29,7 @@ from metrics import (
     qsf,  # noqa: F401
     qte,  # noqa: F401
     qy,  # noqa: F401
+    qy_liu2020,  # noqa: F401
     qy_sesf,  # noqa: F401
     scd,  # noqa: F401
     sd,  # noqa: F401
