@@ -1,4 +1,4 @@
-"""``list {methods,metrics,datasets} [PATTERN] [--json]``."""
+"""``list {methods,metrics,datasets,results} [PATTERN] [--json]``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import dataclasses
 import json
 
 NAME = "list"
-HELP = "List registered methods, metrics or datasets (shell-style PATTERN, --json for metadata)."
+HELP = "List registered methods, metrics, datasets or result sets (shell-style PATTERN, --json for metadata)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["methods", "metrics", "datasets"])
+    p.add_argument("kind", choices=["methods", "metrics", "datasets", "results"])
     p.add_argument("pattern", nargs="?", default="*", help="glob(s), comma-separated (default: *)")
     p.add_argument("--json", action="store_true", help="print full metadata as JSON")
 
@@ -19,6 +19,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _rows(kind: str, pattern: str) -> list[dict]:
     from bench import registry
 
+    if kind == "results":  # published result sets (bench/resultsets.py)
+        import fnmatch
+
+        from bench.resultsets import all_sets
+
+        pats = pattern.split(",")
+        return [dataclasses.asdict(rs.info) for k, rs in all_sets().items()
+                if any(fnmatch.fnmatchcase(k, p) for p in pats)]
     reg = {"methods": registry.METHODS, "metrics": registry.METRICS, "datasets": registry.DATASETS}[kind]
     return [dataclasses.asdict(reg.get(k).info) for k in reg.list(pattern)]
 
@@ -39,6 +47,8 @@ COLUMNS = {
                 ("reference_id", "reference"), ("version", "version"), ("name", "name")],
     "datasets": [("id", "id"), ("n_scenes", "scenes"), ("roles", "roles"), ("has_ground_truth", "GT"),
                  ("training_only", "training only"), ("name", "name")],
+    "results": [("id", "id"), ("n_files", "files"), ("datasets", "datasets"), ("methods", "methods"),
+                ("name", "name")],
 }
 
 
@@ -50,6 +60,9 @@ def main(args: argparse.Namespace) -> int:
     for r in rows:
         if "roles" in r:
             r["roles"] = "".join(r["roles"]) if all(len(x) == 1 for x in r["roles"]) else f"{len(r['roles'])} roles"
+        if args.kind == "results":
+            r["datasets"] = ",".join(r["datasets"])
+            r["methods"] = len(r["methods"])
         if "max_images" in r and r["max_images"] is None:
             r["max_images"] = "any"
     print(_table(rows, COLUMNS[args.kind]))
