@@ -32,9 +32,25 @@ from bench.registry import get_metric, load_all
 REL = 1e-9
 # Documented exceptions (see metrics/qy_liu2020.py): windows flat in both sources make every SSIM term a
 # ratio of MATLAB rounding noise. g_05 has 946 such 7x7 windows, g_06 1196. Bound: measured 1.78e-4.
-QY_FLAT = {("g_05", m) for m in (
-    "dwt", "madcnn", "mwgf", "sr", "asr", "sssdi", "cnn", "misf", "srcf", "gfdf", "brw", "quadtree", "dsift",
-    "nsct-sr")} | {("g_06", "gff"), ("g_06", "dwt")}
+QY_FLAT = {
+    ("g_05", m)
+    for m in (
+        "dwt",
+        "madcnn",
+        "mwgf",
+        "sr",
+        "asr",
+        "sssdi",
+        "cnn",
+        "misf",
+        "srcf",
+        "gfdf",
+        "brw",
+        "quadtree",
+        "dsift",
+        "nsct-sr",
+    )
+} | {("g_06", "gff"), ("g_06", "dwt")}
 QY_FLAT_REL = 2e-4
 
 
@@ -58,8 +74,12 @@ def _cases():
         if r["kind"] == "fused" and r["in_shared"]:
             fast = (r["upstream_scene"], r["method"]) == ("g_09", "dsift")
             out.append(
-                pytest.param(r["upstream_scene"], r["method"], id=f"{r['upstream_scene']}-{r['method']}",
-                             marks=[] if fast else [pytest.mark.slow])
+                pytest.param(
+                    r["upstream_scene"],
+                    r["method"],
+                    id=f"{r['upstream_scene']}-{r['method']}",
+                    marks=[] if fast else [pytest.mark.slow],
+                )
             )
     return out
 
@@ -73,7 +93,9 @@ def _inputs(scene: str, method: str):
     y, rows, _ = _material()
     data = reference_path().parent / "datasets"
     src = {r["role"]: r for r in rows if r["kind"] == "source" and r["upstream_scene"] == scene}
-    fus = next(r for r in rows if r["kind"] == "fused" and r["upstream_scene"] == scene and r["method"] == method)
+    fus = next(
+        r for r in rows if r["kind"] == "fused" and r["upstream_scene"] == scene and r["method"] == method
+    )
     imgs = []
     for r in (src["A"], src["B"], fus):
         if r["kind"] == "source":
@@ -102,7 +124,10 @@ def test_survey_per_image_values(scene, method):
         got = get_metric(mid).fn([a, b], f)
         tol = QY_FLAT_REL if (col == "QY" and (scene, method) in QY_FLAT) else REL
         if not abs(got - expected) <= tol * abs(expected):
-            bad.append(f"{col} ({mid}): got {got!r}, survey {expected!r}, rel {abs(got - expected) / abs(expected):.2e}")
+            bad.append(
+                f"{col} ({mid}): got {got!r}, survey {expected!r}, "
+                f"rel {abs(got - expected) / abs(expected):.2e}"
+            )
     assert not bad, f"{scene}/{method}: " + "; ".join(bad)
 
 

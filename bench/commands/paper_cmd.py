@@ -13,8 +13,10 @@ HELP = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from bench.paper import TABLES
+    from bench.paper_liu2020 import TABLES as LIU2020  # survey tables (byo, issue 11)
 
-    p.add_argument("table", choices=sorted(TABLES), metavar="TABLE", help=", ".join(sorted(TABLES)))
+    names = sorted([*TABLES, *LIU2020])
+    p.add_argument("table", choices=names, metavar="TABLE", help=", ".join(names))
     p.add_argument(
         "--json",
         action="store_true",
@@ -41,10 +43,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="run folder (default: results/paper/<TABLE>)")
     p.add_argument("--cache-dir", default=None, help="result cache folder (default: the user cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    # liu2020-table6/7 only (bench/paper_liu2020.py)
+    p.add_argument("--ours", default=None, help="liu2020-*: our method ids as extra rows (default: the "
+                   "registered classical ones of the survey, lp, sf; 'none' for none)")
+    p.add_argument("--scenes", default=None, help="liu2020-*: comma-separated subset of scene ids")
+    p.add_argument("--survey-methods", default=None, help="liu2020-*: subset of the survey's 18 methods")
+    p.add_argument("--results-dir", default=None, help="liu2020-*: folder holding <result set>/<files>")
 
 
 def main(args: argparse.Namespace) -> int:
     from bench.paper import format_text, regenerate, to_json
+    from bench.paper_liu2020 import TABLES as LIU2020
+
+    if args.table in LIU2020:
+        return _liu2020(args)
 
     res = regenerate(
         args.table,
@@ -60,4 +72,19 @@ def main(args: argparse.Namespace) -> int:
         repeats=args.repeats,
     )
     print(json.dumps(to_json(res), indent=1) if args.json else format_text(res))
+    return 0
+
+
+def _liu2020(args: argparse.Namespace) -> int:
+    from bench import paper_liu2020 as liu
+
+    def split(v):
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    res = liu.regenerate(
+        args.table, reference=args.reference, data_dir=args.data_dir, results_dir=args.results_dir,
+        limit=args.limit, scenes=split(args.scenes), methods=split(args.survey_methods),
+        ours=split(args.ours), jobs=args.jobs,
+    )
+    print(json.dumps(liu.to_json(res), indent=1) if args.json else liu.format_text(res))
     return 0
