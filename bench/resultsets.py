@@ -180,6 +180,7 @@ def download_set(
     mirror: str | None = None,
     progress: bool = True,
     methods: list[str] | None = None,
+    scenes: list[str] | None = None,
 ) -> tuple[int, int, list[tuple[ResultFile, str]]]:
     """Download (verified, atomic, resumable: :func:`bench.download.fetch`) into ``dest_root/<id>/``.
 
@@ -192,6 +193,12 @@ def download_set(
 
     mirror = mirror or os.environ.get("MFIF_MIRROR") or None
     files = rs.select(methods)
+    if scenes:
+        known = {f.scene for f in files}
+        unknown = [x for x in scenes if x not in known]
+        if unknown:
+            raise UserError(f"result set {rs.info.id!r} has no scene {', '.join(map(repr, unknown))}")
+        files = [f for f in files if f.scene in scenes]
     it = files
     if progress:
         from tqdm import tqdm

@@ -14,10 +14,13 @@ HELP = "Download datasets into the cache (~/.cache/mfif-bench/datasets or --dest
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", metavar="NAME",
                    help="dataset ids (see `list datasets`) or result sets (see `list results`)")
-    p.add_argument("--dest", type=Path, default=None, help="root folder to download into (default: the user cache)")
-    p.add_argument("--mirror", default=None, help="base URL serving <NAME>/<path> instead of the official URLs")
+    p.add_argument("--dest", type=Path, default=None,
+                   help="root folder to download into (default: the user cache)")
+    p.add_argument("--mirror", default=None,
+                   help="base URL serving <NAME>/<path> instead of the official URLs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--methods", default=None, help="result sets only: comma-separated subset of its methods")
+    p.add_argument("--scenes", default=None, help="result sets only: comma-separated subset of scene ids")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,8 +52,9 @@ def _download_results(name: str, args: argparse.Namespace) -> int:
 
     rs, methods = parse_spec(name + (f":{args.methods}" if args.methods else ""))
     dest = args.dest or cache_root() / "results"
+    scenes = [x.strip() for x in args.scenes.split(",") if x.strip()] if args.scenes else None
     fetched, present, failed = download_set(rs, dest, mirror=args.mirror, progress=not args.no_progress,
-                                            methods=methods)
+                                            methods=methods, scenes=scenes)
     print(f"{name}: {fetched} downloaded, {present} already present (sha256-verified), "
           f"{len(failed)} unavailable, in {dest / name}")
     if failed:

@@ -32,8 +32,10 @@ def _rows(kind: str, pattern: str) -> list[dict]:
 
 
 def _table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
-    cells = [[str(r.get(k, "")) if not isinstance(r.get(k), bool) else ("yes" if r[k] else "") for k, _ in cols]
-             for r in rows]
+    cells = [
+        [str(r.get(k, "")) if not isinstance(r.get(k), bool) else ("yes" if r[k] else "") for k, _ in cols]
+        for r in rows
+    ]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(cols)]
     lines = ["  ".join(h.ljust(w) for (_, h), w in zip(cols, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -59,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         if "roles" in r:
-            r["roles"] = "".join(r["roles"]) if all(len(x) == 1 for x in r["roles"]) else f"{len(r['roles'])} roles"
+            one = all(len(x) == 1 for x in r["roles"])
+            r["roles"] = "".join(r["roles"]) if one else f"{len(r['roles'])} roles"
         if args.kind == "results":
             r["datasets"] = ",".join(r["datasets"])
             r["methods"] = len(r["methods"])
