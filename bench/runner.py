@@ -91,6 +91,8 @@ class RunConfig:
     cache_dir: str | None = None
     retry_errors: bool = False
     argv: tuple[str, ...] = ()
+    externals: tuple = ()  # byo: bench.external.ExternalSource, scored like methods (--external, --results)
+    results_dir: str | None = None  # byo: where result sets live (else bench.resultsets' search order)
 
 
 @dataclass
@@ -133,6 +135,11 @@ def resolve_datasets(spec: str | Sequence[str]) -> tuple[str, ...]:
     names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     out = []
     for n in names:
+        from bench.datasets import looks_like_path, register_path  # byo: --dataset PATH (folder or TOML)
+
+        if looks_like_path(n):
+            out.append(register_path(n))
+            continue
         for d in list_datasets(n):
             info = get_dataset(d).info
             if info.training_only:
@@ -451,7 +458,7 @@ def run(cfg: RunConfig) -> RunSummary:
         raise UserError(f"unknown protocol {cfg.protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     if cfg.repeats < 1:
         raise UserError(f"--repeats must be >= 1, got {cfg.repeats}")
-    if not cfg.methods:
+    if not cfg.methods and not cfg.externals:  # byo: a run may score external images only
         raise UserError("no methods selected")
     started = _now()
     t_start = time.perf_counter()
@@ -531,7 +538,43 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
                     elif entry is not None and entry.status == "ok" and entry.repeats >= cfg.repeats:
                         job.entry, job.status = entry, "ok"
                 jobs.append(job)
+            for ext in cfg.externals:  # byo: external fused images (bench/external.py)
+                job = _external_job(ds, scene, ext, cache, cfg.results_dir)
+                if job is not None:
+                    jobs.append(job)
     return jobs
+
+
+def _dataset_provenance(ids) -> dict:
+    from bench.datasets import dataset_provenance
+
+    return dataset_provenance(ids)
+
+
+def _external_job(ds: str, scene, ext, cache: ResultCache, results_dir: str | None) -> _FuseJob | None:
+    """byo: an external image as a finished fusion job (cached like ours; a problem is an error row)."""
+    from bench import external
+
+    if not external.covers(ext, ds):
+        return None
+    job = _FuseJob(ds, scene, MethodSpec("external", (), ext.label), "cpu", "")
+    try:
+        got = external.load_fused(ext, ds, scene, results_dir)
+    except external.ExternalImageError as exc:
+        job.status, job.message = "error", str(exc)
+        return job
+    job.key = external.fused_key(ext, got.file_sha256, scene)
+    entry = cache.get_fused(job.key)
+    if entry is None or entry.status != "ok":
+        entry = cache.put_fused(
+            job.key, got.image_u8, None, time_median=math.nan, time_iqr=math.nan, repeats=0, n_threads=0,
+            device="cpu", method=f"external:{ext.label}", created=_now(),
+        )  # fmt: skip
+    import dataclasses
+
+    job.entry = dataclasses.replace(entry, time_median=got.time_s)  # the user's time, never cached
+    job.status, job.message = "ok", f"external: {got.path}"
+    return job
 
 
 def _run_fusions(
@@ -736,16 +779,22 @@ def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str) 
             )
             continue
         e = j.entry
-        rows.append({**base, "metric": TIME_METRIC, "value": e.time_median, "status": "ok", "message": ""})
-        rows.append(
-            {
-                **base,
-                "metric": TIME_IQR_METRIC,
-                "value": e.time_iqr,
-                "status": "ok",
-                "message": f"IQR over {e.repeats} repeats",
-            }
-        )
+        if j.spec.id == "external":  # byo: NaN unless the user gave a time; the message marks the row
+            note = "" if np.isfinite(e.time_median) else "; no fusion time given"
+            rows.append({**base, "metric": TIME_METRIC, "value": e.time_median, "status": "ok",
+                         "message": j.message + note})  # fmt: skip
+        else:
+            rows.append({**base, "metric": TIME_METRIC, "value": e.time_median, "status": "ok",
+                         "message": ""})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "metric": TIME_IQR_METRIC,
+                    "value": e.time_iqr,
+                    "status": "ok",
+                    "message": f"IQR over {e.repeats} repeats",
+                }
+            )
         for m in metrics:
             v = scores.get((i, m.info.id))
             if v is None:
@@ -892,6 +941,8 @@ def _run_metadata(
             for m in cfg.methods
         },
         "metrics": {m: get_metric(m).info.version for m in cfg.metrics},
+        "externals": {e.label: e.describe() for e in cfg.externals},  # byo
+        "dataset_sources": _dataset_provenance(cfg.datasets),  # byo: --dataset PATH: path + content hash
         "timing": "median and IQR over repeats of fuse() only, after one warm-up call per method and worker "
         "process; CUDA synchronised inside the timed region (bench/README.md)",
     }

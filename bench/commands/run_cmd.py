@@ -63,6 +63,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="recompute fusions and scores whose cached outcome is an error",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    # byo (issue 11): external fused images, published result sets (bench/external.py)
+    p.add_argument(
+        "--external", action="append", default=[], metavar="LABEL=DIR[,times=FILE.csv]",
+        help="score your own fused images as method LABEL: DIR/<scene>.<ext>, DIR/<dataset>/<scene>.<ext> "
+        "or a pattern DIR/{scene}_mine.png; times.csv (scene,seconds) gives fusion times (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--results", action="append", default=[], metavar="NAME[:METHOD,...]",
+        help="published result set (see `list results`), shown as NAME:METHOD (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--results-dir", default=None, help="folder holding <result set>/ (else $MFIF_RESULTS)")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
 
 
@@ -77,8 +88,16 @@ def config_from_args(args: argparse.Namespace):
         from bench.errors import UserError
 
         raise UserError("--scheduler needs --backend dask")
+    from bench.external import parse_all
+
+    methods = resolve_methods(args.methods) if args.methods.strip() != "none" else ()  # byo: only externals
+    externals = parse_all(args.external, args.results, {m.name for m in methods})
+    if not methods and not externals:
+        from bench.errors import UserError
+
+        raise UserError("--methods none needs --external or --results")
     return RunConfig(
-        methods=resolve_methods(args.methods),
+        methods=methods,
         datasets=resolve_datasets(args.dataset),
         metrics=resolve_metrics(args.metrics),
         data_dir=args.data_dir,
@@ -94,6 +113,8 @@ def config_from_args(args: argparse.Namespace):
         cache_dir=args.cache_dir,
         retry_errors=args.retry_errors,
         argv=tuple(sys.argv),
+        externals=externals,
+        results_dir=args.results_dir,
     )
 
 
@@ -101,7 +122,8 @@ def main(args: argparse.Namespace) -> int:
     from bench.commands.report_cmd import make_report
     from bench.runner import run
 
-    summary = run(config_from_args(args))
+    cfg = config_from_args(args)
+    summary = run(cfg)
     md = make_report(summary.out, summary.results, plots=not args.no_plots, jobs=args.jobs)
     c = summary.counts
     print(md)
@@ -109,4 +131,16 @@ def main(args: argparse.Namespace) -> int:
         f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
         f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
     )
+    _external_summary(summary.results, [e.label for e in cfg.externals])
     return 0
+
+
+def _external_summary(df, labels) -> None:
+    """byo: one line per external label with missing/unreadable images, naming the first files."""
+    for label in labels:
+        t = df[(df["method"] == label) & (df["metric"] == "time_fuse_s")]
+        bad = t[t["status"] == "error"]
+        if len(bad):
+            more = " ..." if len(bad) > 5 else ""
+            print(f"external {label}: {len(bad)} of {len(t)} scenes have no usable fused image (error rows): "
+                  + "; ".join(bad["message"].head(5)) + more, file=sys.stderr)  # fmt: skip
