@@ -293,8 +293,8 @@ class TomlDataset(DeclaredDataset):
 
 
 def register_path(spec: str) -> str:
-    """Register ``--dataset PATH`` (a folder or a TOML) and return its id (the folder name or the TOML's id;
-    ``<name>-folder`` if a different dataset already has that id)."""
+    """Register ``--dataset PATH`` (a folder or a TOML) and return its id: the folder name or the TOML's id,
+    ``<name>-2``, ``-3``... if a different dataset already has that id (e.g. a folder named ``lytro``)."""
     from bench.registry import DATASETS, register_dataset
 
     p = Path(spec).expanduser()
@@ -308,15 +308,16 @@ def register_path(spec: str) -> str:
             raise UserError(f"--dataset {spec}: not a valid dataset declaration ({msg})") from None
     else:
         ds = FolderDataset(p)
-    key = ds.info.id
-    if key in DATASETS:
+    base = key = ds.info.id
+    i = 1
+    while key in DATASETS:  # a registered id (or another folder of the same name): number it
         old = DATASETS.get(key)
         if getattr(old, "provenance", None) and old.provenance() == ds.provenance():
             return key
-        key = f"{key}-folder" if isinstance(ds, FolderDataset) else f"{key}-toml"
+        i += 1
+        key = f"{base}-{i}"
+    if key != base:
         ds.info = dataclasses.replace(ds.info, id=key)
-        if key in DATASETS:
-            return key
     register_dataset(ds.info, ds)
     return key
 

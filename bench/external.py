@@ -93,6 +93,11 @@ def parse_external(spec: str, taken: set[str] = frozenset()) -> ExternalSource:
     if m:
         origin, times_file = rest[: m.start()], m.group(1)
     origin = os.path.expanduser(origin.strip())
+    bad = set(re.findall(r"{([^}]*)}", origin)) - {"scene", "dataset"}
+    if bad:
+        raise UserError(
+            f"--external {spec!r}: unknown placeholder(s) {', '.join(sorted(bad))} (use {{scene}})"
+        )
     if "{scene}" not in origin:
         if not Path(origin).is_dir():
             what = "is not a folder" if Path(origin).exists() else "not found"
@@ -100,9 +105,6 @@ def parse_external(spec: str, taken: set[str] = frozenset()) -> ExternalSource:
                 f"--external {label}={origin}: {what} (give a folder or a pattern with {{scene}})"
             )
     else:
-        bad = set(re.findall(r"{([^}]*)}", origin)) - {"scene", "dataset"}
-        if bad:
-            raise UserError(f"--external {spec!r}: unknown placeholder(s) {', '.join(sorted(bad))}")
         prefix = origin.split("{", 1)[0]
         base = Path(prefix) if prefix.endswith(("/", os.sep)) else Path(prefix).parent
         if not base.is_dir():
