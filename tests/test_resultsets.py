@@ -125,3 +125,13 @@ def test_corrupt_mirror_file_is_not_kept(mirror, tmp_path, capsys):
     assert rc == 1
     assert "sha256 mismatch" in capsys.readouterr().err
     assert not list(dest.rglob("*.tif")) and not list(dest.rglob("*.part"))
+
+
+def test_download_results_flag_for_names_that_are_also_datasets(mirror, tmp_path, capsys):
+    url, _ = mirror  # serves only yuliu2020: the MFIFB file is unavailable, reported, nothing kept
+    rc = main(["download", "--results", "mfifb", "--methods", "IFCNN", "--scenes", "lytro_01",
+               "--mirror", url, "--dest", str(tmp_path / "d"), "--no-progress"])  # fmt: skip
+    assert rc == 1
+    cap = capsys.readouterr()
+    assert "mfifb: 0 downloaded, 0 already present (sha256-verified), 1 unavailable" in cap.out
+    assert "fused_images/lytro_01_IFCNN" in cap.err

@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--methods", default=None, help="result sets only: comma-separated subset of its methods")
     p.add_argument("--scenes", default=None, help="result sets only: comma-separated subset of scene ids")
+    p.add_argument("--results", action="store_true",
+                   help="NAMEs are result sets (needed for names that are also datasets, e.g. mfifb)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
 
     status = 0
     for name in args.names:
-        if name not in DATASETS and name in all_sets():  # published result set (bench/resultsets.py)
+        if args.results or (name not in DATASETS and name in all_sets()):  # result set (bench/resultsets.py)
             status = max(status, _download_results(name, args))
             continue
         dest = args.dest or cache_root() / "datasets"
@@ -40,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"dataset {name!r} is embedded in the code; there is nothing to download")
         fetched, present = download_dataset(ds, dest, mirror=args.mirror, progress=not args.no_progress)
         print(f"{name}: {fetched} downloaded, {present} already present, in {dest / name}")
+        if name in all_sets():
+            print(f"({name} is also a result set of published fused images: `download --results {name}`)")
     return status
 
 
