@@ -134,5 +134,6 @@ def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     )
 )
 def qe_liu2020(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
-    """Registered wrapper around :func:`qe_liu2020_value`."""
-    return qe_liu2020_value(sources, fused)
+    """Registered wrapper around :func:`qe_liu2020_value` (NaN when every window is flat: weights 0/0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return qe_liu2020_value(sources, fused)
