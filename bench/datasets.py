@@ -12,7 +12,10 @@ If none holds the dataset, a :class:`UserError` says how to download it.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +65,9 @@ class Scene:
     load_reference: Callable[[], np.ndarray | None] = field(repr=False, compare=False, default=lambda: None)
     paths: tuple[Path, ...] = ()
     reference_sha256: str = ""
-    load_focus_maps: Callable[[], list[np.ndarray] | None] = field(repr=False, compare=False, default=lambda: None)
+    load_focus_maps: Callable[[], list[np.ndarray] | None] = field(
+        repr=False, compare=False, default=lambda: None
+    )
 
 
 @dataclass(frozen=True)
@@ -156,3 +161,181 @@ def register_all() -> None:
     from bench import synthetic
 
     register_dataset(synthetic.DATASET.info, synthetic.DATASET)
+
+
+# ------------------------------------------------------------------------------------------------------
+# The user's own images: a folder or a dataset TOML anywhere on disk (``--dataset PATH``; byo, issue 11)
+# ------------------------------------------------------------------------------------------------------
+_IMG_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+_ROLE = re.compile(r"^(?:[A-Za-z]|GT|gt)$")
+_FLAT = re.compile(r"^(?P<scene>.+)_(?P<role>[A-Za-z]|GT|gt)$")
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a ``--dataset`` value names a path rather than a registered id."""
+    return os.sep in spec or "/" in spec or spec.endswith(".toml") or spec.startswith((".", "~"))
+
+
+def _role(r: str) -> str:
+    return "GT" if r.lower() == "gt" else r.upper()
+
+
+def _role_order(r: str) -> tuple:
+    return (r == "GT", r)
+
+
+class FolderDataset:
+    """A folder of the user's own pairs or stacks, no declaration and no sha256 needed.
+
+    Layouts (detected in this order):
+
+    * ``<folder>/<scene>/<ROLE>.<ext>``: one sub-folder per scene, ROLE a letter (A, B, C, ... sources in
+      that order) or GT (an all-in-focus reference, optional);
+    * flat ``<folder>/<scene>_<ROLE>.<ext>``.
+
+    Extensions: png, jpg, jpeg, bmp, tif, tiff (8 or 16 bit). Scenes may mix grey and colour sources and
+    have 2 or more sources. Every file's sha256 is computed once (it keys the result cache, so an edited
+    file is re-fused); ``content_sha256`` (over relative paths and file hashes) and the path go to run.json.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        root = Path(path).expanduser()
+        if not root.is_dir():
+            raise UserError(f"--dataset {path}: folder not found")
+        self.path = root.resolve()
+        self._scenes = self._scan(self.path)
+        if not self._scenes:
+            raise UserError(
+                f"--dataset {path}: no scenes found; expected <scene>/A.png, <scene>/B.png (optional GT) "
+                "or flat <scene>_A.png, <scene>_B.png"
+            )
+        for sid, files in self._scenes.items():
+            n = sum(1 for r in files if r != "GT")
+            if n < 2:
+                raise UserError(f"--dataset {path}: scene {sid!r} has {n} source image(s); needs at least 2")
+        from bench.integrity import sha256_file
+
+        self._sha = {p: sha256_file(p) for files in self._scenes.values() for p in files.values()}
+        h = hashlib.sha256()
+        for p in sorted(self._sha):
+            h.update(f"{p.relative_to(self.path).as_posix()}\0{self._sha[p]}\n".encode())
+        self.content_sha256 = h.hexdigest()
+        roles = sorted({r for files in self._scenes.values() for r in files if r != "GT"}, key=_role_order)
+        self.info = DatasetInfo(
+            id=self.path.name,
+            name=f"folder {self.path}",
+            n_scenes=len(self._scenes),
+            roles=tuple(roles),
+            has_ground_truth=any("GT" in files for files in self._scenes.values()),
+            notes=f"user folder {self.path}; content sha256 {self.content_sha256}",
+        )
+
+    @staticmethod
+    def _scan(root: Path) -> dict[str, dict[str, Path]]:
+        scenes: dict[str, dict[str, Path]] = {}
+        for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files = {}
+            for f in sorted(sub.iterdir()):
+                if f.is_file() and f.suffix.lower() in _IMG_EXTS and _ROLE.match(f.stem):
+                    role = _role(f.stem)
+                    if role in files:
+                        raise UserError(f"--dataset {root}: {sub.name} has two files for role {role}: "
+                                        f"{files[role].name}, {f.name}")
+                    files[role] = f
+            if files:
+                scenes[sub.name] = files
+        for f in sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in _IMG_EXTS):
+            m = _FLAT.match(f.stem)
+            if not m:
+                continue
+            files = scenes.setdefault(m["scene"], {})
+            role = _role(m["role"])
+            if role in files:
+                raise UserError(f"--dataset {root}: scene {m['scene']!r} has two files for role {role}: "
+                                f"{files[role]}, {f}")
+            files[role] = f
+        return {k: dict(sorted(v.items(), key=lambda kv: _role_order(kv[0]))) for k, v in scenes.items()}
+
+    def provenance(self) -> dict:
+        return {"path": str(self.path), "content_sha256": self.content_sha256, "scenes": len(self._scenes)}
+
+    def scenes(self, data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> list[Scene]:
+        from bench.imageio import read_image, read_sources
+
+        out = []
+        for sid, files in self._scenes.items():
+            src = [(r, p) for r, p in files.items() if r != "GT"]
+            paths = tuple(p for _, p in src)
+            gt = files.get("GT")
+            out.append(
+                Scene(
+                    dataset=self.info.id,
+                    id=sid,
+                    roles=tuple(r for r, _ in src),
+                    sha256=tuple(self._sha[p] for p in paths),
+                    load_sources=(lambda p=paths: read_sources(p)),
+                    load_reference=(lambda p=gt: read_image(p) if p else None),
+                    paths=paths,
+                    reference_sha256=self._sha[gt] if gt else "",
+                )
+            )
+        return out
+
+
+class TomlDataset(DeclaredDataset):
+    """A dataset TOML anywhere on disk: files are found next to it first, then as for declared datasets."""
+
+    def root(self, data_dir: str | os.PathLike | None = None) -> Path:
+        here = self.decl_path.parent
+        if self.files and (here / self.files[0].path).is_file():
+            return here
+        if (here / self.info.id).is_dir():
+            return here / self.info.id
+        return super().root(data_dir)
+
+    def provenance(self) -> dict:
+        from bench.integrity import sha256_file
+
+        return {"path": str(self.decl_path), "declaration_sha256": sha256_file(self.decl_path)}
+
+
+def register_path(spec: str) -> str:
+    """Register ``--dataset PATH`` (a folder or a TOML) and return its id: the folder name or the TOML's id,
+    ``<name>-2``, ``-3``... if a different dataset already has that id (e.g. a folder named ``lytro``)."""
+    from bench.registry import DATASETS, register_dataset
+
+    p = Path(spec).expanduser()
+    if p.suffix == ".toml":
+        if not p.is_file():
+            raise UserError(f"--dataset {spec}: file not found")
+        try:
+            ds = TomlDataset(p.resolve())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            raise UserError(f"--dataset {spec}: not a valid dataset declaration ({msg})") from None
+    else:
+        ds = FolderDataset(p)
+    base = key = ds.info.id
+    i = 1
+    while key in DATASETS:  # a registered id (or another folder of the same name): number it
+        old = DATASETS.get(key)
+        if getattr(old, "provenance", None) and old.provenance() == ds.provenance():
+            return key
+        i += 1
+        key = f"{base}-{i}"
+    if key != base:
+        ds.info = dataclasses.replace(ds.info, id=key)
+    register_dataset(ds.info, ds)
+    return key
+
+
+def dataset_provenance(ids) -> dict:
+    """run.json entry for datasets given as paths: {id: {path, content hash}} (declared ones: none)."""
+    from bench.registry import get_dataset
+
+    out = {}
+    for d in ids:
+        ds = get_dataset(d)
+        if hasattr(ds, "provenance"):
+            out[d] = ds.provenance()
+    return out

@@ -149,6 +149,10 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
                 "fusion_errors": int(((t["method"] == m) & (t["status"] == "error")).sum()),
                 "fusion_skipped": int(((t["method"] == m) & (t["status"] == "skipped")).sum()),
                 "metric_failures": int(cells[cells["method"] == m]["n_failed"].sum()),
+                # byo: external fused images (--external/--results) are marked in every table
+                "external": bool(t[t["method"] == m]["message"].astype(str).str.startswith("external:").any())
+                if "message" in t
+                else False,
             }
         )
     out = pd.DataFrame(
@@ -162,6 +166,7 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
             "fusion_errors",
             "fusion_skipped",
             "metric_failures",
+            "external",
         ],
     )
     key = (
@@ -217,7 +222,7 @@ def table_frame(s: DatasetSummary, latex: bool = False) -> pd.DataFrame:
     """The ranked table of one dataset as display strings (rows = methods in ranked order)."""
     rows = []
     for pos, m in enumerate(s.methods.itertuples(index=False), start=1):
-        row = {"#": pos, "method": m.method}
+        row = {"#": pos, "method": m.method + (" (external)" if getattr(m, "external", False) else "")}
         for metric in s.metrics:
             c = s.cells[(s.cells["method"] == m.method) & (s.cells["metric"] == metric)].iloc[0]
             arrow = "↑" if c["higher_is_better"] else "↓"
@@ -250,7 +255,7 @@ def compact_frame(s: DatasetSummary) -> pd.DataFrame:
         rows.append(
             {
                 "#": pos,
-                "method": m.method,
+                "method": m.method + (" (external)" if getattr(m, "external", False) else ""),  # byo
                 "avg rank": _num(m.avg_rank, 2),
                 "first places": int(c["first_place"].sum()),
                 "metrics led": int(c["leader"].sum()),

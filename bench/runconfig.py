@@ -59,6 +59,8 @@ class RunConfig:
     retry_errors: bool = False
     argv: tuple[str, ...] = ()
     plugins: tuple[str, ...] = field(default_factory=explicit_plugins)
+    externals: tuple = ()  # bench.external.ExternalSource: fused images from files (--external, --results)
+    results_dir: str | None = None  # where result sets live (else bench.resultsets' search order)
 
 
 def resolve_methods(spec: str) -> tuple[MethodSpec, ...]:
@@ -88,6 +90,11 @@ def resolve_datasets(spec: str | Sequence[str]) -> tuple[str, ...]:
     names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     out = []
     for n in names:
+        from bench.datasets import looks_like_path, register_path  # --dataset PATH (folder or TOML)
+
+        if looks_like_path(n):
+            out.append(register_path(n))
+            continue
         for d in list_datasets(n):
             info = get_dataset(d).info
             if info.training_only:

@@ -25,7 +25,9 @@ ENTRY_MODULES = (
     "qc",
     "qcb",
     "qcv",
+    "qe_liu2020",  # survey variants (issue 11)
     "qg",
+    "qg_liu2020",
     "qm",
     "qncie",
     "qp",
@@ -33,6 +35,7 @@ ENTRY_MODULES = (
     "qsf",
     "qte",
     "qy",
+    "qy_liu2020",
     "qy_sesf",
     "scd",
     "sd",

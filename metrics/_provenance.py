@@ -27,3 +27,8 @@ def impl(lineage: tuple[str, str], path: str, function: str = "") -> str:
     repo, commit = lineage
     extra = f" ({function})" if function else ""
     return f"{repo}/{path} @ {commit}{extra}"
+
+#: Yu Liu et al. 2020 survey: Zheng Liu's toolbox with the survey authors' fixes (Oct 2019), in
+#: ``evaluation/objective_metrics/``; per-image values in ``evaluation/Q_{color,grayscale}.mat``.
+YULIU2020 = ("yuliu316316/MFIF", "267c081b8f3dd29cc62284463ca1cd16dc9b352a")
+LICENCES[YULIU2020[0]] = "no licence file found in the repository"

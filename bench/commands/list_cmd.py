@@ -1,4 +1,4 @@
-"""``list {methods,metrics,datasets} [PATTERN] [--json]``."""
+"""``list {methods,metrics,datasets,results} [PATTERN] [--json]``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import json
 from bench.commands._options import add_plugin_option
 
 NAME = "list"
-HELP = "List registered methods, metrics or datasets (shell-style PATTERN, --json for metadata)."
+HELP = "List registered methods, metrics, datasets or result sets (shell-style PATTERN, --json for metadata)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["methods", "metrics", "datasets"])
+    p.add_argument("kind", choices=["methods", "metrics", "datasets", "results"])
     p.add_argument("pattern", nargs="?", default="*", help="glob(s), comma-separated (default: *)")
     p.add_argument("--json", action="store_true", help="print full metadata as JSON")
     add_plugin_option(p)
@@ -22,6 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _rows(kind: str, pattern: str) -> list[dict]:
     from bench import registry
 
+    if kind == "results":  # published result sets (bench/resultsets.py)
+        import fnmatch
+
+        from bench.resultsets import all_sets
+
+        pats = pattern.split(",")
+        return [dataclasses.asdict(rs.info) for k, rs in all_sets().items()
+                if any(fnmatch.fnmatchcase(k, p) for p in pats)]
     reg = {"methods": registry.METHODS, "metrics": registry.METRICS, "datasets": registry.DATASETS}[kind]
     return [dataclasses.asdict(reg.get(k).info) for k in reg.list(pattern)]
 
@@ -44,6 +52,8 @@ COLUMNS = {
                 ("reference_id", "reference"), ("version", "version"), ("name", "name")],
     "datasets": [("id", "id"), ("n_scenes", "scenes"), ("roles", "roles"), ("has_ground_truth", "GT"),
                  ("training_only", "training only"), ("name", "name")],
+    "results": [("id", "id"), ("n_files", "files"), ("datasets", "datasets"), ("methods", "methods"),
+                ("name", "name")],
 }
 
 
@@ -54,8 +64,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         if "roles" in r:
-            roles = r["roles"]
-            r["roles"] = "".join(roles) if all(len(x) == 1 for x in roles) else f"{len(roles)} roles"
+            one = all(len(x) == 1 for x in r["roles"])
+            r["roles"] = "".join(r["roles"]) if one else f"{len(r['roles'])} roles"
+        if args.kind == "results":
+            r["datasets"] = ",".join(r["datasets"])
+            r["methods"] = len(r["methods"])
         if "max_images" in r and r["max_images"] is None:
             r["max_images"] = "any"
     print(_table(rows, COLUMNS[args.kind]))

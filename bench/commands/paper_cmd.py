@@ -35,14 +35,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="gacn2022-table3: use only the first N frames of the stack (times are per image)",
     )
     add_run_options(p, out_help="run folder (default: results/runs/<time>--paper-<TABLE>)")
+    # liu2020-table6/7 only (bench/paper_liu2020.py)
+    p.add_argument("--ours", default=None, help="liu2020-*: our method ids as extra rows (default: the "
+                   "registered classical ones of the survey, lp, sf; 'none' for none)")
+    p.add_argument("--scenes", default=None, help="liu2020-*: comma-separated subset of scene ids")
+    p.add_argument("--survey-methods", default=None, help="liu2020-*: subset of the survey's 18 methods")
+    p.add_argument("--results-dir", default=None, help="liu2020-*: folder holding <result set>/<files>")
 
 
 def main(args: argparse.Namespace) -> int:
     from bench.errors import UserError
     from bench.paper import TABLES, format_text, regenerate, to_json
+    from bench.paper_liu2020 import TABLES as LIU2020
+
+    if args.table in LIU2020:
+        check_run_options(args)
+        return _liu2020(args)
 
     if args.table not in TABLES:
-        raise UserError(f"unknown paper table {args.table!r}; choose one of {', '.join(sorted(TABLES))}")
+        known = ", ".join(sorted([*TABLES, *LIU2020]))
+        raise UserError(f"unknown paper table {args.table!r}; choose one of {known}")
     check_run_options(args)
     res = regenerate(
         args.table,
@@ -58,4 +70,19 @@ def main(args: argparse.Namespace) -> int:
         repeats=args.repeats,
     )
     print(json.dumps(to_json(res), indent=1) if args.json else format_text(res))
+    return 0
+
+
+def _liu2020(args: argparse.Namespace) -> int:
+    from bench import paper_liu2020 as liu
+
+    def split(v):
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    res = liu.regenerate(
+        args.table, reference=args.reference, data_dir=args.data_dir, results_dir=args.results_dir,
+        limit=args.limit, scenes=split(args.scenes), methods=split(args.survey_methods),
+        ours=split(args.ours), jobs=args.jobs,
+    )
+    print(json.dumps(liu.to_json(res), indent=1) if args.json else liu.format_text(res))
     return 0

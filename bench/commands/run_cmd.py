@@ -47,6 +47,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="recompute fusions and scores whose cached outcome is an error",
     )
+    # byo (issue 11): external fused images, published result sets (bench/external.py)
+    p.add_argument(
+        "--external", action="append", default=[], metavar="LABEL=DIR[,times=FILE.csv]",
+        help="score your own fused images as method LABEL: DIR/<scene>.<ext>, DIR/<dataset>/<scene>.<ext> "
+        "or a pattern DIR/{scene}_mine.png; times.csv (scene,seconds) gives fusion times (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--results", action="append", default=[], metavar="NAME[:METHOD,...]",
+        help="published result set (see `list results`), shown as NAME:METHOD (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--results-dir", default=None, help="folder holding <result set>/ (else $MFIF_RESULTS)")
     p.add_argument("--no-plots", action="store_true", help="write tables only, skip figures and report.html")
     p.add_argument(
         "--strict",
@@ -67,8 +78,14 @@ def config_from_args(args: argparse.Namespace):
     datasets = resolve_datasets(args.dataset)
     metrics = resolve_metrics(args.metrics)
     _check_ground_truth(args.metrics, metrics, datasets)
+    from bench.external import parse_all
+
+    methods = resolve_methods(args.methods) if args.methods.strip() != "none" else ()  # only externals
+    externals = parse_all(args.external, args.results, {m.name for m in methods})
+    if not methods and not externals:
+        raise UserError("--methods none needs --external or --results")
     return RunConfig(
-        methods=resolve_methods(args.methods),
+        methods=methods,
         datasets=datasets,
         metrics=metrics,
         data_dir=args.data_dir,
@@ -85,6 +102,8 @@ def config_from_args(args: argparse.Namespace):
         retry_errors=args.retry_errors,
         argv=tuple(sys.argv),
         plugins=plugins,
+        externals=externals,
+        results_dir=args.results_dir,
     )
 
 
@@ -130,6 +149,18 @@ def main(args: argparse.Namespace) -> int:
         f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
         f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
     )
+    _external_summary(summary.results, [e.label for e in cfg.externals])
     if args.strict and has_errors(summary.results):
         return 1
     return 0
+
+
+def _external_summary(df, labels) -> None:
+    """byo: one line per external label with missing/unreadable images, naming the first files."""
+    for label in labels:
+        t = df[(df["method"] == label) & (df["metric"] == "time_fuse_s")]
+        bad = t[t["status"] == "error"]
+        if len(bad):
+            more = " ..." if len(bad) > 5 else ""
+            print(f"external {label}: {len(bad)} of {len(t)} scenes have no usable fused image (error rows): "
+                  + "; ".join(bad["message"].head(5)) + more, file=sys.stderr)  # fmt: skip
