@@ -55,7 +55,6 @@ import math
 import os
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -65,8 +64,8 @@ import numpy as np
 
 from bench.atomicio import atomic_write_bytes as _atomic_write_bytes
 from bench.atomicio import atomic_write_text  # noqa: F401  (re-exported)
-from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
 from bench.errors import is_environmental_message
+from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fused (

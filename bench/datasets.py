@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import DataUnavailable
+from bench.errors import DataUnavailable, UserError
 from bench.types import DatasetInfo
 from bench.userdirs import cache_root  # noqa: F401  (re-exported: bench.datasets.cache_root)
 
