@@ -32,9 +32,10 @@ def _natural_key(s: str) -> list:
 class Registry:
     """A dict from id to entry with duplicate checks, glob listing and close-match errors."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, expand: Callable[[str], list[str]] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, Any] = {}
+        self._expand = expand  # ``@name`` tokens of list() (metric suites); None: no such tokens
 
     def add(self, key: str, entry: Any) -> None:
         if key in self._entries:
@@ -65,7 +66,9 @@ class Registry:
             pat = pat.strip()
             if pat == "all":
                 pat = "*"
-            if not any(c in pat for c in "*?["):
+            if pat.startswith("@") and self._expand is not None:
+                hits = self._expand(pat[1:])
+            elif not any(c in pat for c in "*?["):
                 self.get(pat)
                 hits = [pat]
             else:
@@ -95,7 +98,15 @@ class Metric:
 
 
 METHODS = Registry("method")
-METRICS = Registry("metric")
+
+
+def _expand_metric_suite(name: str) -> list[str]:
+    from metrics.suites import suite_members  # ``--metrics @core,@gt`` (metric suites)
+
+    return suite_members(name)
+
+
+METRICS = Registry("metric", expand=_expand_metric_suite)
 DATASETS = Registry("dataset")
 
 

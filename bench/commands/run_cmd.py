@@ -26,7 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data-dir", default=None, help="folder holding <dataset>/ (else $MFIF_DATA, then the cache)"
     )
     p.add_argument(
-        "--metrics", default="all", help="all, none, or comma-separated ids / globs (default: all)"
+        "--metrics",
+        default="@core,@gt",
+        help="all, none, or comma-separated ids / globs / @suites (default: @core,@gt; ground-truth metrics "
+        "give rows only where a reference exists)",
     )
     p.add_argument("--limit", type=int, default=None, help="use only the first N scenes of each dataset")
     p.add_argument(
