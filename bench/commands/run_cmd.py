@@ -102,6 +102,7 @@ def config_from_args(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     from bench.commands.report_cmd import make_report
+    from bench.headline import counts_line
     from bench.runner import run
 
     summary = run(config_from_args(args))
@@ -109,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
     c = summary.counts
     print(md)
     print(
-        f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
-        f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
+        f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}; "
+        f"{counts_line(summary.results, c)})"
     )
     return 0
