@@ -8,7 +8,7 @@ the object boundary, while an in-focus layer keeps a hard boundary; the blur gro
 distance to the source's focal plane.
 
 Layers: pairs (2 sources) use the ECSSD foreground mask as the near layer over the background;
-3-source stacks also split the background at a seeded horizontal line (the upper part farther), as
+3-source stacks (every third stem) also split the background at a seeded horizontal line (the upper part farther), as
 in a ground plane. The focus maps are the visible extents of the layers.
 
 Which photographs: the last 50 stems of ``train_ecssd`` (0951..1000), which every model we train
@@ -38,14 +38,14 @@ from bench.types import DatasetInfo
 
 VERSION = "1"
 TEST_STEMS = tuple(f"{k:04d}" for k in range(951, 1001))  # never trained on (see module docstring)
-N_TRIPLES = 16  # the last 16 stems become 3-source stacks, the first 34 pairs
+N_TRIPLES = 16  # every third stem (0953, 0956, ..., 0998) becomes a 3-source stack, the other 34 pairs
 MAX_SIDE = 320  # deterministic INTER_AREA downscale (keeps a run of every method affordable)
 BLUR_PER_DEPTH = (1.4, 2.6)  # Gaussian sigma per unit of depth, drawn per scene in this range
 
 
 def scene_ids() -> list[str]:
-    n_pairs = len(TEST_STEMS) - N_TRIPLES
-    return [f"ecssd-{s}-{2 if k < n_pairs else 3}" for k, s in enumerate(TEST_STEMS)]
+    # interleaved, so that the first N scenes (--limit N) mix pairs and stacks
+    return [f"ecssd-{s}-{3 if k % 3 == 2 and k < 3 * N_TRIPLES else 2}" for k, s in enumerate(TEST_STEMS)]
 
 
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
