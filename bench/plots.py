@@ -142,11 +142,16 @@ def bars(summary, out: Path, suffix: str = "", what: str = "", metrics: list[str
         ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mean)
         ax.hlines(y[ok], lo[ok], hi[ok], color="0.15", lw=0.8)
         ax.set_xlim(x0, x1)
-        for yy, v, t in zip(y, mean, c["tied_with_leader"].tolist(), strict=True):
-            text = "n/a" if not np.isfinite(v) else (f"{v:.4g}" + (" †" if t is True else ""))
-            ax.text(
-                max(v, 0) if np.isfinite(v) else 0, yy, " " + text, va="center", fontsize=6.5, clip_on=True
-            )
+        span = x1 - x0
+        for yy, v, t, top in zip(y, mean, c["tied_with_leader"].tolist(), np.fmax(mean, hi), strict=True):
+            if not np.isfinite(v):
+                ax.text(0, yy, " n/a", va="center", fontsize=6.5)
+                continue
+            text = f"{v:.4g}" + (" †" if t is True else "")
+            if abs(v) > 0.45 * span:  # inside the bar, clear of the whisker
+                ax.text(min(v, 0) + 0.01 * span, yy, text, va="center", fontsize=6.5, color="white")
+            else:
+                ax.text(top + 0.01 * span, yy, text, va="center", fontsize=6.5, clip_on=True)
         ax.set_yticks(y, methods, fontsize=7)
         ax.invert_yaxis()
         ax.tick_params(axis="x", labelsize=7)

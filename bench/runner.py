@@ -27,6 +27,7 @@ Row conventions (``results.csv``)
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import math
 import os
@@ -242,6 +243,7 @@ def score_worker(
     fused: np.ndarray | str,
     metric_ids: Sequence[str],
     protocol: str,
+    load_dm_inputs: Callable | None = None,
 ) -> list:
     """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
 
@@ -263,10 +265,17 @@ def score_worker(
     n = len(sources)
     src, fus = prepped[:n], prepped[n]
     ref = prepped[n + 1] if reference is not None else None
+    # headline hook (issue 12): decision-map metrics get the method's decision map and the GT focus maps
+    dm = fm = None
+    if load_dm_inputs is not None:
+        try:
+            dm, fm = load_dm_inputs()
+        except Exception:  # the metrics then give error rows with their own message
+            dm = fm = None
     out = []
     for m in metric_ids:
         t0 = time.perf_counter()
-        s = score_one(m, src, fus, ref)
+        s = score_one(m, src, fus, ref, decision_map=dm, focus_maps=fm)
         out.append((s, time.perf_counter() - t0))
     return out
 
@@ -593,7 +602,18 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     for i, j in enumerate(jobs):
         if j.entry is None:
             continue
+        has_dm = None  # headline hook (issue 12): decision-map metrics only with a map and GT focus maps
         for m in metrics:
+            if m.info.needs_decision_map:
+                if has_dm is None:
+                    has_dm = j.entry.dm_path is not None and _has_focus_maps(j.scene)
+                if not has_dm:
+                    continue
+                keys[(i, m.info.id)] = score_key(
+                    m.info.id, m.info.version, protocol, f"{j.entry.sha256}/dm:{j.entry.key}",
+                    j.scene.reference_sha256,
+                )
+                continue
             if m.info.needs_reference and not j.scene.reference_sha256:
                 continue
             if m.info.max_sources is not None and len(j.scene.roles) > m.info.max_sources:
@@ -612,6 +632,19 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     # task, as they share memoised work inside a worker process
     tasks = [(i, group) for i, mids in sorted(missing.items()) for group in metric_groups(mids)]
     return keys, tasks, hits
+
+
+def _has_focus_maps(scene) -> bool:
+    """Whether the scene has ground-truth focus maps (headline hook, issue 12)."""
+    try:
+        return scene.load_focus_maps() is not None
+    except Exception:
+        return False
+
+
+def _dm_inputs(dm_path: str, load_focus_maps: Callable) -> tuple:
+    """(decision map in [0, 1], GT focus maps) for the decision-map metrics (headline hook, issue 12)."""
+    return read_png_u8(Path(dm_path)).astype(np.float64) / 255.0, load_focus_maps()
 
 
 def metric_groups(metric_ids: Sequence[str], size: int = METRICS_PER_TASK) -> list[list[str]]:
@@ -649,9 +682,13 @@ def _run_scores(
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
         fused = read_png_u8(j.entry.path) if remote else str(j.entry.path)
+        dm_in = None  # headline hook (issue 12): inputs of the decision-map metrics
+        if any(get_metric(m).info.needs_decision_map for m in mids):
+            dm_in = functools.partial(_dm_inputs, str(j.entry.dm_path), j.scene.load_focus_maps)
         return (
             score_worker,
-            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol),
+            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol,
+             dm_in),
         )
 
     done: set[int] = set()

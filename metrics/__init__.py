@@ -4,6 +4,7 @@ from metrics import (
     ag,  # noqa: F401
     cc,  # noqa: F401
     ce,  # noqa: F401
+    dm_quality,  # noqa: F401
     ei,  # noqa: F401
     entropy,  # noqa: F401
     fmi,  # noqa: F401

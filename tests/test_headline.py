@@ -368,3 +368,56 @@ class TestGtPhotos:
         gtphotos.rendered.cache_clear()
         assert ds.scenes()[0].sha256 == first  # read back from the PNG cache: same bytes
         assert any((tmp_path / "rendered" / "ecssd_gt").rglob("GT.png"))
+
+
+class TestDecisionMapMetrics:
+    def test_hand_made_maps(self):
+        from metrics.dm_quality import accuracy, boundary_f, labels_from_decision_map, mean_iou
+
+        gt = np.zeros((20, 20), dtype=np.int64)
+        gt[:, 10:] = 1
+        assert accuracy(gt, gt) == 1.0 and mean_iou(gt, gt, 2) == 1.0 and boundary_f(gt, gt) == 1.0
+        shifted = np.roll(gt, 1, axis=1)  # boundary one pixel off: inside the 2 px tolerance
+        shifted[:, 0] = 0
+        assert accuracy(shifted, gt) == pytest.approx(0.95)
+        assert mean_iou(shifted, gt, 2) == pytest.approx((10 / 11 + 9 / 10) / 2)
+        assert boundary_f(shifted, gt) == 1.0
+        far = np.zeros_like(gt)
+        far[:, 16:] = 1  # 6 px off: no boundary pixel matches
+        assert boundary_f(far, gt) == 0.0
+        assert boundary_f(np.zeros_like(gt), gt) == 0.0  # no boundary predicted where there is one
+        inverted = 1 - gt  # sources swapped: everything wrong, the boundary right
+        assert accuracy(inverted, gt) == 0.0 and mean_iou(inverted, gt, 2) == 0.0
+        # the decision-map convention: index / (N - 1), soft maps rounded to the nearest index
+        assert labels_from_decision_map(np.array([[0.0, 0.24, 0.26, 0.74, 1.0]]), 3).tolist() == [
+            [0, 0, 1, 1, 2]
+        ]
+
+    def test_registered_in_gt_suite_and_score_one_needs_the_maps(self):
+        from bench.scoring import score_one
+
+        assert {"dm_acc", "dm_iou", "dm_bf"} <= set(list_metrics("@gt"))
+        img = np.zeros((8, 8))
+        s = score_one("dm_acc", [img, img], img, img)
+        assert s.status == "error" and math.isnan(s.value) and "decision map" in s.message
+        dm = np.zeros((8, 8))
+        fm = [np.ones((8, 8)), np.zeros((8, 8))]
+        assert score_one("dm_acc", [img, img], img, img, decision_map=dm, focus_maps=fm).value == 1.0
+
+    def test_runner_gives_rows_only_for_methods_with_a_map(self, tmp_path):
+        from bench.runner import MethodSpec, RunConfig, run
+
+        cfg = RunConfig(
+            methods=(MethodSpec("average"), MethodSpec("max")),
+            datasets=("synthetic",),
+            metrics=("dm_acc", "dm_bf", "en"),
+            limit=2,
+            jobs=1,
+            out=str(tmp_path / "o"),
+            cache_dir=str(tmp_path / "c"),
+            progress=False,
+        )
+        df = run(cfg).results
+        dm = df[df["metric"].str.startswith("dm_")]
+        assert set(dm["method"]) == {"focusstack"} and (dm["status"] == "ok").all() and len(dm) == 4
+        assert ((dm["value"] > 0.3) & (dm["value"] <= 1.0)).all()
