@@ -408,7 +408,7 @@ class TestDecisionMapMetrics:
         from bench.runner import MethodSpec, RunConfig, run
 
         cfg = RunConfig(
-            methods=(MethodSpec("average"), MethodSpec("max")),
+            methods=(MethodSpec("average"), MethodSpec("focusstack")),
             datasets=("synthetic",),
             metrics=("dm_acc", "dm_bf", "en"),
             limit=2,
@@ -420,4 +420,5 @@ class TestDecisionMapMetrics:
         df = run(cfg).results
         dm = df[df["metric"].str.startswith("dm_")]
         assert set(dm["method"]) == {"focusstack"} and (dm["status"] == "ok").all() and len(dm) == 4
-        assert ((dm["value"] > 0.3) & (dm["value"] <= 1.0)).all()
+        assert ((dm["value"] >= 0.0) & (dm["value"] <= 1.0)).all()
+        assert (dm[dm["metric"] == "dm_acc"]["value"] > 0.6).all()  # a focus measure picks mostly right
