@@ -1,7 +1,10 @@
 """``report.html``: one static page with the run's ranked tables and figures (relative links only).
 
-The page carries a few lines of inline JavaScript that, once loaded, count images that failed to
-load and store the count in ``<body data-broken-images="N">``; the browser test reads it.
+The page opens with the headline table of each dataset, then its figures; the full tables (every
+metric) follow at the end, each in its own horizontally scrolling box, so the page itself never scrolls
+sideways. A few lines of inline JavaScript, once loaded, count images that failed to load
+(``<body data-broken-images="N">``) and record whether the page scrolls horizontally
+(``data-hscroll``); the browser test reads them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ window.addEventListener('load', function () {
   for (var i = 0; i < imgs.length; i++) { if (!imgs[i].complete || imgs[i].naturalWidth === 0) bad++; }
   document.body.setAttribute('data-broken-images', String(bad));
   document.body.setAttribute('data-images', String(imgs.length));
+  var el = document.scrollingElement || document.documentElement;
+  document.body.setAttribute('data-hscroll', String(el.scrollWidth > el.clientWidth));
 });
 """
 
