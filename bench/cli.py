@@ -16,6 +16,7 @@ from bench.errors import UserError
 # Explicit, ordered list of subcommands (module names under bench/commands).
 COMMANDS = ["list_cmd", "download_cmd", "fuse_cmd", "score_cmd", "run_cmd", "report_cmd", "train_cmd",
             "check_cmd", "paper_cmd"]
+COMMANDS.append("meta_cmd")  # metric meta-evaluation (bench/meta.py)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -161,6 +161,9 @@ def register_all() -> None:
     from bench import synthetic
 
     register_dataset(synthetic.DATASET.info, synthetic.DATASET)
+    from bench import gtphotos  # rendered ground-truth photographs (headline, issue 12)
+
+    register_dataset(gtphotos.DATASET.info, gtphotos.DATASET)
 
 
 # ------------------------------------------------------------------------------------------------------

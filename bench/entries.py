@@ -175,7 +175,7 @@ class Metric(_Entry):
 
     def call(self, sources: Sequence, fused, reference=None, **params) -> float:
         """Compute the metric on protocol-prepared arrays (raises when it fails; see bench.scoring)."""
-        if self.info.needs_reference and reference is None:
+        if self.info.needs_reference and reference is None and not self.info.needs_decision_map:
             raise ValueError("needs a ground-truth reference and none was given")
         return float(self.fn(sources, fused, reference=reference, **params))
 

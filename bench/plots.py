@@ -2,16 +2,19 @@
 
 Per dataset:
 
-- ``bars_<ds>``: per-metric bar charts of the mean with 95% bootstrap CI whiskers (ranked order);
-- ``per_image_<ds>``: per-image line plots, one line per method (as GACN's Fig. 5);
-- ``pareto_<ds>``: quality against mean fusion time (log scale) with the Pareto front;
+- ``bars_<ds>``: bars of the headline metrics' means (ranked order, axes from zero, value labels,
+  95% bootstrap CI whiskers clipped to the panel); ``bars_<ds>_<suite>``: the same for the metrics of
+  each other suite the run computed, ``bars_<ds>_other`` for the rest (each metric once);
+- ``per_image_<ds>``: per-scene values of the headline metrics, scenes by name, one line and marker
+  per method (as GACN's Fig. 5);
+- ``pareto_<ds>``: the rank aggregate and the first headline metric against mean fusion time (log
+  scale) with the Pareto front, labels placed so they do not overlap;
 - ``grid_<ds>``: for one scene, the sources, then per method the fused image with a zoomed inset,
   its decision map and the difference image ``F - A`` min-max normalised to [0, 1] (SESF Figs. 5-6).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 GRID_MAX_METHODS = 8
-METRICS_PER_FIGURE = 12
 
 
 @dataclass(frozen=True)
@@ -74,121 +76,257 @@ def pareto_front(time: np.ndarray, quality: np.ndarray, higher_is_better: bool) 
     return ok & ~dominated.any(axis=1)
 
 
-def bars(summary, out: Path, page: str = "") -> Figure:
+_MARKERS = "os^vD<>pP*Xh"
+
+
+def _label(metric: str) -> str:
+    from bench.report import higher_is_better
+
+    return f"{metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)"
+
+
+def _suite_pages(summary) -> list[tuple[str, str, list[str]]]:
+    """(stem suffix, title, metrics): the headline, then one page per suite with computed members not
+    shown yet, then the remaining metrics; each metric appears once."""
+    from metrics.suites import SUITES, suite_members
+
+    shown: set[str] = set(summary.headline)
+    pages = [("", "headline metrics", list(summary.headline))] if summary.headline else []
+    computed = list(summary.metrics)
+    for sid, suite in SUITES.items():
+        if sid in ("core", "nr"):
+            continue
+        try:
+            members = suite_members(sid)
+        except Exception:  # a suite naming an unregistered id: tests catch it, figures go on
+            continue
+        new = [m for m in members if m in computed and m not in shown]
+        if new:
+            pages.append((f"_{sid}", f"@{sid}: {suite.name}", new))
+            shown.update(new)
+    rest = [m for m in computed if m not in shown]
+    if rest:
+        pages.append(("_other", "other metrics", rest))
+    return pages
+
+
+def _limits(lo: np.ndarray, hi: np.ndarray, mean: np.ndarray) -> tuple[float, float]:
+    """Axis limits that include zero and every finite mean (CIs may be clipped), with label room."""
+    vals = np.concatenate([mean[np.isfinite(mean)], [0.0]])
+    a, b = float(vals.min()), float(vals.max())
+    span = (b - a) or 1.0
+    return a - (0.02 * span if a < 0 else 0.0), b + 0.28 * span
+
+
+def bars(summary, out: Path, suffix: str = "", what: str = "", metrics: list[str] | None = None) -> Figure:
+    """Horizontal bars of the mean per method (ranked order), 95% bootstrap CI whiskers clipped to the
+    panel, value labels; every axis starts at zero."""
     plt = _plt()
+    metrics = list(summary.headline if metrics is None else metrics)
     methods = list(summary.methods["method"])
-    rows, cols = _grid(len(summary.metrics))
+    rows, cols = _grid(len(metrics), 4)
+    h = 0.22 * len(methods) + 0.9
     fig, axes = plt.subplots(
-        rows, cols, figsize=(3.6 * cols, 0.28 * len(methods) * rows + 1.2 * rows), squeeze=False
+        rows, cols, figsize=(3.9 * cols, h * rows + 0.6), squeeze=False, layout="constrained"
     )
-    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
+    y = np.arange(len(methods))
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         c = summary.cells[summary.cells.metric == metric].set_index("method").reindex(methods)
-        y = np.arange(len(methods))
         mean = c["mean"].to_numpy(dtype=float)
-        lo = np.clip(mean - c["ci95_low"].to_numpy(dtype=float), 0, None)
-        hi = np.clip(c["ci95_high"].to_numpy(dtype=float) - mean, 0, None)
-        colors = ["tab:orange" if bool(v) else "tab:blue" for v in c["leader"].fillna(False)]
-        ax.barh(y, np.nan_to_num(mean), xerr=np.nan_to_num([lo, hi]), color=colors, capsize=2)
+        lo_v, hi_v = c["ci95_low"].to_numpy(dtype=float), c["ci95_high"].to_numpy(dtype=float)
+        x0, x1 = _limits(lo_v, hi_v, mean)
+        lo = np.clip(np.nan_to_num(lo_v, nan=np.nan), x0, x1)
+        hi = np.clip(np.nan_to_num(hi_v, nan=np.nan), x0, x1)
+        colors = ["tab:orange" if v is True else "tab:blue" for v in c["leader"].tolist()]
+        ax.barh(y, np.nan_to_num(mean), color=colors, height=0.7)
+        ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(mean)
+        ax.hlines(y[ok], lo[ok], hi[ok], color="0.15", lw=0.8)
+        ax.set_xlim(x0, x1)
+        span = x1 - x0
+        for yy, v, t, top in zip(y, mean, c["tied_with_leader"].tolist(), np.fmax(mean, hi), strict=True):
+            if not np.isfinite(v):
+                ax.text(0, yy, " n/a", va="center", fontsize=6.5)
+                continue
+            text = f"{v:.4g}" + (" †" if t is True else "")
+            if abs(v) > 0.45 * span:  # inside the bar, clear of the whisker
+                ax.text(min(v, 0) + 0.01 * span, yy, text, va="center", fontsize=6.5, color="white")
+            else:
+                ax.text(top + 0.01 * span, yy, text, va="center", fontsize=6.5, clip_on=True)
         ax.set_yticks(y, methods, fontsize=7)
         ax.invert_yaxis()
-        arrow = "↑" if c["higher_is_better"].dropna().iloc[0] else "↓"
-        ax.set_title(f"{metric} {arrow}", fontsize=9)
-        finite = mean[np.isfinite(mean)]
-        if finite.size:
-            span = finite.max() - finite.min()
-            ax.set_xlim(
-                max(0.0, finite.min() - span) if finite.min() >= 0 else finite.min() - span,
-                finite.max() + 0.5 * span + 1e-12,
-            )
-    for ax in axes.flat[len(summary.metrics) :]:
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(_label(metric), fontsize=8.5)
+    for ax in axes.flat[len(metrics) :]:
         ax.axis("off")
-    fig.suptitle(f"{summary.dataset}: mean per metric (95% bootstrap CI)", fontsize=10)
+    fig.suptitle(
+        f"{summary.dataset}: {what or 'headline metrics'} (mean over {summary.n_scenes} scenes; "
+        "whiskers: 95% "
+        "bootstrap CI, clipped to the panel; orange: leader; †: not significantly worse)",
+        fontsize=9,
+    )
     return _save(
-        fig, out, f"bars_{_safe(summary.dataset)}{page}", f"{summary.dataset}: per-metric means{page}"
+        fig, out, f"bars_{_safe(summary.dataset)}{suffix}", f"{summary.dataset}: {what or 'headline metrics'}"
     )
 
 
-def per_image(df: pd.DataFrame, summary, out: Path, page: str = "") -> Figure:
+def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
+    """Per-scene values of the headline metrics, one line per method (distinct colour and marker),
+    scenes labelled by name (as GACN's Fig. 5)."""
     plt = _plt()
     d = df[(df.dataset == summary.dataset) & (df.status == "ok")]
     scenes = list(dict.fromkeys(df[df.dataset == summary.dataset]["scene"]))
     methods = list(summary.methods["method"])
-    rows, cols = _grid(len(summary.metrics), 2)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 2.6 * rows), squeeze=False)
-    cmap = plt.get_cmap("tab20")
-    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
+    metrics = list(summary.headline)
+    rows, cols = _grid(len(metrics), 2)
+    width = max(6.0, min(11.0, 0.32 * len(scenes) + 2.5))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, 2.9 * rows + 0.9), squeeze=False, layout="constrained"
+    )
+    cmap = plt.get_cmap("tab10")
+    x = np.arange(len(scenes))
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         w = d[d.metric == metric].pivot_table(
             index="scene", columns="method", values="value", aggfunc="first"
         )
         w = w.reindex(index=scenes, columns=methods)
-        x = np.arange(len(scenes))
         for k, m in enumerate(methods):
-            ax.plot(x, w[m].to_numpy(dtype=float), marker=".", lw=1, ms=3, color=cmap(k % 20), label=m)
-        ax.set_title(metric, fontsize=9)
-        ax.set_xticks(x, [str(i + 1) for i in x], fontsize=6)
-        ax.set_xlabel("image", fontsize=7)
-    for ax in axes.flat[len(summary.metrics) :]:
+            ax.plot(
+                x,
+                w[m].to_numpy(dtype=float),
+                marker=_MARKERS[k % len(_MARKERS)],
+                lw=0.8,
+                ms=4,
+                color=cmap(k % 10),
+                label=m,
+                alpha=0.9,
+                markerfacecolor="none" if k >= 10 else None,
+            )
+        ax.set_title(_label(metric), fontsize=8.5)
+        ax.set_xticks(
+            x,
+            scenes,
+            fontsize=6.5,
+            rotation=60 if len(scenes) > 6 else 0,
+            ha="right" if len(scenes) > 6 else "center",
+        )
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(metrics) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=min(len(methods), 8),
-        fontsize=7,
-        bbox_to_anchor=(0.5, 1.0 + 0.02 * math.ceil(len(methods) / 8)),
-    )
-    fig.tight_layout()
-    return _save(
-        fig, out, f"per_image_{_safe(summary.dataset)}{page}", f"{summary.dataset}: per-image values{page}"
-    )
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(methods), 8), fontsize=7)
+    fig.suptitle(f"{summary.dataset}: per-scene values of the headline metrics", fontsize=9)
+    return _save(fig, out, f"per_image_{_safe(summary.dataset)}", f"{summary.dataset}: per-scene values")
 
 
-def pareto(summary, out: Path, page: str = "") -> Figure:
+def place_labels(points: np.ndarray, sizes: np.ndarray, box: tuple[float, float]) -> np.ndarray:
+    """Offsets (in points) for text labels of the given display sizes next to ``points`` (display
+    coordinates) so that no two labels overlap where it can be avoided: each label, in order of the
+    points' height, takes the first of a fixed list of candidate offsets whose box overlaps no label
+    placed before it (greedy; the last candidate when all collide).
+
+    >>> pts = np.array([[100.0, 100.0], [100.0, 102.0]]); sz = np.array([[40.0, 8.0], [40.0, 8.0]])
+    >>> off = place_labels(pts, sz, (400.0, 300.0)); bool(abs(off[0, 1] - off[1, 1]) >= 8)
+    True
+    """
+    cands = [(4, 3), (4, -11), (-4, 3), (-4, -11), (4, 13), (4, -21), (-4, 13), (-4, -21), (4, 23), (-4, 23)]
+    placed: list[tuple[float, float, float, float]] = []
+    offsets = np.zeros((len(points), 2))
+    for i in np.argsort(-points[:, 1], kind="stable"):
+        (px, py), (w, h) = points[i], sizes[i]
+        choice = cands[-1]
+        for dx, dy in cands:
+            x0 = px + dx if dx >= 0 else px + dx - w
+            y0 = py + dy
+            rect = (x0, y0, x0 + w, y0 + h)
+            inside = rect[0] >= 0 and rect[2] <= box[0] and rect[1] >= 0 and rect[3] <= box[1]
+            if inside and all(
+                rect[2] <= r[0] or rect[0] >= r[2] or rect[3] <= r[1] or rect[1] >= r[3] for r in placed
+            ):
+                choice = (dx, dy)
+                break
+        dx, dy = choice
+        x0 = px + dx if dx >= 0 else px + dx - w
+        placed.append((x0, py + dy, x0 + w, py + dy + h))
+        offsets[i] = (dx, dy)
+    return offsets
+
+
+def _pareto_panel(ax, names, t, q, hib: bool, ylabel: str) -> None:
+    front = pareto_front(t, q, hib)
+    ok = np.isfinite(t) & np.isfinite(q)
+    ax.scatter(t[ok & ~front], q[ok & ~front], s=18, color="0.45", zorder=3)
+    ax.scatter(t[front], q[front], s=24, color="tab:red", zorder=4, label="Pareto front")
+    order = np.argsort(t[front])
+    ax.plot(t[front][order], q[front][order], color="tab:red", lw=1, drawstyle="steps-post")
+    if ok.any() and (t[ok] > 0).all():
+        ax.set_xscale("log")
+    ax.set_xlabel("mean fusion time per scene (s, log scale)", fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    if not hib:
+        ax.invert_yaxis()  # better is up
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    idx = np.flatnonzero(ok)
+    texts = [
+        ax.annotate(
+            names[i],
+            (t[i], q[i]),
+            fontsize=6.5,
+            xytext=(0, 0),
+            textcoords="offset points",
+            color="tab:red" if front[i] else "0.25",
+        )
+        for i in idx
+    ]
+    if not texts:
+        return
+    pts = ax.transData.transform(np.column_stack([t[idx], q[idx]]))
+    ext = [tx.get_window_extent(renderer) for tx in texts]
+    bb = ax.get_window_extent(renderer)
+    scale = 72.0 / fig.dpi  # display pixels -> points
+    sizes = np.array([[e.width * scale, e.height * scale] for e in ext])
+    pts_pt = (pts - [bb.x0, bb.y0]) * scale
+    offs = place_labels(pts_pt, sizes, (bb.width * scale, bb.height * scale))
+    for tx, (dx, dy) in zip(texts, offs, strict=True):
+        tx.set_position((dx, dy))
+        tx.set_horizontalalignment("left" if dx >= 0 else "right")
+
+
+def pareto(summary, out: Path) -> Figure:
+    """Quality against mean fusion time: the rank aggregate and the first headline metric."""
+    from bench.report import higher_is_better
+
     plt = _plt()
     meth = summary.methods.set_index("method")
-    rows, cols = _grid(len(summary.metrics))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.0 * rows), squeeze=False)
-    for ax, metric in zip(axes.flat, summary.metrics, strict=False):
-        c = summary.cells[summary.cells.metric == metric].set_index("method")
-        names = [m for m in c.index if m in meth.index]
-        t = meth.loc[names, "time_mean_s"].to_numpy(dtype=float)
-        q = c.loc[names, "mean"].to_numpy(dtype=float)
-        hib = bool(c["higher_is_better"].iloc[0])
-        front = pareto_front(t, q, hib)
-        ax.scatter(t, q, s=14, color="tab:blue")
-        order = np.argsort(t[front])
-        ax.plot(
-            t[front][order],
-            q[front][order],
-            color="tab:red",
-            lw=1,
-            drawstyle="steps-post" if hib else None,
-            label="Pareto front",
+    names = list(meth.index)
+    t = meth["time_mean_s"].to_numpy(dtype=float)
+    panels = [
+        (
+            "rank",
+            meth["avg_rank"].to_numpy(dtype=float),
+            False,
+            "rank aggregate over the headline's metric families (lower is better)",
         )
-        for n, x, y, f in zip(names, t, q, front, strict=True):
-            if np.isfinite(x) and np.isfinite(y):
-                ax.annotate(
-                    n,
-                    (x, y),
-                    fontsize=6,
-                    color="tab:red" if f else "0.3",
-                    xytext=(2, 2),
-                    textcoords="offset points",
-                )
-        if np.isfinite(t).any() and (t[np.isfinite(t)] > 0).all():
-            ax.set_xscale("log")
-        ax.set_xlabel("mean fusion time (s)", fontsize=7)
-        ax.set_title(f"{metric} {'↑' if hib else '↓'}", fontsize=9)
-    for ax in axes.flat[len(summary.metrics) :]:
-        ax.axis("off")
-    fig.suptitle(f"{summary.dataset}: quality vs time", fontsize=10)
-    fig.tight_layout()
+    ]
+    if summary.headline:
+        m0 = summary.headline[0]
+        c = summary.cells[summary.cells.metric == m0].set_index("method").reindex(names)
+        panels.append((m0, c["mean"].to_numpy(dtype=float), higher_is_better(m0), f"mean {_label(m0)}"))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False, layout="constrained"
+    )
+    for ax, (_, q, hib, lab) in zip(axes.flat, panels, strict=True):
+        _pareto_panel(ax, names, t, q, hib, lab)
+    fig.suptitle(f"{summary.dataset}: quality against time (red: Pareto front; better is up)", fontsize=9)
     return _save(
         fig,
         out,
-        f"pareto_{_safe(summary.dataset)}{page}",
-        f"{summary.dataset}: quality vs time (Pareto front){page}",
+        f"pareto_{_safe(summary.dataset)}",
+        f"{summary.dataset}: quality against time (Pareto front)",
     )
 
 
@@ -320,17 +458,10 @@ def write_figures(
     art_path = run_dir / "artifacts.csv"
     artifacts = pd.read_csv(art_path, dtype=str, keep_default_na=False) if art_path.is_file() else None
     for s in summaries if summaries is not None else summarize(df):
-        pages = [s.metrics[i : i + METRICS_PER_FIGURE] for i in range(0, len(s.metrics), METRICS_PER_FIGURE)]
-        tasks = []
         rows = df[df.dataset == s.dataset]
-        for k, chunk in enumerate(pages, start=1):
-            part = dataclasses.replace(s, metrics=chunk)
-            page = f"_p{k}" if len(pages) > 1 else ""
-            tasks += [
-                (bars, (part, out, page)),
-                (per_image, (rows, part, out, page)),
-                (pareto, (part, out, page)),
-            ]
+        tasks = [(bars, (s, out, suffix, what, metrics)) for suffix, what, metrics in _suite_pages(s)]
+        if s.headline:
+            tasks += [(per_image, (rows, s, out)), (pareto, (s, out))]
         figs += _draw(tasks, jobs)
         if artifacts is not None and len(artifacts):
             a = artifacts[artifacts.dataset == s.dataset]

@@ -51,9 +51,10 @@ class Registry:
     is not imported yet); registering the real entry from the same module replaces it.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, expand: Callable[[str], list[str]] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, Any] = {}
+        self._expand = expand  # ``@name`` tokens of list() (metric suites); None: no such tokens
 
     def _load(self) -> None:
         if self in _KINDS.values():
@@ -89,7 +90,9 @@ class Registry:
             pat = pat.strip()
             if pat == "all":
                 pat = "*"
-            if not any(c in pat for c in "*?["):
+            if pat.startswith("@") and self._expand is not None:
+                hits = self._expand(pat[1:])
+            elif not any(c in pat for c in "*?["):
                 self.get(pat)
                 hits = [pat]
             else:
@@ -107,7 +110,15 @@ class Registry:
 
 
 METHODS = Registry("method")
-METRICS = Registry("metric")
+
+
+def _expand_metric_suite(name: str) -> list[str]:
+    from metrics.suites import suite_members  # ``--metrics @core,@gt`` (metric suites)
+
+    return suite_members(name)
+
+
+METRICS = Registry("metric", expand=_expand_metric_suite)
 DATASETS = Registry("dataset")
 _KINDS = {"method": METHODS, "metric": METRICS, "dataset": DATASETS}
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ class DatasetSummary:
     methods: pd.DataFrame  # one row per method, in ranked order
     metrics: list[str]
     n_scenes: int
+    headline: list[str] = field(default_factory=list)  # metric ids of the headline table (bench.headline)
 
 
 def _first_places(wide: pd.DataFrame, hib: bool) -> pd.Series:
@@ -127,22 +128,36 @@ def summarize_dataset(
             "tied_with_leader",
         ],
     )
-    meth = _method_table(d, methods, cells_df)
-    return DatasetSummary(dataset, cells_df, meth, metrics, len(scenes))
+    from bench.headline import headline_metrics
+
+    headline = headline_metrics(metrics)
+    meth = _method_table(d, methods, cells_df, headline)
+    return DatasetSummary(dataset, cells_df, meth, metrics, len(scenes), headline)
 
 
-def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> pd.DataFrame:
+def _method_table(
+    d: pd.DataFrame, methods: list[str], cells: pd.DataFrame, headline: list[str] | None = None
+) -> pd.DataFrame:
+    """Per method: the rank aggregate over the headline's metric families (``avg_rank``; over every
+    metric's family when ``headline`` is empty), the same over all metrics (``avg_rank_all``), time
+    and failure counts; rows in ranked order."""
+    from bench.headline import family_rank
+
+    all_metrics = list(dict.fromkeys(cells["metric"]))
+    rank_all = family_rank(cells, all_metrics, methods)
+    rank_head = family_rank(cells, headline, methods) if headline else rank_all
+    mrows = d[~d["metric"].str.startswith("time_")]
     t = d[d["metric"] == TIME_METRIC]
     rows = []
     for m in methods:
         tm = t[(t["method"] == m) & (t["status"] == "ok")]["value"].to_numpy(dtype=np.float64)
         tm = tm[np.isfinite(tm)]
         iqr = d[(d["metric"] == TIME_IQR_METRIC) & (d["method"] == m)]["value"].to_numpy(dtype=np.float64)
-        r = cells[cells["method"] == m]["rank"]
         rows.append(
             {
                 "method": m,
-                "avg_rank": float(r.mean()) if r.notna().any() else math.nan,
+                "avg_rank": float(rank_head[m]),
+                "avg_rank_all": float(rank_all[m]),
                 "time_mean_s": float(tm.mean()) if tm.size else math.nan,
                 "time_std_s": float(tm.std(ddof=1)) if tm.size > 1 else math.nan,
                 "time_iqr_median_s": float(np.nanmedian(iqr)) if np.isfinite(iqr).any() else math.nan,
@@ -153,6 +168,10 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
                 "external": bool(t[t["method"] == m]["message"].astype(str).str.startswith("external:").any())
                 if "message" in t
                 else False,
+                "metric_errors": int((mrows["method"] == m).mul(mrows["status"] == "error").sum()),
+                "nan_values": int(
+                    (mrows["method"] == m).mul((mrows["status"] == "ok") & mrows["value"].isna()).sum()
+                ),
             }
         )
     out = pd.DataFrame(
@@ -160,6 +179,7 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
         columns=[
             "method",
             "avg_rank",
+            "avg_rank_all",
             "time_mean_s",
             "time_std_s",
             "time_iqr_median_s",
@@ -167,6 +187,8 @@ def _method_table(d: pd.DataFrame, methods: list[str], cells: pd.DataFrame) -> p
             "fusion_skipped",
             "metric_failures",
             "external",
+            "metric_errors",
+            "nan_values",
         ],
     )
     key = (
@@ -194,6 +216,8 @@ def _num(x: float, digits: int = 4) -> str:
         return "–"
     if x != 0 and abs(x) < 10 ** -(digits - 1):
         return f"{x:.{digits - 1}e}"
+    if abs(x) >= 10 ** (digits + 1):
+        return f"{x:.{digits - 1}e}"
     return f"{x:.{digits}f}"
 
 
@@ -203,52 +227,103 @@ def _time(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _cell_text(c: pd.Series, latex: bool = False) -> str:
+def _arrow(hib: bool) -> str:
+    return "↑" if hib else "↓"
+
+
+def _cell_text(c: pd.Series) -> str:
     if c["n"] == 0:
         return "fail" if c["n_failed"] else "–"
-    pm = r"$\pm$" if latex else "±"
     val = _num(c["mean"])
     if c["leader"]:
-        val = rf"\textbf{{{val}}}" if latex else f"**{val}**"
-    text = f"{val} {pm} {_num(c['std'])} ({int(c['first_place'])})"
+        val = f"**{val}**"
+    text = f"{val} ± {_num(c['std'])} ({int(c['first_place'])})"
     if c["tied_with_leader"]:
-        text += r"$^\dagger$" if latex else TIED_MARK
+        text += TIED_MARK
     if c["n_failed"]:
         text += f" [{int(c['n_failed'])} failed]"
     return text
 
 
-def table_frame(s: DatasetSummary, latex: bool = False) -> pd.DataFrame:
-    """The ranked table of one dataset as display strings (rows = methods in ranked order)."""
+def _cell_short(c: pd.Series) -> str:
+    """Headline cell: the mean, bold for the leader, the mark when not significantly worse."""
+    if c["n"] == 0:
+        return "fail" if c["n_failed"] else "–"
+    val = _num(c["mean"])
+    if c["leader"]:
+        val = f"**{val}**"
+    if c["tied_with_leader"]:
+        val += TIED_MARK
+    if c["n_failed"]:
+        val += f" [{int(c['n_failed'])}✗]"
+    return val
+
+
+def _cells_of(s: DatasetSummary) -> dict:
+    return {(r["method"], r["metric"]): r for _, r in s.cells.iterrows()}
+
+
+def _failures(m) -> str:
+    return str(m.fusion_errors + m.metric_failures) + (
+        f" ({m.fusion_skipped} skipped)" if m.fusion_skipped else ""
+    )
+
+
+def table_frame(s: DatasetSummary, metrics: list[str] | None = None) -> pd.DataFrame:
+    """The full ranked table of one dataset as display strings (rows = methods in ranked order)."""
+    cells = _cells_of(s)
     rows = []
     for pos, m in enumerate(s.methods.itertuples(index=False), start=1):
         row = {"#": pos, "method": m.method + (" (external)" if getattr(m, "external", False) else "")}
-        for metric in s.metrics:
-            c = s.cells[(s.cells["method"] == m.method) & (s.cells["metric"] == metric)].iloc[0]
-            arrow = "↑" if c["higher_is_better"] else "↓"
-            if latex:
-                arrow = r"$\uparrow$" if c["higher_is_better"] else r"$\downarrow$"
+        for metric in metrics if metrics is not None else s.metrics:
+            c = cells[(m.method, metric)]
             rank = "" if not np.isfinite(c["rank"]) else f" #{int(c['rank'])}"
-            row[f"{metric} {arrow}"] = _cell_text(c, latex) + rank
-        row["avg rank"] = _num(m.avg_rank, 2)
+            row[f"{metric} {_arrow(c['higher_is_better'])}"] = _cell_text(c) + rank
+        row["rank"] = _num(m.avg_rank, 2)
         row["time (s)"] = _time(m.time_mean_s) + (
             f" ± {_time(m.time_std_s)}" if np.isfinite(m.time_std_s) else ""
         )
-        fails = m.fusion_errors + m.metric_failures
-        row["failures"] = str(fails) + (f" ({m.fusion_skipped} skipped)" if m.fusion_skipped else "")
+        row["failures"] = _failures(m)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def headline_frame(s: DatasetSummary) -> pd.DataFrame:
+    """The headline table of one dataset: method, the headline metrics' means, rank aggregate, time."""
+    cells = _cells_of(s)
+    rows = []
+    for m in s.methods.itertuples(index=False):
+        row = {"method": m.method + (" (external)" if getattr(m, "external", False) else "")}
+        for metric in s.headline:
+            c = cells[(m.method, metric)]
+            row[f"{metric} {_arrow(c['higher_is_better'])}"] = _cell_short(c)
+        row["rank"] = _num(m.avg_rank, 2)
+        row["time (s)"] = _time(m.time_mean_s)
+        rows.append(row)
+    return pd.DataFrame(
+        rows,
+        columns=["method", *[f"{x} {_arrow(higher_is_better(x))}" for x in s.headline], "rank", "time (s)"],
+    )
 
 
 LEGEND = (
     "Cells: mean ± std over scenes (first places, ties credit every tied method) #rank of the mean. "
     "Bold: leader. {mark}: not significantly worse than the leader (one-sided paired Wilcoxon, Holm, "
-    "alpha 0.05). Time: mean ± std of the per-scene median fusion time. Failures are excluded from means."
+    "alpha 0.05). rank: mean over the headline's metric families of each family's rank (variants of one "
+    "definition count once). Time: mean ± std of the per-scene median fusion time. Failures are excluded "
+    "from means."
+)
+HEADLINE_LEGEND = (
+    "Mean over scenes; bold: leader; {mark}: not significantly worse than the leader (one-sided paired "
+    "Wilcoxon across scenes, Holm-corrected, alpha 0.05); [n✗]: n scenes without a value. rank: mean over "
+    "the distinct metric families shown of each method's rank (a definition computed under several ids "
+    "counts once). Ground-truth metrics first when the dataset has a reference, then the @core suite "
+    "(README: 'Which metrics to trust'), then the mean fusion time."
 )
 
 
 def compact_frame(s: DatasetSummary) -> pd.DataFrame:
-    """Per method only: average rank, first places over all metrics, metrics led, time, failures."""
+    """Per method only: rank aggregate, first places over all metrics, metrics led, time, failures."""
     rows = []
     for pos, m in enumerate(s.methods.itertuples(index=False), start=1):
         c = s.cells[s.cells["method"] == m.method]
@@ -256,67 +331,157 @@ def compact_frame(s: DatasetSummary) -> pd.DataFrame:
             {
                 "#": pos,
                 "method": m.method + (" (external)" if getattr(m, "external", False) else ""),  # byo
-                "avg rank": _num(m.avg_rank, 2),
+                "rank": _num(m.avg_rank, 2),
                 "first places": int(c["first_place"].sum()),
                 "metrics led": int(c["leader"].sum()),
                 "time (s)": _time(m.time_mean_s)
                 + (f" ± {_time(m.time_std_s)}" if np.isfinite(m.time_std_s) else ""),
-                "failures": str(m.fusion_errors + m.metric_failures)
-                + (f" ({m.fusion_skipped} skipped)" if m.fusion_skipped else ""),
+                "failures": _failures(m),
             }
         )
     return pd.DataFrame(rows)
 
 
-def to_markdown(summaries: list[DatasetSummary], max_metrics: int | None = None) -> str:
-    """All datasets' ranked tables as GitHub Markdown.
+def _md_table(t: pd.DataFrame) -> str:
+    right = ("#", "rank", "time (s)")
+    head = "| " + " | ".join(t.columns) + " |"
+    sep = "|" + "|".join("---:" if c in right else "---" for c in t.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in r) + " |" for r in t.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
 
-    With more than ``max_metrics`` metrics, a compact per-method table is written instead (the
-    full table is in ``tables.md``).
-    """
+
+def _title(s: DatasetSummary, what: str) -> str:
+    return f"### {s.dataset} ({s.n_scenes} scenes, {len(s.metrics)} metrics): {what}"
+
+
+def failure_notes(s: DatasetSummary) -> list[str]:
+    """One line per method with rows left out of the means: fusion errors, skips, metric errors, NaN."""
+    lines = []
+    for m in s.methods.itertuples(index=False):
+        bits = [
+            f"{n} {what}"
+            for n, what in (
+                (m.fusion_errors, "fusion error(s)"),
+                (m.fusion_skipped, "scene(s) skipped"),
+                (m.metric_errors, "metric error(s)"),
+                (m.nan_values, "NaN value(s)"),
+            )
+            if n
+        ]
+        if bits:
+            lines.append(f"{m.method}: " + ", ".join(bits))
+    return lines
+
+
+def headline_markdown(summaries: list[DatasetSummary]) -> str:
+    """The headline tables (one per dataset) as GitHub Markdown, with failure notes and the legend."""
     parts = []
     for s in summaries:
-        compact = max_metrics is not None and len(s.metrics) > max_metrics
-        t = compact_frame(s) if compact else table_frame(s)
-        head = "| " + " | ".join(t.columns) + " |"
-        sep = "|" + "|".join("---:" if c in ("#", "avg rank", "time (s)") else "---" for c in t.columns) + "|"
-        body = ["| " + " | ".join(str(v) for v in r) + " |" for r in t.itertuples(index=False)]
-        title = f"### {s.dataset} ({s.n_scenes} scenes" + (f", {len(s.metrics)} metrics)" if compact else ")")
-        parts.append(title + "\n\n" + "\n".join([head, sep, *body]))
+        parts.append(_title(s, "headline") + "\n\n" + _md_table(headline_frame(s)))
+        notes = failure_notes(s)
+        if notes:
+            parts.append("Left out of the means: " + "; ".join(notes) + ".")
+    parts.append(HEADLINE_LEGEND.format(mark=TIED_MARK))
+    return "\n\n".join(parts) + "\n"
+
+
+def to_markdown(summaries: list[DatasetSummary], max_metrics: int | None = None) -> str:
+    """All datasets' tables as GitHub Markdown.
+
+    Without ``max_metrics``: the full ranked tables (every metric). With it (what ``run`` prints): the
+    headline tables (at most ``bench.headline.MAX_METRICS`` metric columns each).
+    """
+    if max_metrics is not None:
+        return headline_markdown(summaries)
+    parts = [_title(s, "all metrics") + "\n\n" + _md_table(table_frame(s)) for s in summaries]
     parts.append(LEGEND.format(mark=TIED_MARK))
     return "\n\n".join(parts) + "\n"
 
 
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "^": r"\^{}",
+    "~": r"\~{}",
+    "±": r"$\pm$",
+    "†": r"$^\dagger$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "–": "--",
+    "−": "-",
+    "✗": r"$\times$",
+}
+
+
 def _tex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
-        s = s.replace(a, b)
-    return s
+    """Escape text for LaTeX; ``**x**`` becomes ``\\textbf{x}``; non-ASCII symbols become math."""
+    out = []
+    parts = str(s).split("**")
+    for k, part in enumerate(parts):
+        text = "".join(_TEX_SPECIAL.get(ch, ch if ord(ch) < 128 else "?") for ch in part)
+        out.append(rf"\textbf{{{text}}}" if k % 2 == 1 else text)
+    return "".join(out)
+
+
+def _tabular(t: pd.DataFrame, caption: str) -> str:
+    cols = list(t.columns)
+    lines = [
+        r"\begin{table}[ht]\centering\scriptsize",
+        r"\resizebox{\linewidth}{!}{%",
+        r"\begin{tabular}{" + "l" * len(cols) + "}",
+        r"\toprule",
+        " & ".join(_tex_escape(c) for c in cols) + r" \\",
+        r"\midrule",
+    ]
+    for r in t.itertuples(index=False):
+        lines.append(" & ".join(_tex_escape(str(v)) for v in r) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}}", rf"\caption{{{_tex_escape(caption)}}}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+TEX_METRICS_PER_TABLE = 6
 
 
 def to_latex(summaries: list[DatasetSummary]) -> str:
-    """All datasets' ranked tables as LaTeX ``tabular`` (booktabs) environments."""
-    out = []
+    """A complete LaTeX document (pdflatex): per dataset the headline table, then the full tables split
+    into blocks of ``TEX_METRICS_PER_TABLE`` metrics."""
+    out = [
+        "% generated by python -m bench report; compile with pdflatex",
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[landscape,margin=1.5cm]{geometry}",
+        r"\usepackage{booktabs,graphicx}",
+        r"\begin{document}",
+        "",
+    ]
     for s in summaries:
-        t = table_frame(s, latex=True)
-        cols = list(t.columns)
-        lines = [
-            f"% {s.dataset} ({s.n_scenes} scenes); generated by python -m bench report",
-            r"\begin{tabular}{" + "r" + "l" * (len(cols) - 1) + "}",
-            r"\toprule",
-            " & ".join(_tex_escape(c) if "$" not in c else c for c in cols) + r" \\",
-            r"\midrule",
-        ]
-        for r in t.itertuples(index=False):
-            cells = [str(v) if "$" in str(v) or r"\textbf" in str(v) else _tex_escape(str(v)) for v in r]
-            cells = [c.replace(" [", " {[").replace(" failed]", " failed]}") for c in cells]
-            lines.append(" & ".join(cells) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}", ""]
-        out.append("\n".join(lines))
-    return "\n".join(out)
+        out.append(
+            _tabular(
+                headline_frame(s),
+                f"{s.dataset} ({s.n_scenes} scenes): headline. " + HEADLINE_LEGEND.format(mark=TIED_MARK),
+            )
+        )
+        for k in range(0, len(s.metrics), TEX_METRICS_PER_TABLE):
+            chunk = s.metrics[k : k + TEX_METRICS_PER_TABLE]
+            out.append(
+                _tabular(
+                    table_frame(s, chunk),
+                    f"{s.dataset}: all metrics, part "
+                    f"{k // TEX_METRICS_PER_TABLE + 1}. " + LEGEND.format(mark=TIED_MARK),
+                )
+            )
+        out.append(r"\clearpage")
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"
 
 
-def summary_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
-    """Long-format summary: per (dataset, method, metric) statistics, with the method-level columns."""
+def cells_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
+    """Long-format statistics of every metric: per (dataset, method, metric), with the method columns."""
     frames = []
     for s in summaries:
         c = s.cells.merge(s.methods, on="method", how="left")
@@ -325,10 +490,27 @@ def summary_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def summary_csv(summaries: list[DatasetSummary]) -> pd.DataFrame:
+    """The headline in long format: per (dataset, method, headline metric) the mean, its bootstrap 95%
+    CI, first places, rank, the test against the leader, and the method columns (``avg_rank`` is the
+    rank aggregate, ``position`` the row of the headline). ``cells.csv`` has every metric."""
+    frames = []
+    for s in summaries:
+        c = s.cells[s.cells["metric"].isin(s.headline)].merge(s.methods, on="method", how="left")
+        pos = {m: k for k, m in enumerate(s.methods["method"], start=1)}
+        c.insert(0, "position", c["method"].map(pos))
+        c.insert(0, "dataset", s.dataset)
+        order = {m: k for k, m in enumerate(s.headline)}
+        c = c.assign(_o=c["metric"].map(order)).sort_values(["position", "_o"], kind="stable")
+        frames.append(c.drop(columns="_o"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def write_tables(
     run_dir: str | Path, df: pd.DataFrame | None = None
 ) -> tuple[Path, str, list[DatasetSummary]]:
-    """Write tables.md, summary.csv and tables.tex into ``<run_dir>/report``.
+    """Write tables.md (headline then full tables), summary.csv (headline), cells.csv (every metric)
+    and tables.tex (a pdflatex document) into ``<run_dir>/report``.
 
     Returns (report folder, Markdown text, summaries).
     """
@@ -339,11 +521,12 @@ def write_tables(
     summaries = summarize(df)
     rep = run_dir / "report"
     rep.mkdir(parents=True, exist_ok=True)
-    md = to_markdown(summaries)
+    md = headline_markdown(summaries) + "\n## All metrics\n\n" + to_markdown(summaries)
     atomic_write_text(rep / "tables.md", md)
     atomic_write_text(rep / "tables.tex", to_latex(summaries))
     atomic_write_text(rep / "summary.csv", summary_csv(summaries).to_csv(index=False))
+    atomic_write_text(rep / "cells.csv", cells_csv(summaries).to_csv(index=False))
     return rep, md, summaries
 
 
-PRINT_MAX_METRICS = 8  # wider tables are printed compact; tables.md always has every metric
+PRINT_MAX_METRICS = 13  # = bench.headline.MAX_METRICS: the printed table is the headline; tables.md has all

@@ -19,6 +19,7 @@ results in a fixed order, so there are no lost or duplicated rows. Row conventio
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -48,7 +49,7 @@ from bench.runconfig import (
     select_scenes,
 )
 from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
-from bench.workers import FuseOutcome, fuse_worker, score_worker
+from bench.workers import FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
 
 __all__ = [
     "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
@@ -279,7 +280,18 @@ def _plan_scores(jobs: list[_FuseJob], metrics: list, protocol: str, cache: Resu
     for i, j in enumerate(jobs):
         if j.entry is None:
             continue
+        has_dm = None  # headline hook (issue 12): decision-map metrics only with a map and GT focus maps
         for m in metrics:
+            if m.info.needs_decision_map:
+                if has_dm is None:
+                    has_dm = j.entry.dm_path is not None and has_focus_maps(j.scene)
+                if not has_dm:
+                    continue
+                keys[(i, m.info.id)] = score_key(
+                    m.info.id, m.info.version, protocol, f"{j.entry.sha256}/dm:{j.entry.key}",
+                    j.scene.reference_sha256,
+                )
+                continue
             if m.skip_reason(len(j.scene.roles), bool(j.scene.reference_sha256)) is not None:
                 continue
             ref = j.scene.reference_sha256 if m.info.needs_reference else ""
@@ -333,9 +345,13 @@ def _run_scores(
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
         fused = read_png_u8(j.entry.path) if remote else str(j.entry.path)
+        dm_in = None  # headline hook (issue 12): inputs of the decision-map metrics
+        if any(get_metric(m).info.needs_decision_map for m in mids):
+            dm_in = functools.partial(dm_inputs, str(j.entry.dm_path), j.scene.load_focus_maps)
         return (
             score_worker,
-            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol),
+            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol,
+             dm_in),
         )
 
     done: set[int] = set()

@@ -23,15 +23,24 @@ class Score:
     message: str = ""
 
 
-def score_one(metric_id: str, sources, fused, reference=None) -> Score:
-    """Compute one metric on protocol-prepared arrays; never raises, never turns an error into 0."""
+def score_one(metric_id: str, sources, fused, reference=None, *, decision_map=None, focus_maps=None) -> Score:
+    """Compute one metric on protocol-prepared arrays; never raises, never turns an error into 0.
+
+    ``decision_map`` and ``focus_maps`` (float arrays in [0, 1], not protocol-prepared) go to metrics with
+    ``MetricInfo.needs_decision_map`` only.
+    """
     metric = get_metric(metric_id)
-    if metric.info.needs_reference and reference is None:
+    if metric.info.needs_reference and reference is None and not metric.info.needs_decision_map:
         return Score(metric_id, math.nan, "error", "needs a ground-truth reference and none was given")
+    extra = {}
+    if metric.info.needs_decision_map:
+        if decision_map is None or focus_maps is None:
+            return Score(metric_id, math.nan, "error", "needs a decision map and ground-truth focus maps")
+        extra = {"decision_map": decision_map, "focus_maps": focus_maps}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            value = metric.call(sources, fused, reference)
+            value = metric.call(sources, fused, reference, **extra)
     except Exception as exc:  # a failing metric is an error row, the run goes on
         from bench.errors import one_line
 

@@ -142,6 +142,13 @@ class MetricInfo:
         Value the metric takes when every source and the fused image are the same (non-constant)
         image, where one is defined (``inf`` allowed, e.g. PSNR); ``None`` means "no ideal defined".
         Read by the registry-wide property tests.
+    needs_decision_map : bool
+        True for metrics of a method's decision map against the scene's ground-truth focus maps
+        (``metrics/dm_quality.py``): they take ``decision_map=`` and ``focus_maps=`` and the runner gives
+        them rows only where both exist.
+    family : str
+        Metric family for rank aggregates (a definition computed under several ids counts once);
+        "" means the default of ``metrics.suites.metric_family``.
     """
 
     id: str
@@ -156,6 +163,8 @@ class MetricInfo:
     version: str = "1"
     notes: str = ""
     ideal: float | None = None
+    needs_decision_map: bool = False
+    family: str = ""
 
 
 @dataclass(frozen=True)

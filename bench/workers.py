@@ -82,6 +82,7 @@ def score_worker(
     fused: np.ndarray | str,
     metric_ids: Sequence[str],
     protocol: str,
+    load_dm_inputs: Callable | None = None,
 ) -> list:
     """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
 
@@ -104,9 +105,31 @@ def score_worker(
     n = len(sources)
     src, fus = prepped[:n], prepped[n]
     ref = prepped[n + 1] if reference is not None else None
+    # decision-map metrics get the method's decision map and the GT focus maps (not protocol-prepared)
+    dm = fm = None
+    if load_dm_inputs is not None:
+        try:
+            dm, fm = load_dm_inputs()
+        except Exception:  # the metrics then give error rows with their own message
+            dm = fm = None
     out = []
     for m in metric_ids:
         t0 = time.perf_counter()
-        s = score_one(m, src, fus, ref)
+        s = score_one(m, src, fus, ref, decision_map=dm, focus_maps=fm)
         out.append((s, time.perf_counter() - t0))
     return out
+
+
+def has_focus_maps(scene) -> bool:
+    """Whether the scene has ground-truth focus maps (decision-map metrics need them)."""
+    try:
+        return scene.load_focus_maps() is not None
+    except Exception:
+        return False
+
+
+def dm_inputs(dm_path: str, load_focus_maps: Callable) -> tuple:
+    """(decision map in [0, 1], GT focus maps) for the decision-map metrics."""
+    from bench.rundir import read_png_u8
+
+    return read_png_u8(Path(dm_path)).astype(np.float64) / 255.0, load_focus_maps()

@@ -10,6 +10,7 @@ ENTRY_MODULES = (
     "ag",
     "cc",
     "ce",
+    "dm_quality",  # decision-map quality (issue 12)
     "ei",
     "entropy",
     "fmi",

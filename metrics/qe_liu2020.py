@@ -47,9 +47,11 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import filter2_same
+from metrics._checks import check_inputs
+from metrics._matlab import OctaveWindow, filter2_same
+from metrics._memo import flat_windows
 from metrics._provenance import YULIU2020, impl
-from metrics._structural import OctaveWindow, check_inputs, flat_windows, local_moments
+from metrics._structural import local_moments
 
 _BOX8 = OctaveWindow(8, None, renormalize=True)
 _C = (1e-6 * 255.0) ** 2  # C1 = C2 = (K * L)^2 with K = 1e-6, L = 255

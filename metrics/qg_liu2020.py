@@ -34,7 +34,7 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
-from metrics._liu import check_inputs
+from metrics._checks import check_inputs
 from metrics._provenance import YULIU2020, impl
 from metrics.qg import _grad_angle
 
@@ -65,7 +65,7 @@ def qg_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     >>> 0.0 < qg_liu2020_value([a, b], (a + b) / 2) < 1.0
     True
     """
-    srcs, fus = check_inputs(sources, fused, name="qg@liu2020")
+    srcs, fus = check_inputs(sources, fused, metric="qg@liu2020", min_n=2)
     g_f, a_f = _grad_angle(fus)
     num = 0.0
     den = 0.0

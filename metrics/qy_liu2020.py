@@ -34,8 +34,8 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
+from metrics._checks import check_inputs
 from metrics._provenance import YULIU2020, impl
-from metrics._structural import check_inputs
 from metrics.qy import _ssim_yang
 
 

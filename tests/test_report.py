@@ -146,6 +146,7 @@ def _render(path) -> str:
             "--no-sandbox",
             "--disable-gpu",
             "--virtual-time-budget=5000",
+            "--window-size=1400,900",
             "--dump-dom",
             path.resolve().as_uri(),
         ],
@@ -163,29 +164,31 @@ def test_report_files_and_html_renders(tmp_path, fake):  # noqa: F811
     s = run(_cfg(tmp_path, metrics=("en", "en@vifb")))
     md = make_report(s.out, plots=True)
     rep = s.out / "report"
-    assert "### fake (3 scenes)" in md
+    assert "### fake (3 scenes, 2 metrics): headline" in md
     for name in ("tables.md", "tables.tex", "summary.csv", "report.html"):
         assert (rep / name).is_file()
     summ = pd.read_csv(rep / "summary.csv")
     assert {"ci95_low", "ci95_high", "p_holm", "first_place", "avg_rank", "time_mean_s"} <= set(summ.columns)
+    assert (rep / "cells.csv").is_file()
     for stem in ("bars_fake", "per_image_fake", "pareto_fake", "grid_fake"):
         assert (rep / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (rep / "figures" / f"{stem}.pdf").stat().st_size > 1000
     dom = _render(rep / "report.html")
     assert 'data-images="4"' in dom and 'data-broken-images="0"' in dom
+    assert 'data-hscroll="false"' in dom  # no horizontal scroll at 1400 px
     # the check can fail: a missing figure is reported as broken
     (rep / "figures" / "bars_fake.png").unlink()
     assert 'data-broken-images="1"' in _render(rep / "report.html")
 
 
-def test_many_metrics_print_compact_table():
+def test_printed_table_is_the_headline():
     frames = [_long({"a": [1.0, 2.0], "b": [0.5, 0.1]}, metric=m) for m in ("en", "en@vifb", "en@cddfuse")]
     df = pd.concat(frames).drop_duplicates(["scene", "method", "metric"])
     s = summarize(df)
     full = to_markdown(s)
-    short = to_markdown(s, max_metrics=2)
-    assert "en@vifb ↑" in full and "en@vifb" not in short
-    assert "| 1 | a | 1.00 | 6 | 3 |" in short  # a wins both scenes on all three metrics
+    short = to_markdown(s, max_metrics=13)
+    assert "| 1 | a | **1.5000** ± 0.7071 (2) #1" in full and "headline" in short
+    assert "| a | **1.5000** | **1.5000** | **1.5000** | 1.00 |" in short  # a wins all three, one family
 
 
 def test_figures_drawn_in_parallel_are_the_same_set(tmp_path, fake):  # noqa: F811
@@ -195,6 +198,7 @@ def test_figures_drawn_in_parallel_are_the_same_set(tmp_path, fake):  # noqa: F8
     s = run(_cfg(tmp_path, metrics=("en", "en@vifb", "sd")))
     one = write_figures(s.out, tmp_path / "f1", jobs=1)
     two = write_figures(s.out, tmp_path / "f2", jobs=2)
-    assert [(f.title, f.png.name, f.pdf.name) for f in one] == [(f.title, f.png.name, f.pdf.name) for f in two]
+    names = [(f.title, f.png.name, f.pdf.name) for f in one]
+    assert names == [(f.title, f.png.name, f.pdf.name) for f in two]
     for f in two:
         assert f.png.stat().st_size > 1000 and f.pdf.stat().st_size > 1000

@@ -24,7 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="dataset id(s), comma-separated (default: the embedded synthetic set)",
     )
     p.add_argument(
-        "--metrics", default="all", help="all, none, or comma-separated ids / globs (default: all)"
+        "--metrics",
+        default="@core,@gt",
+        help="all, none, or comma-separated ids / globs / @suites (default: @core,@gt; ground-truth metrics "
+        "give rows only where a reference exists)",
     )
     add_run_options(p, out_help="output folder (default: results/runs/<time>--<dataset>--<device>)")
     p.add_argument(
@@ -130,6 +133,7 @@ def _check_ground_truth(spec: str, metrics: tuple, datasets: tuple) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.headline import counts_line
     from bench.runlock import run_lock
     from bench.runner import run
     from bench.summary import has_errors
@@ -146,8 +150,8 @@ def main(args: argparse.Namespace) -> int:
     c = summary.counts
     print(md)
     print(
-        f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}, "
-        f"fusion errors {c['fuse_errors']}, metric errors {c['score_errors']})"
+        f"results: {summary.out / 'results.csv'}  (computed {c['computed']}, cached {c['cached']}; "
+        f"{counts_line(summary.results, c)})"
     )
     _external_summary(summary.results, [e.label for e in cfg.externals])
     if args.strict and has_errors(summary.results):
