@@ -4,6 +4,7 @@ from methods import (
     _train_sesf,  # noqa: F401
     fmm,  # noqa: F401
     gacn,  # noqa: F401
+    ifcnn,  # noqa: F401
     msrsf,  # noqa: F401
     sesf,  # noqa: F401
     sesf_scse,  # noqa: F401
