@@ -41,6 +41,7 @@ from bench.guided_filter import guided_filter
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 from bench.weights import WeightsFile
+from methods._sesf_pipeline import SKIMAGE_GRAY, gray01, levels01, method_version  # noqa: F401
 
 SOURCE_REPO = "https://github.com/Keep-Passion/GACN"
 SOURCE_COMMIT = "4994c883f0896f4029cd517739d8e16f4572b938"
@@ -54,7 +55,6 @@ WEIGHTS = WeightsFile(
     f"{SOURCE_REPO}/raw/{SOURCE_COMMIT}/nets/parameters/GACN.pkl",
     "08c4c30ebb3fc9050ab9423e2d8c6c70a8c2e95141426f263814ed45727ac352",
 )
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
 GF_RADIUS = 3
 GF_EPS = 0.1
 BLUR_RADIUS = 4
@@ -141,25 +141,9 @@ def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarra
     return q * w + d0 * (1.0 - w)
 
 
-def _levels01(img: np.ndarray) -> np.ndarray:
-    """float64 copy in [0, 1], snapped to ``u/255`` when the image is 8-bit quantised."""
-    x = np.array(img, dtype=np.float64)  # always a copy: scaled in place below
-    x *= 255.0
-    u = np.rint(x)
-    np.subtract(x, u, out=x)
-    np.abs(x, out=x)
-    if np.max(x, initial=0.0) < 1e-3:
-        u /= 255.0
-        return u
-    x = np.array(img, dtype=np.float64)
-    x *= 255.0
-    x /= 255.0
-    return x
-
-
-def network_gray(img01: np.ndarray) -> np.ndarray:
-    """Network input (float32 [0, 1]): skimage luminance for RGB, the image itself for gray."""
-    return (img01 @ SKIMAGE_GRAY if img01.ndim == 3 else img01).astype(np.float32)
+# input conversion of the shared SESF/GACN pipeline (methods._sesf_pipeline), under GACN's names
+_levels01 = levels01
+network_gray = gray01
 
 
 def imageio_uint8_levels(x: np.ndarray) -> np.ndarray:
@@ -415,7 +399,7 @@ def gacn_fuse(
         n_image_rule="stack='calibration' (decision calibration, default) or 'serial' (one by one)",
         device_aware=True,
         deterministic=True,
-        version="1",
+        version=method_version("1"),
         weights_url=WEIGHTS.url,
         weights_sha256=WEIGHTS.sha256,
         notes=(

@@ -31,12 +31,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
-from bench.guided_filter import guided_filter, guided_filter_sesf_color
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 from bench.weights import WeightsFile
+
+# the decision pipeline (conversion, SF decision, consistency check, guided-filter blend) lives in
+# methods._sesf_pipeline, shared with gacn and msrsf; its names are re-exported here for callers
+from methods._sesf_pipeline import (
+    AREA_RATIO,  # noqa: F401
+    DISK_RADIUS,  # noqa: F401
+    GF_EPS,  # noqa: F401
+    GF_RADIUS,
+    SF_RADIUS,
+    SKIMAGE_GRAY,  # noqa: F401
+    blend_with_guided_map,  # noqa: F401
+    consistency_check,  # noqa: F401
+    decide_and_blend,
+    method_version,
+    network_gray,
+    sf_decision,
+    to_levels,
+)
 
 SOURCE_REPO = "https://github.com/Keep-Passion/SESF-Fuse"
 SOURCE_COMMIT = "23e60b8c710919f5b2957b64c96e3c204443c6d7"
@@ -63,95 +79,6 @@ WEIGHTS = {
         "bed5c7e23caaa202d18bddf2dc4d85f89318bd5dd575f4f1837cad5b2f02d67a",
     ),
 }
-
-#: skimage.color.rgb2gray weights (used by the official inference for the network input)
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
-SF_RADIUS = 5
-DISK_RADIUS = 5
-AREA_RATIO = 0.01
-GF_RADIUS = 4
-GF_EPS = 0.1
-
-
-# --------------------------------------------------------------------------------------------- helpers
-def to_levels(img: np.ndarray) -> np.ndarray:
-    """float [0, 1] image -> float64 in 0..255, exact integers when the input is 8-bit quantised.
-
-    The official code works on the uint8 arrays read from disk; our loader hands over ``u / 255`` in
-    float32. Recovering ``u`` exactly keeps the guided filter, the blend and the final truncation
-    bit-compatible. Non-quantised inputs are simply scaled.
-    """
-    x = np.asarray(img, dtype=np.float64) * 255.0
-    u = np.rint(x)
-    return u if np.max(np.abs(x - u), initial=0.0) < 1e-3 else x
-
-
-def network_gray(levels: np.ndarray) -> np.ndarray:
-    """Gray image for the network (float32 [0, 1]): skimage luminance for RGB, ``u/255`` for gray."""
-    if levels.ndim == 3:
-        return ((levels / 255.0) @ SKIMAGE_GRAY).astype(np.float32)
-    return (levels.astype(np.float32) / np.float32(255.0)).astype(np.float32)
-
-
-def _disk(radius: int) -> np.ndarray:
-    """``skimage.morphology.disk``: x^2 + y^2 <= r^2 on a (2r+1)^2 grid."""
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    return (x * x + y * y) <= radius * radius
-
-
-def _fill_small(mask: np.ndarray, min_area: float) -> np.ndarray:
-    """Set to False every 4-connected True component of ``mask`` with area ``< min_area`` (strict)."""
-    labels, n = ndi.label(mask)
-    if n == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    small = sizes < min_area
-    small[0] = False
-    return mask & ~small[labels]
-
-
-def consistency_check(d0: np.ndarray, radius: int = DISK_RADIUS, ratio: float = AREA_RATIO) -> np.ndarray:
-    """SESF's morphological clean-up of a binary decision map (official order and border rules).
-
-    Opening with ``disk(radius)``; 1-regions smaller than ``ratio*H*W`` become 0; closing; 0-regions
-    smaller than ``ratio*H*W`` become 1. Areas compare with the old skimage rule (strictly smaller).
-
-    Parameters
-    ----------
-    d0 : ndarray of bool
-        HxW initial decision (True = take A).
-
-    Returns
-    -------
-    ndarray of bool
-    """
-    h, w = d0.shape
-    t = ratio * h * w
-    fp = _disk(radius)
-    d = ndi.binary_erosion(d0, structure=fp, border_value=1)
-    d = ndi.binary_dilation(d, structure=fp, border_value=0)
-    d = _fill_small(d, t)
-    d = ndi.binary_dilation(d, structure=fp, border_value=0)
-    d = ndi.binary_erosion(d, structure=fp, border_value=1)
-    d = ~_fill_small(~d, t)
-    return d
-
-
-def blend_with_guided_map(a: np.ndarray, b: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Guided-filter the binary map with the initial fused image (0..255) and blend; no clamping.
-
-    Returns the unclipped float64 fused image (0..255 scale) and the filtered weight map ``q``.
-    """
-    p = d1.astype(np.float64)
-    if a.ndim == 3:
-        guide = a * p[:, :, None] + b * (1.0 - p[:, :, None])
-        q = guided_filter_sesf_color(guide, p, GF_RADIUS, GF_EPS)
-        qq = q[:, :, None]
-    else:
-        guide = a * p + b * (1.0 - p)
-        q = guided_filter(guide, p, GF_RADIUS, GF_EPS)
-        qq = q
-    return a * qq + b * (1.0 - qq), q
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -265,7 +192,7 @@ def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> n
     x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
     with torch.inference_mode():
         sf = spatial_frequency(model.encode_fast(x), SF_RADIUS)
-        d0 = (sf[0, 0] > sf[1, 0]).cpu().numpy()
+        d0 = sf_decision(sf[0, 0], sf[1, 0]).cpu().numpy()
     return d0
 
 
@@ -311,12 +238,7 @@ def sesf_pair(
     la, lb = to_levels(a), to_levels(b)
     model = get_model(attention, device, weights)
     d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
-    d1 = consistency_check(d0)
-    fused, _ = blend_with_guided_map(la, lb, d1)
-    fused = np.clip(fused, 0.0, 255.0)
-    if official_rounding:
-        fused = np.floor(fused)
-    return (fused / 255.0).astype(np.float32), d1
+    return decide_and_blend(la, lb, d0, official_rounding)
 
 
 def sesf_fuse(
@@ -346,7 +268,8 @@ def sesf_fuse(
 
 
 def method_info(attention: str, ident: str, name: str, version: str = "1") -> MethodInfo:
-    """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``."""
+    """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``; the version includes the
+    shared pipeline's (:func:`methods._sesf_pipeline.method_version`)."""
     wf = WEIGHTS[attention]
     return MethodInfo(
         id=ident,
@@ -358,7 +281,7 @@ def method_info(attention: str, ident: str, name: str, version: str = "1") -> Me
         n_image_rule="serial: F12 = fuse(A1, A2), F123 = fuse(F12, A3), ... (paper)",
         device_aware=True,
         deterministic=True,
-        version=version,
+        version=method_version(version),
         weights_url=wf.url,
         weights_sha256=wf.sha256,
         notes=(
