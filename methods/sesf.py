@@ -196,6 +196,48 @@ def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> n
     return d0
 
 
+#: ``tile="auto"`` runs the network on tiles above this many pixels (untiled: ~0.9 GB per megapixel)
+AUTO_TILE_PIXELS = 4_000_000
+#: with tiling on, the guided-filter blend runs by strips above this many pixels (whole-image blend
+#: temporaries: ~0.25 GB per megapixel for colour); strips change float rounding, hence not below
+STRIP_PIXELS = 8_000_000
+
+
+def decision_sf_tiled(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str, size: int) -> np.ndarray:
+    """:func:`decision_sf` on overlapping tiles of core ``size`` (bounded memory on big images).
+
+    The cSE weights are the whole-image ones (:func:`methods._tiled_net.attention_scales`); each tile
+    carries the encoder's, the gradient's and the SF window's reach (4 + 1 + SF_RADIUS pixels).
+    """
+    import torch
+
+    from methods._sesf_net import MEAN, STD, spatial_frequency
+    from methods._tiled_net import ENCODER_HALO, attention_scales, encode_tiles
+
+    blocks = [model.features, model.conv_encode_1, model.conv_encode_2, model.conv_encode_3]
+    atts = [model.se_f, model.se_1, model.se_2, model.se_3]
+    sfs = []
+    with torch.inference_mode():
+        for g in (gray_a, gray_b):
+            x = torch.from_numpy(g[None, None]).to(device)
+            x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
+            scales = attention_scales(blocks, atts, x, size, "sesf")
+            out = np.empty(g.shape, np.float64)
+            encode_tiles(
+                blocks,
+                atts,
+                [scales],
+                [x],
+                size,
+                ENCODER_HALO + 1 + SF_RADIUS,
+                lambda f: spatial_frequency(f[0], SF_RADIUS),
+                out,
+                "sesf",
+            )
+            sfs.append(out)
+    return sf_decision(sfs[0], sfs[1])
+
+
 def sesf_pair(
     a: np.ndarray,
     b: np.ndarray,
@@ -204,6 +246,7 @@ def sesf_pair(
     device: str = "cpu",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse two images with SESF-Fuse.
 
@@ -220,6 +263,11 @@ def sesf_pair(
     weights : path or None
         A checkpoint of the same network (e.g. from ``python -m bench train sesf``); None = the
         authors' weights.
+    tile : "auto", 0 or int
+        Run the network on overlapping tiles of this core size (0 = whole image; ``auto``: 1024-pixel
+        tiles above 4 MP), with the whole-image cSE weights; above 8 MP the guided-filter blend also
+        runs by strips. The consistency check always runs on the whole map. Equal to the untiled
+        result up to float rounding (SF near-ties; with strips, truncation of exact integers).
 
     Returns
     -------
@@ -235,10 +283,17 @@ def sesf_pair(
     h, w = a.shape[:2]
     if min(h, w) < 2 * GF_RADIUS + 2:
         raise ValueError(f"Expected images of at least {2 * GF_RADIUS + 2} pixels a side, got {h}x{w}")
+    from methods._tiling import resolve_tile
+
+    size = resolve_tile(tile, h, w, AUTO_TILE_PIXELS)
     la, lb = to_levels(a), to_levels(b)
     model = get_model(attention, device, weights)
-    d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
-    return decide_and_blend(la, lb, d0, official_rounding)
+    if size:
+        d0 = decision_sf_tiled(network_gray(la), network_gray(lb), model, device, size)
+    else:
+        d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
+    strips = size if h * w > STRIP_PIXELS else 0
+    return decide_and_blend(la, lb, d0, official_rounding, strip_rows=strips)
 
 
 def sesf_fuse(
@@ -248,18 +303,21 @@ def sesf_fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """SESF-Fuse for N >= 2 sources (serial for N > 2); the pure core behind ``sesf*`` entries.
 
     ``weights``: checkpoint path (authors' raw state_dict or ``bench train``'s export); None = the
-    authors' weights for ``attention``.
+    authors' weights for ``attention``. ``tile``: see :func:`sesf_pair`.
     """
     from bench.device import resolve_device
 
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     dev = resolve_device(device)
-    kw = dict(attention=attention, device=dev, official_rounding=official_rounding, weights=weights)
+    kw = dict(
+        attention=attention, device=dev, official_rounding=official_rounding, weights=weights, tile=tile
+    )
     fused, dm = sesf_pair(images[0], images[1], **kw)
     for img in images[2:]:
         fused, _ = sesf_pair(fused, img, **kw)
@@ -289,9 +347,10 @@ def method_info(attention: str, ident: str, name: str, version: str = "1") -> Me
             "normalisation, SF without square root, strict ties to B, old strict small-region rule, "
             "per-channel colour guided filter in 0..255 without clamping, uint8 truncation "
             "(official_rounding=False keeps floats); weights=PATH runs a retrained checkpoint "
-            "(python -m bench train)"
+            "(python -m bench train); big images: network on exact overlapping tiles with whole-image "
+            "cSE weights (tile='auto' above 4 MP, 0 = off)"
         ),
-        params=(("official_rounding", True),),
+        params=(("official_rounding", True), ("tile", "auto")),
     )
 
 
@@ -302,8 +361,14 @@ def fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """SESF-Fuse with the released cSE model, or a retrained one (``weights``; see :func:`sesf_fuse`)."""
     return sesf_fuse(
-        images, attention="cse", device=device, official_rounding=official_rounding, weights=weights
+        images,
+        attention="cse",
+        device=device,
+        official_rounding=official_rounding,
+        weights=weights,
+        tile=tile,
     )
