@@ -11,6 +11,7 @@ ENTRY_MODULES = (
     "_train_sesf",
     "fmm",
     "gacn",
+    "ifcnn",
     "msrsf",
     "sesf",
     "sesf_scse",

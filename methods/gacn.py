@@ -41,6 +41,7 @@ from bench.guided_filter import guided_filter
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
+from methods._sesf_pipeline import SKIMAGE_GRAY, gray01, levels01, method_version  # noqa: F401
 
 SOURCE_REPO = "https://github.com/Keep-Passion/GACN"
 SOURCE_COMMIT = "4994c883f0896f4029cd517739d8e16f4572b938"
@@ -54,7 +55,6 @@ WEIGHTS = WeightsFile(
     f"{SOURCE_REPO}/raw/{SOURCE_COMMIT}/nets/parameters/GACN.pkl",
     "08c4c30ebb3fc9050ab9423e2d8c6c70a8c2e95141426f263814ed45727ac352",
 )
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
 GF_RADIUS = 3
 GF_EPS = 0.1
 BLUR_RADIUS = 4
@@ -141,25 +141,9 @@ def boundary_guided_filter(d0: np.ndarray, gray_a: np.ndarray, gray_b: np.ndarra
     return q * w + d0 * (1.0 - w)
 
 
-def _levels01(img: np.ndarray) -> np.ndarray:
-    """float64 copy in [0, 1], snapped to ``u/255`` when the image is 8-bit quantised."""
-    x = np.array(img, dtype=np.float64)  # always a copy: scaled in place below
-    x *= 255.0
-    u = np.rint(x)
-    np.subtract(x, u, out=x)
-    np.abs(x, out=x)
-    if np.max(x, initial=0.0) < 1e-3:
-        u /= 255.0
-        return u
-    x = np.array(img, dtype=np.float64)
-    x *= 255.0
-    x /= 255.0
-    return x
-
-
-def network_gray(img01: np.ndarray) -> np.ndarray:
-    """Network input (float32 [0, 1]): skimage luminance for RGB, the image itself for gray."""
-    return (img01 @ SKIMAGE_GRAY if img01.ndim == 3 else img01).astype(np.float32)
+# input conversion of the shared SESF/GACN pipeline (methods._sesf_pipeline), under GACN's names
+_levels01 = levels01
+network_gray = gray01
 
 
 def imageio_uint8_levels(x: np.ndarray) -> np.ndarray:
@@ -264,9 +248,49 @@ def decision_pair(
         return _decision(model, sf_a, sf_b, gray_a.astype(np.float64), gray_b.astype(np.float64))
 
 
-def _blend(d: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _blend(d: np.ndarray, a: np.ndarray, b: np.ndarray, rows: int = 256) -> np.ndarray:
+    """``D A + (1 - D) B`` computed by strips of ``rows`` rows (the same operations, so the same
+    values; full-size temporaries avoided on big images)."""
     dd = d[:, :, None] if a.ndim == 3 else d
-    return dd * a + (1.0 - dd) * b
+    out = np.empty(np.broadcast_shapes(dd.shape, a.shape), dtype=np.result_type(dd, a, b))
+    for r0 in range(0, out.shape[0], rows):
+        r = slice(r0, r0 + rows)
+        out[r] = dd[r] * a[r] + (1.0 - dd[r]) * b[r]
+    return out
+
+
+#: ``tile="auto"`` runs the network on tiles above this many pixels (untiled: ~1.2 GB per megapixel)
+AUTO_TILE_PIXELS = 4_000_000
+#: reach of the network part of one output pixel: encoder 4, gradient 1, SF window 5, decision path
+#: 4 (3x3 convs) + 5 x 3 (7x7 sSE)
+TILE_HALO = 4 + 1 + 5 + 4 + 15
+
+
+def decision_pair_tiled(
+    model, gray_a: np.ndarray, gray_b: np.ndarray, device: str, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decision_pair` with the network on overlapping tiles of core ``size``.
+
+    Each image's cSE weights are its whole-image ones (:func:`methods._tiled_net.attention_scales`);
+    D0 is assembled from the tiles' cores and the boundary guided filter runs on the whole map.
+    """
+    import torch
+
+    from methods._gacn_net import SHARPNESS, channel_sf, soft_decision
+    from methods._tiled_net import attention_scales, encode_tiles
+
+    blocks, atts = model._blocks(), model._atts()
+
+    def head(feats):
+        sf_a, sf_b = channel_sf(feats[0].contiguous()), channel_sf(feats[1].contiguous())
+        return torch.sigmoid(SHARPNESS * model.decide_fast(soft_decision(sf_a, sf_b)))
+
+    with torch.inference_mode():
+        xs = [torch.from_numpy(g[None, None]).to(device) for g in (gray_a, gray_b)]
+        scales = [attention_scales(blocks, atts, x, size, "gacn") for x in xs]
+        d0 = np.empty(gray_a.shape, np.float64)
+        encode_tiles(blocks, atts, scales, xs, size, TILE_HALO, head, d0, "gacn")
+    return d0, boundary_guided_filter(d0, gray_a.astype(np.float64), gray_b.astype(np.float64))
 
 
 def _finish(fused: np.ndarray, official_rounding: bool) -> np.ndarray:
@@ -283,31 +307,41 @@ def _check(images: Sequence[np.ndarray]) -> None:
         raise ValueError(f"Expected HxW or HxWx3 sources at least {2 * GF_RADIUS + 2} px a side, got {shape}")
 
 
-def gacn_pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndarray, np.ndarray]:
-    """Two-image GACN: (unrounded float64 fused image, weight map D)."""
+def gacn_pair(
+    a: np.ndarray, b: np.ndarray, model, device: str, size: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-image GACN: (unrounded float64 fused image, weight map D); ``size`` > 0: tiled network."""
     if np.shape(a) != np.shape(b):
         raise ValueError(f"Expected sources of equal shape, got {np.shape(a)} and {np.shape(b)}")
     a01, b01 = _levels01(a), _levels01(b)
-    _, d = decision_pair(model, network_gray(a01), network_gray(b01), device)
+    if size:
+        _, d = decision_pair_tiled(model, network_gray(a01), network_gray(b01), device, size)
+    else:
+        _, d = decision_pair(model, network_gray(a01), network_gray(b01), device)
     return _blend(d, a01, b01), d
 
 
-def gacn_serial(images: Sequence[np.ndarray], model, device: str) -> np.ndarray:
+def gacn_serial(images: Sequence[np.ndarray], model, device: str, size: int = 0) -> np.ndarray:
     """Official serial ("origin") N-image fusion; returns the unrounded float64 result."""
     fused = _levels01(images[0])
-    ws = _workspace(model, device, fused.shape[:2])
+    ws = None if size else _workspace(model, device, fused.shape[:2])
     for k in range(1, len(images)):
         img = _levels01(images[k])
         if img.shape != fused.shape:
             raise ValueError(
                 f"Expected sources of equal shape, got {fused.shape} and {img.shape} (source {k + 1})"
             )
-        _, d = decision_pair(model, network_gray(fused), network_gray(img), device, ws)
+        if size:
+            _, d = decision_pair_tiled(model, network_gray(fused), network_gray(img), device, size)
+        else:
+            _, d = decision_pair(model, network_gray(fused), network_gray(img), device, ws)
         fused = _blend(d, fused, img)
     return fused
 
 
-def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[np.ndarray, np.ndarray]:
+def gacn_calibration(
+    images: Sequence[np.ndarray], model, device: str, size: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Decision calibration (paper section 3.3): returns (fused float64, index map int).
 
     Streaming: features/SF of the first source once, then per source only its own encoder pass, the
@@ -320,10 +354,13 @@ def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[
     g1 = network_gray(first)
     g1d = g1.astype(np.float64)
     fused = first
-    ws = _workspace(model, device, first.shape[:2])
+    ws = None if size else _workspace(model, device, first.shape[:2])
     one, tiny = np.float32(1.0), np.float32(1e-4)
     with torch.inference_mode():
-        sf1 = ws.features_sf(g1, 0) if ws is not None else _features_sf(model, g1, device)
+        if size:
+            sf1 = None  # tiled: the first source's features are recomputed per tile
+        else:
+            sf1 = ws.features_sf(g1, 0) if ws is not None else _features_sf(model, g1, device)
         best = index = m2 = None
         for k in range(1, len(images)):
             img = _levels01(images[k])
@@ -332,7 +369,9 @@ def gacn_calibration(images: Sequence[np.ndarray], model, device: str) -> tuple[
                     f"Expected sources of equal shape, got {first.shape} and {img.shape} (source {k + 1})"
                 )
             gk = network_gray(img)
-            if ws is not None:
+            if size:
+                _, m = decision_pair_tiled(model, g1, gk, device, size)
+            elif ws is not None:
                 ws.features_sf(gk, 1)
                 _, m = ws.decision(0, g1d, gk.astype(np.float64))
             else:
@@ -362,6 +401,7 @@ def gacn_fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """GACN for N >= 2 sources.
 
@@ -379,6 +419,10 @@ def gacn_fuse(
     weights : path or None
         A GACN checkpoint (e.g. from ``python -m bench train gacn``, or the authors' file); None = the
         authors' weights.
+    tile : "auto", 0 or int
+        Run the network on overlapping tiles of this core size (0 = whole image; ``auto``: 1024-pixel
+        tiles above 4 MP) with whole-image cSE weights; the boundary guided filter and the blend run
+        on the whole image. Equal to the untiled result up to float rounding.
 
     Returns
     -------
@@ -392,15 +436,19 @@ def gacn_fuse(
         raise ValueError(f"Expected stack in {STACK_MODES}, got {stack!r}")
     _check(images)
     dev = resolve_device(device)
+    from methods._tiling import resolve_tile
+
+    h, w = np.shape(images[0])[:2]
+    size = resolve_tile(tile, h, w, AUTO_TILE_PIXELS)
     model = get_model(dev, weights)
     n = len(images)
     if n == 2:
-        fused, d = gacn_pair(images[0], images[1], model, dev)
+        fused, d = gacn_pair(images[0], images[1], model, dev, size)
         # decision-map convention (FusionResult): 1 - weight of A
         return FusionResult(_finish(fused, official_rounding), (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32))
     if stack == "serial":
-        return FusionResult(_finish(gacn_serial(images, model, dev), official_rounding), None)
-    fused, index = gacn_calibration(images, model, dev)
+        return FusionResult(_finish(gacn_serial(images, model, dev, size), official_rounding), None)
+    fused, index = gacn_calibration(images, model, dev, size)
     # the calibration output is a copy of source pixels: already on the 8-bit grid for 8-bit sources
     return FusionResult(_finish(fused, official_rounding), (index / (n - 1)).astype(np.float32))
 
@@ -416,7 +464,7 @@ def gacn_fuse(
         n_image_rule="stack='calibration' (decision calibration, default) or 'serial' (one by one)",
         device_aware=True,
         deterministic=True,
-        version="2",  # 2: decision map = index of the chosen source (0 = A)
+        version=method_version("2"),  # 2: decision map = index of the chosen source (0 = A)
         weights_url=WEIGHTS.url,
         weights_sha256=WEIGHTS.sha256,
         notes=(
@@ -424,9 +472,10 @@ def gacn_fuse(
             "SF + sigmoid(1000 x), boundary guided filter (9x9 sigma-8 blur, piecewise weight, GF r=3 "
             "eps=0.1), imageio float->uint8 rule (official_rounding=False keeps floats); calibration "
             "takes the sources in the given order at native size (official script: fixed frames, 2400x1800); "
-            "weights=PATH runs a retrained checkpoint (python -m bench train gacn)"
+            "weights=PATH runs a retrained checkpoint (python -m bench train gacn); big images: network on "
+            "exact overlapping tiles with whole-image cSE weights (tile='auto' above 4 MP, 0 = off)"
         ),
-        params=(("stack", "calibration"), ("official_rounding", True)),
+        params=(("stack", "calibration"), ("official_rounding", True), ("tile", "auto")),
         param_specs=(ParamSpec("stack", "str", choices=STACK_MODES), ParamSpec("weights", "path")),
     )
 )
@@ -437,6 +486,9 @@ def fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """GACN on the authors' weights, or a retrained checkpoint (``weights``; see :func:`gacn_fuse`)."""
-    return gacn_fuse(images, stack=stack, device=device, official_rounding=official_rounding, weights=weights)
+    return gacn_fuse(
+        images, stack=stack, device=device, official_rounding=official_rounding, weights=weights, tile=tile
+    )

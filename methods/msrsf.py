@@ -4,7 +4,8 @@ Tian, Chen, Xu, Wang, "Multi-focus image fusion network model combining multi-sc
 characteristics and spatial frequency" (seed ``shared/seeds/000_e1ceeace1107a152.txt``). No code was
 released; our own code from ``shared/docs/methods.md`` section 5 (network in :mod:`methods._msrsf_net`).
 Inference is SESF-Fuse's pipeline (methods.md 2.3) with our encoder: the SF, consistency check and
-guided-filter blend are imported from :mod:`methods.sesf` / :mod:`methods._sesf_net`, not copied.
+guided-filter blend come from the shared pipeline :mod:`methods._sesf_pipeline` and
+:mod:`methods._sesf_net`, not copied.
 Weights are ours (``methods/weights/msrsf.pt``, ``python -m bench train msrsf``; see ``msrsf.md``).
 """
 
@@ -18,6 +19,7 @@ from bench.registry import register_method
 from bench.training import TrainSpec, random_crop, register_trainer
 from bench.types import FusionResult, MethodInfo
 from methods._reimpl import check_sources, get_model
+from methods._sesf_pipeline import method_version
 
 CONFIG = {"channels": 16, "blocks": 4, "crop": 48, "ssim_weight": 3.0}
 
@@ -75,16 +77,14 @@ def _pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndarray,
     import torch
 
     from methods._sesf_net import spatial_frequency
-    from methods.sesf import SF_RADIUS, blend_with_guided_map, consistency_check, network_gray, to_levels
+    from methods._sesf_pipeline import SF_RADIUS, decide_and_blend, network_gray, sf_decision, to_levels
 
     la, lb = to_levels(a), to_levels(b)
     x = torch.from_numpy(np.stack([network_gray(la), network_gray(lb)])[:, None]).to(device)
     with torch.inference_mode():
         sf = spatial_frequency(model.encode(x), SF_RADIUS)
-        d0 = (sf[0, 0] > sf[1, 0]).cpu().numpy()
-    d1 = consistency_check(d0)
-    fused, _ = blend_with_guided_map(la, lb, d1)
-    return (np.floor(np.clip(fused, 0.0, 255.0)) / 255.0).astype(np.float32), d1
+        d0 = sf_decision(sf[0, 0], sf[1, 0]).cpu().numpy()
+    return decide_and_blend(la, lb, d0)
 
 
 def msrsf(
@@ -127,7 +127,7 @@ def msrsf(
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
         device_aware=True,
-        version="2",  # 2: decision map = index of the chosen source (0 = A)
+        version=method_version("2"),  # 2: decision map = index of the chosen source (0 = A)
         notes=NOTES,
     )
 )

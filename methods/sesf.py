@@ -31,12 +31,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
-from bench.guided_filter import guided_filter, guided_filter_sesf_color
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
+
+# the decision pipeline (conversion, SF decision, consistency check, guided-filter blend) lives in
+# methods._sesf_pipeline, shared with gacn and msrsf; its names are re-exported here for callers
+from methods._sesf_pipeline import (
+    AREA_RATIO,  # noqa: F401
+    DISK_RADIUS,  # noqa: F401
+    GF_EPS,  # noqa: F401
+    GF_RADIUS,
+    SF_RADIUS,
+    SKIMAGE_GRAY,  # noqa: F401
+    blend_with_guided_map,  # noqa: F401
+    consistency_check,  # noqa: F401
+    decide_and_blend,
+    method_version,
+    network_gray,
+    sf_decision,
+    to_levels,
+)
 
 SOURCE_REPO = "https://github.com/Keep-Passion/SESF-Fuse"
 SOURCE_COMMIT = "23e60b8c710919f5b2957b64c96e3c204443c6d7"
@@ -63,95 +79,6 @@ WEIGHTS = {
         "bed5c7e23caaa202d18bddf2dc4d85f89318bd5dd575f4f1837cad5b2f02d67a",
     ),
 }
-
-#: skimage.color.rgb2gray weights (used by the official inference for the network input)
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
-SF_RADIUS = 5
-DISK_RADIUS = 5
-AREA_RATIO = 0.01
-GF_RADIUS = 4
-GF_EPS = 0.1
-
-
-# --------------------------------------------------------------------------------------------- helpers
-def to_levels(img: np.ndarray) -> np.ndarray:
-    """float [0, 1] image -> float64 in 0..255, exact integers when the input is 8-bit quantised.
-
-    The official code works on the uint8 arrays read from disk; our loader hands over ``u / 255`` in
-    float32. Recovering ``u`` exactly keeps the guided filter, the blend and the final truncation
-    bit-compatible. Non-quantised inputs are simply scaled.
-    """
-    x = np.asarray(img, dtype=np.float64) * 255.0
-    u = np.rint(x)
-    return u if np.max(np.abs(x - u), initial=0.0) < 1e-3 else x
-
-
-def network_gray(levels: np.ndarray) -> np.ndarray:
-    """Gray image for the network (float32 [0, 1]): skimage luminance for RGB, ``u/255`` for gray."""
-    if levels.ndim == 3:
-        return ((levels / 255.0) @ SKIMAGE_GRAY).astype(np.float32)
-    return (levels.astype(np.float32) / np.float32(255.0)).astype(np.float32)
-
-
-def _disk(radius: int) -> np.ndarray:
-    """``skimage.morphology.disk``: x^2 + y^2 <= r^2 on a (2r+1)^2 grid."""
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    return (x * x + y * y) <= radius * radius
-
-
-def _fill_small(mask: np.ndarray, min_area: float) -> np.ndarray:
-    """Set to False every 4-connected True component of ``mask`` with area ``< min_area`` (strict)."""
-    labels, n = ndi.label(mask)
-    if n == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    small = sizes < min_area
-    small[0] = False
-    return mask & ~small[labels]
-
-
-def consistency_check(d0: np.ndarray, radius: int = DISK_RADIUS, ratio: float = AREA_RATIO) -> np.ndarray:
-    """SESF's morphological clean-up of a binary decision map (official order and border rules).
-
-    Opening with ``disk(radius)``; 1-regions smaller than ``ratio*H*W`` become 0; closing; 0-regions
-    smaller than ``ratio*H*W`` become 1. Areas compare with the old skimage rule (strictly smaller).
-
-    Parameters
-    ----------
-    d0 : ndarray of bool
-        HxW initial decision (True = take A).
-
-    Returns
-    -------
-    ndarray of bool
-    """
-    h, w = d0.shape
-    t = ratio * h * w
-    fp = _disk(radius)
-    d = ndi.binary_erosion(d0, structure=fp, border_value=1)
-    d = ndi.binary_dilation(d, structure=fp, border_value=0)
-    d = _fill_small(d, t)
-    d = ndi.binary_dilation(d, structure=fp, border_value=0)
-    d = ndi.binary_erosion(d, structure=fp, border_value=1)
-    d = ~_fill_small(~d, t)
-    return d
-
-
-def blend_with_guided_map(a: np.ndarray, b: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Guided-filter the binary map with the initial fused image (0..255) and blend; no clamping.
-
-    Returns the unclipped float64 fused image (0..255 scale) and the filtered weight map ``q``.
-    """
-    p = d1.astype(np.float64)
-    if a.ndim == 3:
-        guide = a * p[:, :, None] + b * (1.0 - p[:, :, None])
-        q = guided_filter_sesf_color(guide, p, GF_RADIUS, GF_EPS)
-        qq = q[:, :, None]
-    else:
-        guide = a * p + b * (1.0 - p)
-        q = guided_filter(guide, p, GF_RADIUS, GF_EPS)
-        qq = q
-    return a * qq + b * (1.0 - qq), q
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -265,8 +192,50 @@ def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> n
     x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
     with torch.inference_mode():
         sf = spatial_frequency(model.encode_fast(x), SF_RADIUS)
-        d0 = (sf[0, 0] > sf[1, 0]).cpu().numpy()
+        d0 = sf_decision(sf[0, 0], sf[1, 0]).cpu().numpy()
     return d0
+
+
+#: ``tile="auto"`` runs the network on tiles above this many pixels (untiled: ~0.9 GB per megapixel)
+AUTO_TILE_PIXELS = 4_000_000
+#: with tiling on, the guided-filter blend runs by strips above this many pixels (whole-image blend
+#: temporaries: ~0.25 GB per megapixel for colour); strips change float rounding, hence not below
+STRIP_PIXELS = 8_000_000
+
+
+def decision_sf_tiled(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str, size: int) -> np.ndarray:
+    """:func:`decision_sf` on overlapping tiles of core ``size`` (bounded memory on big images).
+
+    The cSE weights are the whole-image ones (:func:`methods._tiled_net.attention_scales`); each tile
+    carries the encoder's, the gradient's and the SF window's reach (4 + 1 + SF_RADIUS pixels).
+    """
+    import torch
+
+    from methods._sesf_net import MEAN, STD, spatial_frequency
+    from methods._tiled_net import ENCODER_HALO, attention_scales, encode_tiles
+
+    blocks = [model.features, model.conv_encode_1, model.conv_encode_2, model.conv_encode_3]
+    atts = [model.se_f, model.se_1, model.se_2, model.se_3]
+    sfs = []
+    with torch.inference_mode():
+        for g in (gray_a, gray_b):
+            x = torch.from_numpy(g[None, None]).to(device)
+            x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
+            scales = attention_scales(blocks, atts, x, size, "sesf")
+            out = np.empty(g.shape, np.float64)
+            encode_tiles(
+                blocks,
+                atts,
+                [scales],
+                [x],
+                size,
+                ENCODER_HALO + 1 + SF_RADIUS,
+                lambda f: spatial_frequency(f[0], SF_RADIUS),
+                out,
+                "sesf",
+            )
+            sfs.append(out)
+    return sf_decision(sfs[0], sfs[1])
 
 
 def sesf_pair(
@@ -277,6 +246,7 @@ def sesf_pair(
     device: str = "cpu",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse two images with SESF-Fuse.
 
@@ -293,6 +263,11 @@ def sesf_pair(
     weights : path or None
         A checkpoint of the same network (e.g. from ``python -m bench train sesf``); None = the
         authors' weights.
+    tile : "auto", 0 or int
+        Run the network on overlapping tiles of this core size (0 = whole image; ``auto``: 1024-pixel
+        tiles above 4 MP), with the whole-image cSE weights; above 8 MP the guided-filter blend also
+        runs by strips. The consistency check always runs on the whole map. Equal to the untiled
+        result up to float rounding (SF near-ties; with strips, truncation of exact integers).
 
     Returns
     -------
@@ -308,15 +283,17 @@ def sesf_pair(
     h, w = a.shape[:2]
     if min(h, w) < 2 * GF_RADIUS + 2:
         raise ValueError(f"Expected images of at least {2 * GF_RADIUS + 2} pixels a side, got {h}x{w}")
+    from methods._tiling import resolve_tile
+
+    size = resolve_tile(tile, h, w, AUTO_TILE_PIXELS)
     la, lb = to_levels(a), to_levels(b)
     model = get_model(attention, device, weights)
-    d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
-    d1 = consistency_check(d0)
-    fused, _ = blend_with_guided_map(la, lb, d1)
-    fused = np.clip(fused, 0.0, 255.0)
-    if official_rounding:
-        fused = np.floor(fused)
-    return (fused / 255.0).astype(np.float32), d1
+    if size:
+        d0 = decision_sf_tiled(network_gray(la), network_gray(lb), model, device, size)
+    else:
+        d0 = decision_sf(network_gray(la), network_gray(lb), model, device)
+    strips = size if h * w > STRIP_PIXELS else 0
+    return decide_and_blend(la, lb, d0, official_rounding, strip_rows=strips)
 
 
 def sesf_fuse(
@@ -326,18 +303,21 @@ def sesf_fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """SESF-Fuse for N >= 2 sources (serial for N > 2); the pure core behind ``sesf*`` entries.
 
     ``weights``: checkpoint path (authors' raw state_dict or ``bench train``'s export); None = the
-    authors' weights for ``attention``.
+    authors' weights for ``attention``. ``tile``: see :func:`sesf_pair`.
     """
     from bench.device import resolve_device
 
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     dev = resolve_device(device)
-    kw = dict(attention=attention, device=dev, official_rounding=official_rounding, weights=weights)
+    kw = dict(
+        attention=attention, device=dev, official_rounding=official_rounding, weights=weights, tile=tile
+    )
     fused, dm = sesf_pair(images[0], images[1], **kw)
     for img in images[2:]:
         fused, _ = sesf_pair(fused, img, **kw)
@@ -347,7 +327,8 @@ def sesf_fuse(
 
 
 def method_info(attention: str, ident: str, name: str, version: str = "2") -> MethodInfo:
-    """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``."""
+    """Registry metadata shared by ``sesf``, ``sesf_sse`` and ``sesf_scse``; the version includes the
+    shared pipeline's (:func:`methods._sesf_pipeline.method_version`). 2: decision map = chosen index."""
     wf = WEIGHTS[attention]
     return MethodInfo(
         id=ident,
@@ -359,7 +340,7 @@ def method_info(attention: str, ident: str, name: str, version: str = "2") -> Me
         n_image_rule="serial: F12 = fuse(A1, A2), F123 = fuse(F12, A3), ... (paper)",
         device_aware=True,
         deterministic=True,
-        version=version,
+        version=method_version(version),
         weights_url=wf.url,
         weights_sha256=wf.sha256,
         notes=(
@@ -367,9 +348,10 @@ def method_info(attention: str, ident: str, name: str, version: str = "2") -> Me
             "normalisation, SF without square root, strict ties to B, old strict small-region rule, "
             "per-channel colour guided filter in 0..255 without clamping, uint8 truncation "
             "(official_rounding=False keeps floats); weights=PATH runs a retrained checkpoint "
-            "(python -m bench train)"
+            "(python -m bench train); big images: network on exact overlapping tiles with whole-image "
+            "cSE weights (tile='auto' above 4 MP, 0 = off)"
         ),
-        params=(("official_rounding", True),),
+        params=(("official_rounding", True), ("tile", "auto")),
         param_specs=(ParamSpec("official_rounding", "bool"), ParamSpec("weights", "path")),
     )
 
@@ -381,8 +363,14 @@ def fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """SESF-Fuse with the released cSE model, or a retrained one (``weights``; see :func:`sesf_fuse`)."""
     return sesf_fuse(
-        images, attention="cse", device=device, official_rounding=official_rounding, weights=weights
+        images,
+        attention="cse",
+        device=device,
+        official_rounding=official_rounding,
+        weights=weights,
+        tile=tile,
     )

@@ -25,9 +25,15 @@ def fuse(
     device: str | None = "auto",
     official_rounding: bool = True,
     weights: str | os.PathLike | None = None,
+    tile: int | str | None = "auto",
 ) -> FusionResult:
     """SESF-Fuse with the SCSE ablation model, or a retrained one (``weights``; see
     :func:`methods.sesf.sesf_fuse`)."""
     return sesf_fuse(
-        images, attention="scse", device=device, official_rounding=official_rounding, weights=weights
+        images,
+        attention="scse",
+        device=device,
+        official_rounding=official_rounding,
+        weights=weights,
+        tile=tile,
     )
