@@ -445,7 +445,8 @@ def gacn_fuse(
     if n == 2:
         fused, d = gacn_pair(images[0], images[1], model, dev, size)
         # decision-map convention (FusionResult): 1 - weight of A
-        return FusionResult(_finish(fused, official_rounding), (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32))
+        dmap = (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32)
+        return FusionResult(_finish(fused, official_rounding), dmap)
     if stack == "serial":
         return FusionResult(_finish(gacn_serial(images, model, dev, size), official_rounding), None)
     fused, index = gacn_calibration(images, model, dev, size)
