@@ -5,6 +5,7 @@ from baselines import (
     dtcwt,  # noqa: F401
     dwt,  # noqa: F401
     focusstack,  # noqa: F401
+    gfdf,  # noqa: F401
     guided_filtering,  # noqa: F401
     laplacian_pyramid,  # noqa: F401
     maximum,  # noqa: F401

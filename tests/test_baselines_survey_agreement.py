@@ -1,0 +1,55 @@
+"""Ports of the survey's classical methods against its published fused images (issue 13 item 3).
+
+Yu Liu's survey (github.com/yuliu316316/MFIF @ 267c081b) published the fused images of 18 methods;
+five scenes are in ``shared/reference/yuliu2020/Results`` (lytro-01 and classic_gray g_05, g_06, g_09,
+g_10). Each port is run on the dataset's sources and compared after MATLAB ``uint8`` rounding
+(``benchmarks/agreement_survey.py``). The floors below are the measured agreement minus a small margin
+(``within1`` in % of pixel values within 1 grey level, ``psnr`` in dB); a method is labelled faithful
+in its metadata only when every scene is at >= 99 %. Skips when the shared folders are absent.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from bench.registry import get_method
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import agreement_survey as ag  # noqa: E402
+
+# method id -> (survey file name, {scene: (min % within 1 GL, min PSNR dB)})
+FLOORS = {
+    "gfdf": ("gfdf", {s: (99.9, 60.0) for s in ag.SCENES}),
+}
+
+
+def _skip_without_data() -> None:
+    if ag.data_dir() is None or ag.survey_dir() is None:
+        pytest.skip("needs MFIF_DATA=../shared/datasets and ../shared/reference/yuliu2020 next to it")
+
+
+@pytest.mark.parametrize("method_id", sorted(FLOORS))
+def test_agreement_with_survey(method_id):
+    _skip_without_data()
+    survey_name, floors = FLOORS[method_id]
+    fuse = get_method(method_id).fuse
+    res = ag.measure(lambda srcs: fuse(srcs).image, survey_name, tuple(floors))
+    bad = {s: res[s] for s, (w, p) in floors.items() if res[s][0] < w or res[s][1] < p}
+    assert not bad, f"{method_id}: below the floors {floors} on {bad}"
+
+
+def test_agreement_helper_counts_grey_levels():
+    """The helper itself: 1 grey level apart counts as agreeing, 2 does not; PSNR from the MSE."""
+    import numpy as np
+
+    ref = np.full((10, 10), 100, np.uint8)
+    ours = np.full((10, 10), 101 / 255, np.float32)
+    ours[0, :5] = 102 / 255
+    w, p = ag.agreement(ours, ref)
+    assert w == pytest.approx(95.0)
+    mse = (95 * 1 + 5 * 4) / 100
+    assert p == pytest.approx(10 * np.log10(255**2 / mse))
+    assert ag.agreement(ref / 255.0, ref)[1] == float("inf")
