@@ -2,6 +2,7 @@
 
 from baselines import (
     average,  # noqa: F401
+    dsift,  # noqa: F401
     dtcwt,  # noqa: F401
     dwt,  # noqa: F401
     focusstack,  # noqa: F401
