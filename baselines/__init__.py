@@ -10,6 +10,7 @@ from baselines import (
     guided_filtering,  # noqa: F401
     laplacian_pyramid,  # noqa: F401
     maximum,  # noqa: F401
+    mwgf,  # noqa: F401
     quadtree,  # noqa: F401
     ratio_pyramid,  # noqa: F401
     spatial_frequency,  # noqa: F401
