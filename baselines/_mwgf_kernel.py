@@ -45,3 +45,34 @@ def reconstruct(f: np.ndarray, div: np.ndarray, iters: int, step: float) -> np.n
                 qo[x + 1] = np.floor(v + 0.5)
         q, qn = qn, q
     return f
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_gradients(dx1, dy1, dx2, dy2, w1, w2, eps):  # pragma: no cover
+    """``GradientMixWeightModify(.., 5)`` pixel by pixel, in the NumPy path's operation order."""
+    h, w = dx1.shape
+    gx = np.empty((h, w))
+    gy = np.empty((h, w))
+    for y in range(h):
+        for x in range(w):
+            xw1 = dx1[y, x] * w1[y, x]
+            yw1 = dy1[y, x] * w1[y, x]
+            xw2 = dx2[y, x] * w2[y, x]
+            yw2 = dy2[y, x] * w2[y, x]
+            c11 = xw1 * xw1 + xw2 * xw2
+            c12 = xw1 * yw1 + xw2 * yw2
+            c22 = yw1 * yw1 + yw2 * yw2
+            dd = c11 - c22
+            root = np.sqrt(dd * dd + 4.0 * c12 * c12)
+            d22 = (c11 + c22 + root) / 2.0
+            v12 = (c11 - c22 + root) / (2.0 * c12 + eps)
+            norm = np.sqrt(v12 * v12 + 1.0)
+            sd = np.sqrt(d22)
+            px = sd * v12 / norm
+            py = sd / norm
+            rx = w1[y, x] * dx1[y, x] + w2[y, x] * dx2[y, x]
+            ry = w1[y, x] * dy1[y, x] + w2[y, x] * dy2[y, x]
+            ss = np.sign(px * rx + py * ry + eps)
+            gx[y, x] = ss * px
+            gy[y, x] = ss * py
+    return gx, gy

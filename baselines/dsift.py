@@ -289,6 +289,8 @@ def dsift(images: Sequence[np.ndarray], block: int = 8, area: int = 3600) -> tup
     ValueError
         Fewer than two sources, shapes differ, wrong layout, images smaller than a block.
     """
+    if block < 1 or area < 0:
+        raise ValueError(f"Expected block >= 1 and area >= 0, got block={block}, area={area}")
     stack = source_stack(images) * 255.0
     fused, index = stack[0], np.zeros(stack.shape[1:3])
     for k in range(1, stack.shape[0]):

@@ -269,10 +269,8 @@ def merge_weights(
 # -- reconstruction -------------------------------------------------------------------------------
 
 
-def merged_gradient(a, b, w1, w2):
+def merge_gradients_numpy(dx1, dy1, dx2, dy2, w1, w2):
     """``GradientMixWeightModify(.., 5)``: principal direction of the weighted tensor, signed."""
-    dx1, dy1 = _gradient(a)
-    dx2, dy2 = _gradient(b)
     xw1, yw1, xw2, yw2 = dx1 * w1, dy1 * w1, dx2 * w2, dy2 * w2
     c11 = xw1**2 + xw2**2
     c12 = xw1 * yw1 + xw2 * yw2
@@ -287,6 +285,16 @@ def merged_gradient(a, b, w1, w2):
     rx, ry = w1 * dx1 + w2 * dx2, w1 * dy1 + w2 * dy2
     ss = np.sign(gx * rx + gy * ry + EPS)
     return ss * gx, ss * gy
+
+
+def merged_gradient(a, b, w1, w2):
+    """Merged gradient field of two channels (compiled kernel when available, same bits)."""
+    dx1, dy1 = _gradient(a)
+    dx2, dy2 = _gradient(b)
+    kern = _kernel()
+    if kern is None:
+        return merge_gradients_numpy(dx1, dy1, dx2, dy2, w1, w2)
+    return kern.merge_gradients(dx1, dy1, dx2, dy2, np.ascontiguousarray(w1), np.ascontiguousarray(w2), EPS)
 
 
 def _divergence(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
@@ -382,11 +390,22 @@ def mwgf_pair(
 
 
 def _median3_zero(x: np.ndarray) -> np.ndarray:
-    """``ordfilt2(x, 5, ones(3, 3))``: 3x3 median with zero padding."""
+    """``ordfilt2(x, 5, ones(3, 3))``: 3x3 median with zero padding.
+
+    Where the 3x3 window (padding included) is constant the median is that value; the rest (the soft
+    band of the weights) is ranked explicitly.
+    """
     p = np.pad(x, 1)
     h, w = x.shape
-    win = np.stack([p[i : i + h, j : j + w] for i in range(3) for j in range(3)])
-    return np.partition(win, 4, axis=0)[4]
+    k = np.ones((3, 3), np.uint8)
+    lo = cv2.erode(p, k, borderType=cv2.BORDER_CONSTANT, borderValue=0.0)[1:-1, 1:-1]
+    hi = cv2.dilate(p, k, borderType=cv2.BORDER_CONSTANT, borderValue=0.0)[1:-1, 1:-1]
+    out = lo.copy()
+    ys, xs = np.nonzero(lo != hi)
+    if ys.size:
+        win = np.stack([p[ys + i, xs + j] for i in range(3) for j in range(3)])
+        out[ys, xs] = np.partition(win, 4, axis=0)[4]
+    return out
 
 
 def mwgf(

@@ -85,5 +85,13 @@ def test_mwgf_compiled_and_numpy_reconstruction_agree(monkeypatch):
         pytest.skip("numba not installed: only the NumPy path exists")
     out = mw.reconstruct(f0, gx, gy, 40, 0.1)
     assert out.tobytes() == ref.tobytes()
+    d = np.floor(rng.standard_normal((4, 23, 31)) * 30)
+    d[:, 5] = 0.0  # flat rows: zero tensors
+    d[1, 7] = 0.0  # pure horizontal gradients (c12 = 0)
+    w1 = rng.random((23, 31))
+    w1[:4] = 1.0
+    ref_g = mw.merge_gradients_numpy(*d, w1, 1 - w1)
+    out_g = mw._kernel().merge_gradients(*d, w1, 1 - w1, mw.EPS)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(out_g, ref_g, strict=True))
     monkeypatch.setenv("MFIF_NO_NUMBA", "1")
     assert mw._kernel() is None
