@@ -19,8 +19,10 @@ RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def source_stack(images: Sequence[np.ndarray]) -> np.ndarray:
+def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
     """N x H x W (x 3) float64 stack of N >= 2 equal-shape HxW / HxWx3 sources in [0, 1].
+
+    With ``return_grid``, also whether the values were snapped to the 8-bit grid.
 
     Raises
     ------
@@ -41,9 +43,9 @@ def source_stack(images: Sequence[np.ndarray]) -> np.ndarray:
         raise ValueError("Expected finite source values (got NaN or inf)")
     scaled = stack * stack.dtype.type(255.0)  # float32 inputs checked in float32 (half the traffic)
     grid = np.rint(scaled)
-    if np.abs(scaled - grid).max() <= 1e-3:
-        return grid.astype(np.float64) / 255.0
-    return stack.astype(np.float64)
+    snapped = bool(np.abs(scaled - grid).max() <= 1e-3)
+    out = grid.astype(np.float64) / 255.0 if snapped else stack.astype(np.float64)
+    return (out, snapped) if return_grid else out
 
 
 def rgb2gray(stack: np.ndarray) -> np.ndarray:

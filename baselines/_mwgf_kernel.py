@@ -15,35 +15,59 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def reconstruct(f: np.ndarray, div: np.ndarray, iters: int, step: float) -> np.ndarray:  # pragma: no cover
-    """In place on ``f`` (H x W float64, H, W >= 1); returns ``f``."""
+def _sweep_row(f, div, src, dst, y, w, step):  # pragma: no cover
+    """One sweep's update of row ``y``: reads rounded rows y-1..y+1 of ``src``, writes row y of ``dst``."""
+    qa = src[y]
+    qb = src[y + 1]
+    qc = src[y + 2]
+    fr = f[y]
+    dr = div[y]
+    qo = dst[y + 1]
+    for x in range(w):
+        lap = np.float64(qa[x + 1] + qc[x + 1] + qb[x] + qb[x + 2] - np.float32(4.0) * qb[x + 1])
+        v = fr[x] + step * (lap - dr[x])
+        v = min(max(v, 0.0), 255.0)
+        fr[x] = v
+        qo[x + 1] = np.floor(v + 0.5)
+    qo[0] = qo[1]  # replicated left/right borders of the rounded image
+    qo[w + 1] = qo[w]
+
+
+@numba.njit(cache=True, nogil=True)
+def reconstruct(
+    f: np.ndarray, div: np.ndarray, iters: int, step: float, block: int = 32
+) -> np.ndarray:  # pragma: no cover
+    """In place on ``f`` (H x W float64); returns ``f``.
+
+    ``block`` sweeps are in flight at once, each two rows behind the previous one (a wavefront): sweep
+    k + 1 updates row y only after sweep k has rounded rows y-1..y+1 and updated f[y], which is exactly
+    the sequential order's data, while the rows being worked on stay in cache. Two rounded-image buffers
+    alternate between sweeps (sweep k + 1 overwrites rows sweep k no longer reads).
+    """
     h, w = f.shape
-    q = np.empty((h + 2, w + 2), np.float32)
-    qn = np.empty((h + 2, w + 2), np.float32)
+    q = np.empty((2, h + 2, w + 2), np.float32)
     for y in range(h):
         for x in range(w):
-            q[y + 1, x + 1] = np.floor(f[y, x] + 0.5)
-    for _ in range(iters):
-        for y in range(1, h + 1):  # replicated borders of the rounded image
-            q[y, 0] = q[y, 1]
-            q[y, w + 1] = q[y, w]
-        for x in range(w + 2):
-            q[0, x] = q[1, x]
-            q[h + 1, x] = q[h, x]
-        for y in range(h):
-            qa = q[y]
-            qb = q[y + 1]
-            qc = q[y + 2]
-            fr = f[y]
-            dr = div[y]
-            qo = qn[y + 1]
-            for x in range(w):
-                lap = np.float64(qa[x + 1] + qc[x + 1] + qb[x] + qb[x + 2] - np.float32(4.0) * qb[x + 1])
-                v = fr[x] + step * (lap - dr[x])
-                v = min(max(v, 0.0), 255.0)
-                fr[x] = v
-                qo[x + 1] = np.floor(v + 0.5)
-        q, qn = qn, q
+            q[0, y + 1, x + 1] = np.floor(f[y, x] + 0.5)
+        q[0, y + 1, 0] = q[0, y + 1, 1]
+        q[0, y + 1, w + 1] = q[0, y + 1, w]
+    q[0, 0] = q[0, 1]
+    q[0, h + 1] = q[0, h]
+    for t0 in range(0, iters, block):
+        nt = min(block, iters - t0)
+        for s in range(h + 2 * (nt - 1)):
+            for k in range(nt):
+                y = s - 2 * k
+                if y < 0 or y >= h:
+                    continue
+                par = (t0 + k) & 1
+                src = q[par]
+                dst = q[1 - par]
+                _sweep_row(f, div, src, dst, y, w, step)
+                if y == 0:  # replicated top/bottom borders
+                    dst[0] = dst[1]
+                if y == h - 1:
+                    dst[h + 1] = dst[h]
     return f
 
 

@@ -254,12 +254,13 @@ def refine(g1, g2, map1, map2, planes1, planes2, r: int = 3, tile: int = 8) -> n
     return fmap
 
 
-def _gray(img: np.ndarray) -> np.ndarray:
-    """0..255 gray: ``double(rgb2gray(uint8 A))`` for colour (rounded like MATLAB), else the image."""
+def _gray(img: np.ndarray, on_grid: bool | None = None) -> np.ndarray:
+    """0..255 gray: ``double(rgb2gray(uint8 A))`` for 8-bit colour (rounded like MATLAB), else float."""
     if img.ndim == 2:
         return img
     g = img @ RGB2GRAY
-    on_grid = np.abs(img - np.rint(img)).max() <= 1e-6
+    if on_grid is None:
+        on_grid = bool(np.array_equal(img, np.rint(img)))
     return np.floor(g + 0.5) if on_grid else g
 
 

@@ -350,11 +350,14 @@ def _kernel():
     return _mwgf_kernel
 
 
-def _gray(img: np.ndarray) -> np.ndarray:
+def _gray(img: np.ndarray, on_grid: bool | None = None) -> np.ndarray:
+    """``RGBTOGRAY``: ``rgb2gray(uint8(img))`` (rounded) for 8-bit-valued colour, float gray otherwise."""
     if img.ndim == 2:
         return img
     g = img @ RGB2GRAY
-    return np.floor(g + 0.5) if np.abs(img - np.rint(img)).max() <= 1e-6 else g
+    if on_grid is None:
+        on_grid = bool(np.array_equal(img, np.rint(img)))
+    return np.floor(g + 0.5) if on_grid else g
 
 
 def mwgf_pair(
@@ -366,9 +369,13 @@ def mwgf_pair(
     lsigma: float = 4.0,
     ssigma: float = 0.5,
     alpha: float = 0.5,
+    on_grid: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fuse two 0..255 images (HxW or HxWx3); returns (fused 0..255 rounded, weight of A)."""
-    g1, g2 = _gray(a), _gray(b)
+    """Fuse two 0..255 images (HxW or HxWx3); returns (fused 0..255 rounded, weight of A).
+
+    ``on_grid``: whether both hold integers (8-bit sources); None = check.
+    """
+    g1, g2 = _gray(a, on_grid), _gray(b, on_grid)
     dx1, dy1 = _gradient(g1)
     dx2, dy2 = _gradient(g2)
     small = [imresize(d, 0.25) for d in (dx1, dy1, dx2, dy2)]
@@ -380,7 +387,11 @@ def mwgf_pair(
     w1 = merge_weights(wl1, wl2, ws1, ws2, oppo, per, margin)
     w1 = _median3_zero(w1)
     w2 = 1 - w1
-    chans = [(a, b)] if a.ndim == 2 else [(a[..., c], b[..., c]) for c in range(3)]
+    chans = (
+        [(a, b)]
+        if a.ndim == 2
+        else [(np.ascontiguousarray(a[..., c]), np.ascontiguousarray(b[..., c])) for c in range(3)]
+    )
     out = []
     for ca, cb in chans:
         gx, gy = merged_gradient(ca, cb, w1, w2)
@@ -427,7 +438,8 @@ def mwgf(
     """
     if not 0 < per <= 1 or margin < 1 or iters < 0:
         raise ValueError(f"Expected 0 < per <= 1, margin >= 1, iters >= 0; got {per}, {margin}, {iters}")
-    stack = source_stack(images) * 255.0
+    stack, on_grid = source_stack(images, return_grid=True)
+    stack = stack * 255.0
     if min(stack.shape[1:3]) < 4:
         raise ValueError(f"Expected images of at least 4x4 pixels, got {stack.shape[1:3]}")
     fused, index = stack[0], np.zeros(stack.shape[1:3])
@@ -437,7 +449,7 @@ def mwgf(
             # MWGFusion.m would return it changed near the borders (its gradients are zeroed on the
             # 1-pixel frame, so the reconstruction drifts there), which breaks fuse([A, A]) == A.
             continue
-        fused, w = mwgf_pair(fused, stack[k], per, margin, iters)
+        fused, w = mwgf_pair(fused, stack[k], per, margin, iters, on_grid=on_grid)  # results: integers
         index = w * index + (1 - w) * k
     return fused / 255.0, index
 

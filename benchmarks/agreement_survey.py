@@ -100,6 +100,11 @@ def measure(
     return {s: agreement(fuse(load_sources(s)), load_survey(survey_name, s)) for s in scenes}
 
 
+def _pct(w: float) -> str:
+    """Percentage with 3 decimals, rounded down (99.9996 prints 99.999, never 100.000)."""
+    return f"{np.floor(w * 1000) / 1000:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         fuse = get_method(ours).fuse
         res = measure(lambda srcs, f=fuse: f(srcs).image, theirs or ours)
         ok = all(w >= FAITHFUL_WITHIN1 for w, _ in res.values())
-        cells = " | ".join(f"{w:.2f} % / {p:.1f} dB" for w, p in res.values())
+        cells = " | ".join(f"{_pct(w)} % / {p:.1f} dB" for w, p in res.values())
         print(f"| {ours} | {cells} | {'yes' if ok else 'no'} |")
         rows.append(
             {
