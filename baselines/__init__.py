@@ -8,12 +8,16 @@ name here.
 
 ENTRY_MODULES = (
     "average",
+    "dsift",
     "dtcwt",
     "dwt",
     "focusstack",
+    "gfdf",
     "guided_filtering",
     "laplacian_pyramid",
     "maximum",
+    "mwgf",
+    "quadtree",
     "ratio_pyramid",
     "spatial_frequency",
 )

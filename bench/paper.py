@@ -50,6 +50,9 @@ _SESF_CLASSICAL: dict[str, tuple] = {
     "DWT": ("dwt", {"quantize": "truncate", "resize_to_even": True, "levels": 1}, _RGB),
     "GF": ("gf", {"sesf2020_call": True}, _RGB),
     "FocusStack": ("focusstack", {"align": True, "sesf2020": True}, _RGB),
+    # the authors' MATLAB codes with their published defaults (the SESF run's own call is not recorded)
+    "DSIFT": ("dsift", {}, _RGB),
+    "MWG": ("mwgf", {}, _RGB),
 }
 
 
@@ -86,7 +89,7 @@ TABLES: dict[str, PaperTable] = {
             "FocusStack": _SESF_CLASSICAL["FocusStack"],
             "SF": _SESF_CLASSICAL["SF"],
             "DenseFuse_1e3_add": None,
-            "DSIFT": None,
+            "DSIFT": _SESF_CLASSICAL["DSIFT"],
             "DenseFuse_1e3_l1": None,
             "GF": _SESF_CLASSICAL["GF"],
             "CVT": None,
@@ -97,7 +100,7 @@ TABLES: dict[str, PaperTable] = {
             "NSCT": None,
             "SR": None,
             "LP": _SESF_CLASSICAL["LP"],
-            "MWG": None,
+            "MWG": _SESF_CLASSICAL["MWG"],
             "CNN-Fuse": None,
             "SESF-Fuse": ("sesf", {}),
         },
@@ -132,8 +135,8 @@ TABLES: dict[str, PaperTable] = {
             "SESF-Fuse": ("sesf", {}),
             "Dense-Fuse": None,
             "CNN-Fuse": None,
-            "DSIFT": None,
-            "MWG": None,
+            "DSIFT": _SESF_CLASSICAL["DSIFT"],
+            "MWG": _SESF_CLASSICAL["MWG"],
             "Focus-Stack": _SESF_CLASSICAL["FocusStack"],
             "SR": None,
             "NSCT": None,

@@ -22,7 +22,8 @@ Methodology (style guide section 10):
   per channel). The ratio method / unit (CPU times) is comparable across machines, milliseconds are not.
 
 Targets (issue 4, milliseconds on one core): average, max, sf, lp, rp, dwt <= 30; gf <= 60;
-focusstack <= 100; dtcwt <= 150; sr <= 20000. The script reports, it does not fail.
+focusstack <= 100; dtcwt <= 150; sr <= 20000. Issue 13, in units of the 5x5 uniform filter
+(``x unit`` column): gfdf, quadtree <= 30; dsift, mwgf <= 60. The script reports, it does not fail.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ TARGETS_MS = {
     "dtcwt": 150,
     "sr": 20000,
 }
+# issue 13 item 4: targets in units of the 5x5 uniform filter measured in the same run (CPU time ratio)
+TARGETS_UNITS = {"gfdf": 30, "quadtree": 30, "dsift": 60, "mwgf": 60}
 
 
 def _limit_threads() -> str:
@@ -174,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         target = TARGETS_MS.get(mid)
         ok = "" if target is None else ("yes" if cmed <= target else "NO")
         tgt = "" if target is None else str(target)
+        if mid in TARGETS_UNITS:  # a ratio target: judged on the ratio, shown as "N u"
+            ok = "yes" if cmed / u_cpu_med <= TARGETS_UNITS[mid] else "NO"
+            tgt = f"{TARGETS_UNITS[mid]} u"
         print(f"| {mid} | {med:.1f} | {iqr:.1f} | {cmed:.1f} | {cmed / u_cpu_med:.1f} | {tgt} | {ok} |")
         rows.append(
             {
