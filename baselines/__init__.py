@@ -3,6 +3,7 @@
 from baselines import (
     average,  # noqa: F401
     dtcwt,  # noqa: F401
+    nsct,  # noqa: F401
     dwt,  # noqa: F401
     focusstack,  # noqa: F401
     guided_filtering,  # noqa: F401
