@@ -17,6 +17,7 @@ ENTRY_MODULES = (
     "laplacian_pyramid",
     "maximum",
     "mwgf",
+    "nsct",
     "quadtree",
     "ratio_pyramid",
     "spatial_frequency",
