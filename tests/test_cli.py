@@ -41,12 +41,12 @@ def _assert_user_error(cp: subprocess.CompletedProcess, *needles: str) -> None:
         assert n in lines[0], cp.stderr
 
 
-def test_list_datasets_shows_all_eleven():
+def test_list_datasets_shows_all():
     cp = bench("list", "datasets")
     assert cp.returncode == 0, cp.stderr
-    assert "(11 datasets)" in cp.stdout
+    assert "(12 datasets)" in cp.stdout
     for name in ["lytro", "lytro_triple", "mffw", "mffw3", "mfi_whu", "classic_gray", "sesf_gacn", "mfifb",
-                 "stacks", "train_ecssd", "synthetic"]:
+                 "stacks", "train_ecssd", "synthetic", "ecssd_gt"]:
         assert f"\n{name} " in cp.stdout
 
 
