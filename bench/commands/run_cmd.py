@@ -78,12 +78,12 @@ def config_from_args(args: argparse.Namespace):
     if args.scheduler and args.backend != "dask":
         raise UserError("--scheduler needs --backend dask")
     plugins = add_plugins(getattr(args, "plugin", []) or [])
+    methods = resolve_methods(args.methods) if args.methods.strip() != "none" else ()  # only externals
     datasets = resolve_datasets(args.dataset)
     metrics = resolve_metrics(args.metrics)
     _check_ground_truth(args.metrics, metrics, datasets)
     from bench.external import parse_all
 
-    methods = resolve_methods(args.methods) if args.methods.strip() != "none" else ()  # only externals
     externals = parse_all(args.external, args.results, {m.name for m in methods})
     if not methods and not externals:
         raise UserError("--methods none needs --external or --results")
@@ -116,8 +116,8 @@ def _check_ground_truth(spec: str, metrics: tuple, datasets: tuple) -> None:
     from bench.errors import UserError
     from bench.registry import get_dataset, get_metric
 
-    if not metrics or spec.strip() == "all" or any(ch in spec for ch in "*?["):
-        return
+    if not metrics or spec.strip() == "all" or any(ch in spec for ch in "*?[@"):
+        return  # "all", globs and @suites leave ground-truth metrics out silently where there is none
     if any(get_dataset(d).info.has_ground_truth for d in datasets):
         return
     gt = [m for m in metrics if get_metric(m).info.needs_reference]
