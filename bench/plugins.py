@@ -4,7 +4,8 @@ Entry modules come from, in this order (duplicates dropped):
 
 1. the entry-point group ``mfif_bench.entries`` of every installed distribution (each entry point names
    a module imported for its registration side effects; this project declares ``baselines``,
-   ``methods`` and ``metrics`` there, and they are also added when the checkout is not installed);
+   ``methods`` and ``metrics`` there, and they are also added when the checkout is not installed),
+   plus :mod:`bench.external_method` (results read from files);
 2. ``$MFIF_PLUGINS`` (comma-separated module names);
 3. ``--plugin MODULE`` (repeatable) on ``run``, ``fuse``, ``score``, ``list`` and ``paper``
    (:func:`add_plugins`).
@@ -33,7 +34,7 @@ from pathlib import Path
 from bench.errors import UserError
 
 GROUP = "mfif_bench.entries"
-BUILTIN = ("baselines", "methods", "metrics")
+BUILTIN = ("baselines", "methods", "metrics", "bench.external_method")
 ENV = "MFIF_PLUGINS"
 INDEX_VERSION = "1"
 

@@ -67,14 +67,36 @@ def resolve_methods(spec: str) -> tuple[MethodSpec, ...]:
     for tok in [t.strip() for t in spec.split(",") if t.strip()]:
         if tok.startswith("@"):
             fam = [m for m in list_methods("*") if method_info(m).family == tok[1:]]
-            if not fam:
+            if not fam or tok[1:] == "external":
                 raise UserError(f"no method of family {tok[1:]!r} (families: classical, learned)")
             ids.extend(fam)
         else:
-            ids.extend(list_methods(tok))
+            hits = list_methods(tok)
+            ext = [m for m in hits if method_info(m).family == "external"]
+            if ext and not any(c in tok for c in "*?[") and tok != "all":
+                raise UserError(f"method {tok!r} reads stored results: use --external LABEL=DIR or --results")
+            ids.extend(m for m in hits if m not in ext)  # external results come from --external/--results
     if not ids:
         raise UserError(f"--methods {spec!r} selects no method")
     return tuple(MethodSpec(m) for m in dict.fromkeys(ids))
+
+
+def external_specs(external: Sequence[str] = (), results: Sequence[str] = (), datasets: Sequence[str] = ()):
+    """Method columns for stored results: ``--external LABEL=DIR`` and ``--results NAME[:METHOD,...]``.
+
+    ``--results`` needs :func:`bench.external.resolve_external` (published result sets), which returns
+    ``[(label, folder)]``; both become the registered method ``external`` with ``root=folder``.
+    """
+    from bench.external_method import METHOD_ID, parse_external
+
+    pairs = parse_external(list(external))
+    for spec in results:
+        try:
+            from bench.external import resolve_external
+        except ImportError:
+            raise UserError(f"--results {spec!r}: published result sets are not available here") from None
+        pairs += [(str(label), str(folder)) for label, folder in resolve_external(spec, tuple(datasets))]
+    return tuple(MethodSpec(METHOD_ID, (("root", folder),), label) for label, folder in pairs)
 
 
 def resolve_metrics(spec: str) -> tuple[str, ...]:

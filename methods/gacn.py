@@ -37,7 +37,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.guided_filter import guided_filter
+from baselines._guided_filter import guided_filter
+from bench.luminance import SKIMAGE
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 from bench.weights import WeightsFile
@@ -54,7 +55,7 @@ WEIGHTS = WeightsFile(
     f"{SOURCE_REPO}/raw/{SOURCE_COMMIT}/nets/parameters/GACN.pkl",
     "08c4c30ebb3fc9050ab9423e2d8c6c70a8c2e95141426f263814ed45727ac352",
 )
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
+SKIMAGE_GRAY = np.array(SKIMAGE)
 GF_RADIUS = 3
 GF_EPS = 0.1
 BLUR_RADIUS = 4
@@ -396,8 +397,8 @@ def gacn_fuse(
     n = len(images)
     if n == 2:
         fused, d = gacn_pair(images[0], images[1], model, dev)
-        # decision-map convention (FusionResult): 1 - weight of A
-        return FusionResult(_finish(fused, official_rounding), (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32))
+        dm = (1.0 - np.clip(d, 0.0, 1.0)).astype(np.float32)  # FusionResult's convention: 1 - weight of A
+        return FusionResult(_finish(fused, official_rounding), dm)
     if stack == "serial":
         return FusionResult(_finish(gacn_serial(images, model, dev), official_rounding), None)
     fused, index = gacn_calibration(images, model, dev)

@@ -164,10 +164,53 @@ def test_constant_images_never_raise(metric_id):
         assert ok, f"{metric_id} on '{name}': got {got!r} (expected finite, NaN or the ideal)"
 
 
+def _clear_metric_memos() -> int:
+    """Empty every memo of the metric modules (content-keyed memos, lru_caches); returns how many it found.
+
+    Without this the second call of a memoised metric computes nothing (it returns the memo) and the
+    determinism test could not fail.
+    """
+    import sys
+
+    from bench.registry import load_all
+
+    load_all()  # every metric module imported, so the count below is meaningful
+    found = 0
+    seen: set[int] = set()
+
+    def clear(obj) -> None:
+        nonlocal found
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if hasattr(obj, "cache_clear"):
+            obj.cache_clear()
+            found += 1
+        memo = getattr(obj, "cache", None)
+        if isinstance(memo, dict):
+            memo.clear()
+            found += 1
+
+    for name, mod in list(sys.modules.items()):
+        if not (name == "metrics" or name.startswith("metrics.")) or mod is None:
+            continue
+        for obj in list(vars(mod).values()):
+            clear(obj)
+            if isinstance(obj, dict):
+                for v in list(obj.values()):
+                    clear(v)
+        keys = getattr(mod, "_FROZEN_KEYS", None)
+        if isinstance(keys, dict):
+            keys.clear()
+    return found
+
+
 @pytest.mark.parametrize("metric_id", METRIC_IDS)
 def test_deterministic(metric_id, direct_values):
     first = direct_values(metric_id)
-    again = _call(metric_id, [F64["A"], F64["B"]], F64["F"], F64["GT"])
+    assert _clear_metric_memos() > 0, "no metric memo found: the helper above must follow metrics' memos"
+    # fresh copies, and memos emptied: the second call recomputes everything from scratch
+    again = _call(metric_id, [F64["A"].copy(), F64["B"].copy()], F64["F"].copy(), F64["GT"].copy())
     assert (math.isnan(first) and math.isnan(again)) or first == again, (
         f"{metric_id}: {first!r} then {again!r}"
     )

@@ -13,8 +13,12 @@ HELP = "Download datasets into the cache (~/.cache/mfif-bench/datasets or --dest
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", metavar="NAME", help="dataset ids (see `list datasets`)")
-    p.add_argument("--dest", type=Path, default=None, help="root folder to download into (default: the user cache)")
-    p.add_argument("--mirror", default=None, help="base URL serving <NAME>/<path> instead of the official URLs")
+    p.add_argument(
+        "--dest", type=Path, default=None, help="root folder to download into (default: the user cache)"
+    )
+    p.add_argument(
+        "--mirror", default=None, help="base URL serving <NAME>/<path> instead of the official URLs"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -16,7 +16,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         default="all",
-        help="all, or comma-separated ids / globs / @classical / @learned (default: all)",
+        help="all, none (with --external/--results), or comma-separated ids / globs / @classical / @learned"
+        " (default: all)",
+    )
+    p.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="also score fused images stored in DIR (DIR/<dataset>/<scene>.png or DIR/<scene>.png) as LABEL",
+    )
+    p.add_argument(
+        "--results",
+        action="append",
+        default=[],
+        metavar="NAME[:METHOD,...]",
+        help="also score a published result set (its methods, or the listed ones)",
     )
     p.add_argument(
         "--dataset",
@@ -53,15 +68,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):
     from bench.errors import UserError
     from bench.registry import add_plugins
-    from bench.runconfig import RunConfig, resolve_datasets, resolve_methods, resolve_metrics
+    from bench.runconfig import RunConfig, external_specs, resolve_datasets, resolve_methods, resolve_metrics
 
     check_run_options(args)
     if args.scheduler and args.backend != "dask":
         raise UserError("--scheduler needs --backend dask")
     plugins = add_plugins(getattr(args, "plugin", []) or [])
+    datasets = resolve_datasets(args.dataset)
+    stored = external_specs(args.external, args.results, datasets)
+    methods = resolve_methods(args.methods) if (args.methods != "none" or not stored) else ()
     return RunConfig(
-        methods=resolve_methods(args.methods),
-        datasets=resolve_datasets(args.dataset),
+        methods=methods + stored,
+        datasets=datasets,
         metrics=resolve_metrics(args.metrics),
         data_dir=args.data_dir,
         limit=args.limit,
