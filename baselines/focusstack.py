@@ -28,10 +28,11 @@ import cv2
 import numpy as np
 
 from bench.imageio import to_uint8
+from bench.luminance import BT601
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 
-_BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_BT601 = np.array(BT601, dtype=np.float32)
 
 
 def _check(images: Sequence[np.ndarray]) -> None:

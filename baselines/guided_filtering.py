@@ -18,7 +18,7 @@ Pipeline, for sources ``I_n`` in [0, 1]:
 
 The guided filter is He's with windows clipped at the border (methods.md 1.2), computed by
 :func:`baselines._gff_filter.guided_filter_stack` (same values as
-:func:`bench.guided_filter.guided_filter`, faster). OpenCV's ``ximgproc.guidedFilter`` differs in a
+:func:`baselines._guided_filter.guided_filter`, faster). OpenCV's ``ximgproc.guidedFilter`` differs in a
 45-pixel border band and is not used.
 
 Reproduction switch ``sesf2020_call``: the SESF-Fuse experiment called ``GFF.m`` with *double* images in
@@ -36,11 +36,12 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from baselines._gff_filter import guided_filter_stack
+from baselines._guided_filter import guided_filter_stack
+from bench.luminance import MATLAB
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 
-_RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+_RGB2GRAY = np.array(MATLAB)
 _LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 

@@ -30,10 +30,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import correlate
 
+from bench.luminance import MATLAB
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 
-_RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+_RGB2GRAY = np.array(MATLAB)
 
 
 def _check(images: Sequence[np.ndarray], block_size: int, threshold: float) -> None:

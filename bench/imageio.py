@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from bench.errors import UserError
+from bench.luminance import MATLAB
 
 Image.MAX_IMAGE_PIXELS = None  # focus stacks are large; we trust declared datasets
 
@@ -456,5 +457,5 @@ def luminance(img: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2gray`` weights on a float image (no rounding); gray input is returned as is."""
     if img.ndim == 2:
         return img
-    w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103], dtype=np.float64)
+    w = np.array(MATLAB, dtype=np.float64)
     return img.astype(np.float64) @ w

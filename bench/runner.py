@@ -24,7 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from bench.runconfig import (
     select_scenes,
 )
 from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
+from bench.runmeta import artifact_rows, compute_profile, run_metadata
 from bench.workers import FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
 
 __all__ = [
@@ -97,6 +98,10 @@ def run(cfg: RunConfig) -> RunSummary:
         raise UserError(f"--repeats must be >= 1, got {cfg.repeats}")
     if not cfg.methods and not cfg.externals:  # byo: a run may score external images only
         raise UserError("no methods selected")
+    names = [m.name for m in cfg.methods]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UserError(f"two method columns are named {', '.join(dup)}; give stored results another LABEL")
     add_plugins(cfg.plugins)  # a plugin that fails to import is a user error, before any work
     started = provenance.now()
     t_start = time.perf_counter()
@@ -134,7 +139,7 @@ def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: f
                 scores = _run_scores(score_plan, jobs, ex, cfg, cache, counts, bar)
             executor_info = ex.info
         df = _assemble(jobs, metrics, scores, cfg.protocol)
-        profile = _profile(jobs, scores)
+        profile = compute_profile(jobs, scores)
     finally:
         cache.close()
     counts["fuse_errors"] = sum(1 for j in jobs if j.status == "error")
@@ -143,8 +148,8 @@ def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: f
     counts["cached"] = counts["fuse_cached"] + counts["score_cached"]
     folder = RunFolder(out)
     folder.write_results(df)
-    folder.write_artifacts(_artifact_rows(jobs))
-    meta = _run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
+    folder.write_artifacts(artifact_rows(jobs))
+    meta = run_metadata(cfg, device, started, time.perf_counter() - t_start, counts, jobs, executor_info)
     meta["compute_seconds"] = profile
     folder.write_meta(meta)
     from bench.summary import format_summary
@@ -187,12 +192,6 @@ def _plan_fusions(cfg: RunConfig, device: str, cache: ResultCache) -> list[_Fuse
                 if job is not None:
                     jobs.append(job)
     return jobs
-
-
-def _dataset_provenance(ids) -> dict:
-    from bench.datasets import dataset_provenance
-
-    return dataset_provenance(ids)
 
 
 def _external_job(ds: str, scene, ext, cache: ResultCache, results_dir: str | None) -> _FuseJob | None:
@@ -379,28 +378,6 @@ def _run_scores(
     return scores
 
 
-def _profile(jobs: list[_FuseJob], scores: dict) -> dict:
-    """Single-call compute seconds per method (sum of per-scene medians) and per metric (sum of calls),
-    for cached and fresh results alike, with each one's share of the total."""
-    fuse: dict[str, float] = {}
-    for j in jobs:
-        if j.entry is not None and np.isfinite(j.entry.time_median):
-            fuse[j.spec.name] = fuse.get(j.spec.name, 0.0) + j.entry.time_median
-    met: dict[str, float] = {}
-    for (_, mid), v in scores.items():
-        if len(v) > 3 and np.isfinite(v[3]):
-            met[mid] = met.get(mid, 0.0) + v[3]
-    total = sum(fuse.values()) + sum(met.values())
-
-    def pack(d: dict) -> dict:
-        return {
-            k: {"seconds": round(s, 3), "share_percent": round(100 * s / total, 2) if total else 0.0}
-            for k, s in sorted(d.items(), key=lambda kv: -kv[1])
-        }
-
-    return {"total": round(total, 3), "fuse": pack(fuse), "metrics": pack(met)}
-
-
 def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str):
     import pandas as pd
 
@@ -441,68 +418,3 @@ def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str):
                 continue  # ground-truth metric on a scene without reference: no row
             rows.append({**base, "metric": m.info.id, "value": v[0], "status": v[1], "message": v[2]})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
-
-
-def _artifact_rows(jobs: list[_FuseJob]) -> list[dict]:
-    return [
-        {
-            "dataset": j.dataset,
-            "scene": j.scene.id,
-            "method": j.spec.name,
-            "fused": str(j.entry.path),
-            "decision_map": str(j.entry.dm_path or ""),
-            "fused_sha256": j.entry.sha256,
-            "sources": ";".join(str(p) for p in getattr(j.scene, "paths", ())),
-        }
-        for j in jobs
-        if j.entry is not None
-    ]
-
-
-def _run_metadata(
-    cfg: RunConfig,
-    device: str,
-    started: str,
-    wall: float,
-    counts: dict,
-    jobs: list[_FuseJob],
-    executor_info: dict,
-) -> dict:
-    threads: dict[str, list[int]] = {}
-    for j in jobs:
-        if j.entry is not None:
-            threads.setdefault(j.spec.name, [])
-            if j.entry.n_threads not in threads[j.spec.name]:
-                threads[j.spec.name].append(j.entry.n_threads)
-    cfg_d = asdict(cfg)
-    cfg_d["methods"] = [{"id": m.id, "params": dict(m.params), "label": m.name} for m in cfg.methods]
-    return {
-        "git_commit": provenance.git_commit(),
-        "argv": list(cfg.argv),
-        "config": cfg_d,
-        "started": started,
-        "finished": provenance.now(),
-        "wall_s": round(wall, 3),
-        "device": device,
-        **provenance.machine(),
-        "gpu": provenance.gpu_name(device),
-        "versions": provenance.versions(),
-        "executor": executor_info,
-        "fuse_threads": threads,
-        "cache_dir": str(cfg.cache_dir or default_cache_dir()),
-        "counts": counts,
-        "methods": {
-            m.name: {
-                "id": m.id,
-                "version": get_method(m.id).info.version,
-                "weights_sha256": get_method(m.id).info.weights_sha256,
-                "family": get_method(m.id).info.family,
-            }
-            for m in cfg.methods
-        },
-        "metrics": {m: get_metric(m).info.version for m in cfg.metrics},
-        "externals": {e.label: e.describe() for e in cfg.externals},  # byo
-        "dataset_sources": _dataset_provenance(cfg.datasets),  # byo: --dataset PATH: path + content hash
-        "timing": "median and IQR over repeats of fuse() only, after one warm-up call per method and worker "
-        "process; CUDA synchronised inside the timed region (bench/README.md)",
-    }

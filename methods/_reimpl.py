@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import luminance
+
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
@@ -44,9 +46,9 @@ def check_sources(images, method_id: str) -> list[np.ndarray]:
 
 
 # BT.601 full-range luma weights (OpenCV ``COLOR_RGB2GRAY``, the training data's gray).
-BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float64)
+BT601 = np.array(luminance.BT601, dtype=np.float64)
 # scikit-image ``rgb2gray`` weights (SESF-Fuse / GACN inference gray).
-SKIMAGE = np.array([0.2125, 0.7154, 0.0721], dtype=np.float64)
+SKIMAGE = np.array(luminance.SKIMAGE, dtype=np.float64)
 
 
 def gray(img: np.ndarray, weights: np.ndarray = BT601) -> np.ndarray:

@@ -25,13 +25,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from bench.guided_filter import guided_filter, guided_filter_sesf_color
+from baselines._guided_filter import guided_filter, guided_filter_sesf_color
+from bench.luminance import SKIMAGE
 
 #: bump when any output of this module changes (it is part of every user's MethodInfo.version)
 PIPELINE_VERSION = "1"
 
 #: skimage.color.rgb2gray weights (the official inference's network input)
-SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])
+SKIMAGE_GRAY = np.array(SKIMAGE)
 SF_RADIUS = 5
 DISK_RADIUS = 5
 AREA_RATIO = 0.01

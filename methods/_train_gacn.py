@@ -5,7 +5,7 @@ Keep-Passion/GACN @ 4994c883 ``train_net.py``, ``nets/ga_loss.py``, ``nets/coco_
 
 * data: gray (OpenCV weights) / 255 resized to 256x256, random 156x156 crop, horizontal and
   vertical flips (p = 0.5 each), rotation by a random multiple of 30 degrees (nearest, corners 0,
-  no expansion), mask re-binarised at 0.5; multi-focus pair synthesis of :mod:`bench.defocus`
+  no expansion), mask re-binarised at 0.5; multi-focus pair synthesis of :mod:`methods._defocus`
   (GACN's zero-padded blur, shift, shared noise, swap);
 * forward: encoder on A and on B in separate calls (BN statistics updated twice), per-channel SF,
   ``S = sigmoid(1000 (SF_A - SF_B))``, decision path, ``D0 = sigmoid(1000 last)``, boundary guided
@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-from bench.defocus import DefocusConfig, synthesize_pair
 from bench.training import TrainSpec, register_trainer
+from methods._defocus import DefocusConfig, synthesize_pair
 
 CONFIG = {"size": 256, "crop": 156, "qg_sharpness": 1e5}
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.defocus import DefocusConfig, synthesize_pair
 from bench.registry import register_method
 from bench.training import TrainSpec, random_crop, register_trainer
 from bench.types import FusionResult, MethodInfo
+from methods._defocus import DefocusConfig, synthesize_pair
 from methods._reimpl import check_sources, fuse_chroma, get_model, rgb_to_ycbcr, ycbcr_to_rgb
 
 CONFIG = {"channels": [16, 32, 64], "crop": 96}
@@ -82,7 +82,7 @@ def _net_gray(model, a: np.ndarray, b: np.ndarray, device: str) -> np.ndarray:
 
 
 def fmm(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None) -> np.ndarray:
-    """Fuse N >= 2 images with the FMM network (serially for N > 2).
+    """Fuse two images with the FMM network (N > 2: the registry fuses serially, ``extend="serial"``).
 
     Parameters
     ----------
@@ -101,19 +101,20 @@ def fmm(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None =
     Raises
     ------
     ValueError
-        Fewer than two sources or different shapes.
+        Not two sources, or different shapes.
     """
     imgs = check_sources(images, "fmm")
+    if len(imgs) != 2:
+        raise ValueError(f"fmm: expected 2 sources (the registry fuses N > 2 serially), got {len(imgs)}")
     model = get_model("fmm", weights, device)
-    fused = imgs[0]
-    for nxt in imgs[1:]:
-        if fused.ndim == 2:
-            fused = _net_gray(model, fused, nxt, device)
-        else:
-            ya, cba, cra = rgb_to_ycbcr(fused)
-            yb, cbb, crb = rgb_to_ycbcr(nxt)
-            y = _net_gray(model, ya.astype(np.float32), yb.astype(np.float32), device)
-            fused = ycbcr_to_rgb(y, fuse_chroma(cba, cbb), fuse_chroma(cra, crb))
+    fused, nxt = imgs
+    if fused.ndim == 2:
+        fused = _net_gray(model, fused, nxt, device)
+    else:
+        ya, cba, cra = rgb_to_ycbcr(fused)
+        yb, cbb, crb = rgb_to_ycbcr(nxt)
+        y = _net_gray(model, ya.astype(np.float32), yb.astype(np.float32), device)
+        fused = ycbcr_to_rgb(y, fuse_chroma(cba, cbb), fuse_chroma(cra, crb))
     return fused.astype(np.float32)
 
 
@@ -127,6 +128,7 @@ def fmm(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None =
         source="paper (re-implementation; no public code)",
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
+        extend="serial",
         device_aware=True,
         version="1",
         notes=NOTES,

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.guided_filter import guided_filter
+from baselines._guided_filter import guided_filter
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile

@@ -16,7 +16,7 @@ Departures of the official code from the paper, all reproduced here:
   (4-connected, the *old strict* skimage rule), closing with ``disk(5)``, removal of 0-regions
   ``< 0.01 H W`` (skimage's default border modes: outside = True for erosion, False for dilation);
 * guided filter r=4, eps=0.1 with the initial fused image in **0..255** as guidance; for colour the
-  per-channel variant of :func:`bench.guided_filter.guided_filter_sesf_color`; the weight map is
+  per-channel variant of :func:`baselines._guided_filter.guided_filter_sesf_color`; the weight map is
   **not clamped**; the fused image is clipped to [0, 255] and **truncated** to uint8.
 
 More than two sources: fused serially (``F12 = fuse(A1, A2)``, ``F123 = fuse(F12, A3)`` ...), as the

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.defocus import blurred_patch_pair
 from bench.registry import register_method
 from bench.training import TrainSpec, register_trainer
 from bench.types import FusionResult, MethodInfo
+from methods._defocus import blurred_patch_pair
 from methods._reimpl import check_sources, get_model, gray
 
 CONFIG = {"widths": [64, 128, 256], "hidden": 128, "patch": 32, "patches_per_image": 4, "min_std": 0.03}
@@ -105,7 +105,7 @@ def focus_probability(model, a: np.ndarray, b: np.ndarray, device: str) -> np.nd
 def sff(
     images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fuse N >= 2 images with the SFF patch classifier (serially for N > 2).
+    """Fuse two images with the SFF patch classifier (N > 2: serially by the registry, ``extend``).
 
     Parameters
     ----------
@@ -119,20 +119,21 @@ def sff(
     Returns
     -------
     fused, decision : ndarray
-        Fused float32 image in [0, 1] and the last pair's weight map of the first input (HxW).
+        Fused float32 image in [0, 1] and the weight map of the first input (HxW).
     """
-    from bench.guided_filter import guided_filter
+    from baselines._guided_filter import guided_filter
 
     imgs = check_sources(images, "sff")
+    if len(imgs) != 2:
+        raise ValueError(f"sff: expected 2 sources (the registry fuses N > 2 serially), got {len(imgs)}")
     model = get_model("sff", weights, device)
-    fused, q = imgs[0], None
-    for nxt in imgs[1:]:
-        ga, gb = gray(fused), gray(nxt)
-        d = (focus_probability(model, ga, gb, device) > 0.5).astype(np.float64)
-        guide = ga * d + gb * (1.0 - d)
-        q = np.clip(guided_filter(guide, d, 4, 0.1), 0.0, 1.0)
-        qq = q[:, :, None] if fused.ndim == 3 else q
-        fused = (qq * fused + (1.0 - qq) * nxt).astype(np.float32)
+    fused, nxt = imgs
+    ga, gb = gray(fused), gray(nxt)
+    d = (focus_probability(model, ga, gb, device) > 0.5).astype(np.float64)
+    guide = ga * d + gb * (1.0 - d)
+    q = np.clip(guided_filter(guide, d, 4, 0.1), 0.0, 1.0)
+    qq = q[:, :, None] if fused.ndim == 3 else q
+    fused = (qq * fused + (1.0 - qq) * nxt).astype(np.float32)
     return fused, q.astype(np.float32)
 
 
@@ -146,6 +147,7 @@ def sff(
         source="paper (re-implementation; no public code)",
         license="MIT (our code and weights)",
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
+        extend="serial",
         device_aware=True,
         version="2",  # 2: decision map = index of the chosen source (0 = A)
         notes=NOTES,
@@ -154,4 +156,4 @@ def sff(
 def fuse(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None) -> FusionResult:
     img, q = sff(images, device=device, weights=weights)
     # decision-map convention (FusionResult): 1 - weight of A
-    return FusionResult(img, decision_map=(1.0 - q).astype(np.float32) if len(images) == 2 else None)
+    return FusionResult(img, decision_map=(1.0 - q).astype(np.float32))

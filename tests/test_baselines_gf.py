@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from baselines._gff_filter import box_mean_stack, guided_filter_stack
+from baselines._guided_filter import box_mean, box_mean_stack, guided_filter, guided_filter_stack
 from baselines.guided_filtering import _gaussian_kernel_1d, _matlab_u8, fuse, gff
-from bench.guided_filter import box_mean, guided_filter
 
 RNG_SEED = 7
 

@@ -1,7 +1,7 @@
 """GACN's CPU fast path (buffer reuse, per-plane SF, streaming calibration) equals the plain path bit for bit.
 
 The fast path (``methods.gacn._Workspace``, ``GACNNet.encode_into``, ``channel_sf_into``, the slice form
-of ``bench.guided_filter._window_sum_axis``) only reorganises memory and threads; every number must be
+of ``baselines._guided_filter._window_sum_axis``) only reorganises memory and threads; every number must be
 the one the straightforward code computes. The network tests need the authors' weights (``MFIF_WEIGHTS``).
 """
 
@@ -39,7 +39,7 @@ def _window_sum_axis_take(x, r, axis):
 @pytest.mark.parametrize("shape", [(1, 1), (2, 7), (7, 7), (9, 4), (33, 20), (12, 10, 3)])
 @pytest.mark.parametrize("r", [0, 1, 3, 5, 12])
 def test_window_sum_slices_equal_index_form(shape, r):
-    from bench.guided_filter import _window_sum_axis
+    from baselines._guided_filter import _window_sum_axis
 
     x = _rng(r).normal(size=shape) * 50.0
     for axis in (0, 1):

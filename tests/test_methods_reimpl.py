@@ -36,11 +36,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fuse(method_id: str, images):
-    return (
-        get_method(method_id).fuse(images, device="cpu")
-        if get_method(method_id).info.device_aware
-        else get_method(method_id).fuse(images)
-    )
+    """Through the registry contract (device injection, serial extension for N > 2, output checks)."""
+    return get_method(method_id).call(images, device="cpu")
 
 
 def _pair(seed: int = 7, rgb: bool = True):

@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.errors import UserError
-from bench.guided_filter import (
+from baselines._guided_filter import (
     box_mean,
     box_sum,
     guided_filter,
     guided_filter_color,
     guided_filter_sesf_color,
 )
+from bench.errors import UserError
 from bench.imageio import read_image
 
 torch = pytest.importorskip("torch")

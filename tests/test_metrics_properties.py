@@ -171,7 +171,7 @@ def test_deterministic(metric_id, direct_values):
 
     first = direct_values(metric_id)
     clear_memos()  # the second call must compute again, not read the content-keyed memo caches
-    again = _call(metric_id, [F64["A"], F64["B"]], F64["F"], F64["GT"])
+    again = _call(metric_id, [F64["A"].copy(), F64["B"].copy()], F64["F"].copy(), F64["GT"].copy())
     assert (math.isnan(first) and math.isnan(again)) or first == again, (
         f"{metric_id}: {first!r} then {again!r}"
     )

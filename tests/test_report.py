@@ -158,8 +158,8 @@ def _render(path) -> str:
 
 
 def test_report_files_and_html_renders(tmp_path, fake):  # noqa: F811
-    from bench.views import make_report
     from bench.runner import run
+    from bench.views import make_report
 
     s = run(_cfg(tmp_path, metrics=("en", "en@vifb")))
     md = make_report(s.out, plots=True)

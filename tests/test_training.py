@@ -14,7 +14,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bench.defocus import DefocusConfig, blurred_patch_pair, gaussian_blur, synthesize_pair  # noqa: E402
 from bench.errors import UserError  # noqa: E402
 from bench.registry import load_all  # noqa: E402
 from bench.training import (  # noqa: E402
@@ -28,6 +27,7 @@ from bench.training import (  # noqa: E402
     load_model,
     train,
 )
+from methods._defocus import DefocusConfig, blurred_patch_pair, gaussian_blur, synthesize_pair  # noqa: E402
 
 load_all()
 

@@ -16,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         default="all",
-        help="all, or comma-separated ids / globs / @classical / @learned (default: all)",
+        help="all, none (with --external/--results), or comma-separated ids / globs / @classical / @learned"
+        " (default: all)",
     )
     p.add_argument(
         "--dataset",
