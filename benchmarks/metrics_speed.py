@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.compile_cost:
         for case, imp, first in compile_cost():
-            print(f"# numba, fresh process, {case}: import {imp:.2f} s, first kernel calls {first:.2f} s (CPU)")
+            print(f"# numba, fresh process, {case}: import {imp:.2f} s, first kernel calls {first:.2f} s CPU")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
