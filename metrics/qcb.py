@@ -3,7 +3,7 @@
 Port of ``metricChenBlum.m`` from zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273
 (MATLAB, Z. Liu 2009; "as is", no licence file). Re-written in NumPy from the algorithm; no code copied.
 
-1. ``normalize1`` every image (min-max to 0..255, rounded; see :mod:`metrics._liu`).
+1. ``normalize1`` every image (min-max to 0..255, rounded; see :mod:`metrics._matlab`).
 2. Contrast-sensitivity filtering in the frequency domain: ``freqspace([M N], 'meshgrid')`` grid
    (``((0:n-1) - floor(n/2)) * 2/n`` per axis), scaled ``u*N/30``, ``v*M/30``; DoG CSF
    ``S = exp(-(r/15.3870)^2) - 0.7622 exp(-(r/1.3456)^2)``; filtered image

@@ -62,21 +62,47 @@ def _filt(img: np.ndarray) -> np.ndarray:
     return cv2.sepFilter2D(img, cv2.CV_64F, g, g, anchor=(-1, -1), delta=0.0, borderType=cv2.BORDER_CONSTANT)
 
 
-def _correlation_score(
-    feats: list[np.ndarray],
-    feat_max: np.ndarray,
-    feat_f: np.ndarray,
-    masks: list[np.ndarray],
-    mask_max: np.ndarray,
-) -> float:
+def _source_side_compute(*srcs: np.ndarray) -> tuple:
+    """Everything of Qp that depends on the sources only: per feature k (pc, M, m), for each source map and
+    the max-pc map, ``(x, mu_x, sigma_x^2, mask)`` with ``x = mask .* feature``; and the max-pc mask.
+
+    Memoised per set of sources (:data:`_source_side`), so every fused image of a scene reuses it; the
+    arrays are exactly those the inline computation would give (read-only).
+    """
+    feats = [_source_phasecong(s) for s in srcs]
+    pcs = np.stack([f[0] for f in feats])
+    # index of the last source attaining the maximum pc (ties -> later source, as MATLAB for N = 2)
+    n = len(srcs)
+    sel = n - 1 - np.argmax(pcs[::-1], axis=0)
+    if n <= 32:  # np.choose's limit; it gathers without a stacked copy
+        pick = lambda k: np.choose(sel, [f[k] for f in feats])  # noqa: E731
+    else:
+        pick = lambda k: np.take_along_axis(np.stack([f[k] for f in feats]), sel[None], axis=0)[0]  # noqa: E731
+    masks = [f[0] > _THRESHOLD for f in feats]
+    mask_max = pick(0) > _THRESHOLD
+    per_feature = []
+    for k in range(3):
+        stats = []
+        for feat, mask in zip([*(f[k] for f in feats), pick(k)], [*masks, mask_max], strict=True):
+            x = mask * feat
+            mu = _filt(x)
+            sigma_sq = _filt(x * x) - mu * mu
+            for arr in (x, mu, sigma_sq, mask):
+                arr.setflags(write=False)
+            stats.append((x, mu, sigma_sq, mask))
+        per_feature.append(tuple(stats))
+    return tuple(per_feature), mask_max
+
+
+_source_side = source_memo(_source_side_compute, maxsize=4)
+
+
+def _correlation_score(stats: tuple, feat_f: np.ndarray, mask_max: np.ndarray) -> float:
     """Liu's ``correlation_coeffcient`` generalised to N sources (sources first, then the max map)."""
     mu_f = _filt(feat_f)
     sigma_f_sq = _filt(feat_f * feat_f) - mu_f * mu_f
     result = None
-    for feat, mask in zip([*feats, feat_max], [*masks, mask_max], strict=True):
-        x = mask * feat
-        mu = _filt(x)
-        sigma_sq = _filt(x * x) - mu * mu
+    for x, mu, sigma_sq, mask in stats:
         sigma_xf = _filt(x * feat_f) - mu * mu_f
         # (sigma_XF + C) / (sqrt|sigma_X^2 sigma_F^2| + C) where the mask holds, else 0: computed on whole
         # arrays (faster than boolean gathers; the masked-out values are discarded by np.where)
@@ -130,22 +156,11 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qp", min_n=2)
-    feats = [_source_phasecong(s) for s in srcs]
-    pc_f, big_f, small_f = phasecong_liu(fus)
-    pcs = np.stack([f[0] for f in feats])
-    # index of the last source attaining the maximum pc (ties -> later source, as MATLAB for N = 2)
-    n = len(srcs)
-    sel = n - 1 - np.argmax(pcs[::-1], axis=0)
-    if n <= 32:  # np.choose's limit; it gathers without a stacked copy
-        pick = lambda k: np.choose(sel, [f[k] for f in feats])  # noqa: E731
-    else:
-        pick = lambda k: np.take_along_axis(np.stack([f[k] for f in feats]), sel[None], axis=0)[0]  # noqa: E731
-    pc_max, big_max, small_max = pick(0), pick(1), pick(2)
-    masks = [f[0] > _THRESHOLD for f in feats]
-    mask_max = pc_max > _THRESHOLD
+    per_feature, mask_max = _source_side(*srcs)
+    fused_feats = phasecong_liu(fus)
     score = 1.0
-    for k, (feat_max, feat_f) in enumerate(((pc_max, pc_f), (big_max, big_f), (small_max, small_f))):
-        score *= _correlation_score([f[k] for f in feats], feat_max, feat_f, masks, mask_max)
+    for stats, feat_f in zip(per_feature, fused_feats, strict=True):
+        score *= _correlation_score(stats, feat_f, mask_max)
     return float(score)
 
 

@@ -27,6 +27,7 @@ def _images(seed: int = 0, shape: tuple[int, int] = (48, 56)):
 
 def _clear() -> None:
     qp_mod._source_phasecong.cache.clear()
+    qp_mod._source_side.cache.clear()
     for fe in fmi_mod._SOURCE_FEATURES.values():
         if hasattr(fe, "cache"):
             fe.cache.clear()
@@ -85,7 +86,8 @@ def test_fmi_cached_maps_are_read_only():
 
 
 @pytest.mark.parametrize("feature", ["none", "gradient", "dct", "wavelet"])
-def test_fmi_source_windows_built_on_repeat_and_exact(feature):
+def test_fmi_source_windows_built_on_repeat_and_exact(feature, monkeypatch):
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")  # SourceWindows belong to the NumPy path
     a, b, f = _images(3, (40, 70))
     fmi_mod._source_windows.cache.clear()
     feats = [fmi_mod.FEATURES[feature](x) for x in (a, b)]

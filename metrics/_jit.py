@@ -1,0 +1,37 @@
+"""Compiled kernels switch (private): numba when it can run, the NumPy path otherwise.
+
+Kernels live in ``metrics/_kernels_*.py`` modules that import numba at their top; a metric imports its
+kernel module lazily through :func:`kernels` the first time it runs, so ``import metrics`` (and the
+command line's start-up) never pays numba's import (~0.3 s). Every kernel is compiled with
+``cache=True``: numba keeps the machine code on disk (next to the module in ``__pycache__``, or in
+numba's user-wide cache directory when that is read-only, or in ``$NUMBA_CACHE_DIR``), so a fresh worker
+process loads it instead of recompiling.
+
+Set ``MFIF_NO_NUMBA=1`` to force the NumPy path (the tests compare both paths); it is also used when
+numba is not installed or a kernel module fails to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+_MODULES: dict[str, ModuleType | None] = {}
+
+
+def enabled() -> bool:
+    """True unless ``MFIF_NO_NUMBA`` is set to a non-empty value other than ``0``."""
+    return os.environ.get("MFIF_NO_NUMBA", "0") in ("", "0")
+
+
+def kernels(name: str) -> ModuleType | None:
+    """The compiled-kernel module ``metrics._kernels_<name>``, or None when the NumPy path must be used."""
+    if not enabled():
+        return None
+    if name not in _MODULES:
+        try:
+            _MODULES[name] = importlib.import_module(f"metrics._kernels_{name}")
+        except ImportError:
+            _MODULES[name] = None
+    return _MODULES[name]

@@ -1,0 +1,139 @@
+"""Compiled (numba) metric kernels against the NumPy path they replace (issue 15).
+
+The NumPy path stays the fallback (``MFIF_NO_NUMBA=1`` or numba missing); both must give the same value
+within 1e-9 relative (in practice ~1e-15). Fast tests use small synthetic scenes built to hit every branch
+(exact-match windows, the F-window normalisation quirk, constant windows, N = 3); the slow test runs the
+reference images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metrics import _jit
+from metrics import fmi as fmi_mod
+from metrics._fmi_features import FEATURES
+
+pytest.importorskip("numba")
+
+REL = 1e-12
+
+
+def _scene(seed: int, shape=(40, 46), n: int = 2):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    srcs = [
+        np.round(127 + 100 * np.sin(xx / (3.0 + k) + k) + rng.normal(0, 6, shape)).clip(0, 255)
+        for k in range(n)
+    ]
+    srcs[0][5:15, 5:20] = 80.0  # a flat patch: constant windows
+    fused = np.round(sum(srcs) / n)
+    fused[:, : shape[1] // 3] = srcs[0][:, : shape[1] // 3]  # exact copies of source 1 (equality shortcut)
+    fused[shape[0] // 2 :, shape[1] // 2 :] = srcs[-1][shape[0] // 2 :, shape[1] // 2 :]  # and of the last
+    return srcs, fused
+
+
+def _close(a: float, b: float, rel: float = REL) -> bool:
+    return a == b or abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURES))
+@pytest.mark.parametrize("seed,n", [(0, 2), (1, 2), (2, 3)])
+def test_fmi_kernel_equals_numpy_path(feature, seed, n):
+    srcs, fused = _scene(seed, n=n)
+    fe = FEATURES[feature]
+    feats, ff = [fe(s) for s in srcs], fe(fused)
+    numpy_value = fmi_mod.fmi_value(feats, ff)
+    compiled = fmi_mod.fmi_value_compiled(feats, ff)
+    assert compiled is not None
+    assert _close(compiled, numpy_value), (feature, compiled, numpy_value)
+
+
+def test_fmi_kernel_identical_inputs_and_constant_images():
+    srcs, fused = _scene(3)
+    for feats, ff in (
+        ([fused, fused], fused),  # every window an exact match: 1
+        ([np.full((9, 9), 5.0), np.full((9, 9), 7.0)], np.full((9, 9), 6.0)),  # constant windows
+    ):
+        a, b = fmi_mod.fmi_value_compiled(feats, ff), fmi_mod.fmi_value(feats, ff)
+        assert _close(a, b), (a, b)  # constant windows: p - mean(p) is rounding noise, same branches
+
+
+def test_no_numba_switch_selects_numpy_path(monkeypatch):
+    srcs, fused = _scene(4)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    assert _jit.kernels("fmi") is None
+    assert fmi_mod.fmi_value_compiled(srcs, fused) is None
+    slow = fmi_mod.fmi(srcs, fused, "none")
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+    assert _jit.kernels("fmi") is not None
+    assert _close(fmi_mod.fmi(srcs, fused, "none"), slow)
+
+
+@pytest.mark.slow
+def test_fmi_kernel_on_reference_images(reference_dir):
+    from PIL import Image
+
+    def rd(name):
+        return np.asarray(Image.open(reference_dir / "images" / f"{name}.png").convert("L"), dtype=np.float64)
+
+    for case in ("lytro_01", "lytro_04", "lytro_20"):
+        srcs = [rd(f"{case}_A"), rd(f"{case}_B")]
+        for rule in ("avg", "A"):
+            fused = rd(f"{case}_F_{rule}")
+            for feature, fe in FEATURES.items():
+                feats, ff = [fe(s) for s in srcs], fe(fused)
+                a, b = fmi_mod.fmi_value_compiled(feats, ff), fmi_mod.fmi_value(feats, ff)
+                assert _close(a, b), (case, rule, feature, a, b)
+
+
+def _both_paths(monkeypatch, fn):
+    """``fn()`` on the NumPy path and on the compiled path (memo caches cleared before each)."""
+    from metrics._memo import clear_memos
+
+    out = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("MFIF_NO_NUMBA", flag)
+        clear_memos()
+        out.append(fn())
+    clear_memos()
+    return out
+
+
+@pytest.mark.parametrize("seed,n", [(0, 2), (5, 3)])
+def test_phasecong_and_qp_kernel_equal_numpy_path(monkeypatch, seed, n):
+    from metrics import _phasecong
+    from metrics.qp import qp_zhao
+
+    srcs, fused = _scene(seed, shape=(48, 52), n=n)
+    slow, fast = _both_paths(monkeypatch, lambda: _phasecong.phasecong_liu(fused))
+    for a, b in zip(slow, fast, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.nanmax(np.abs(a)))
+    slow, fast = _both_paths(monkeypatch, lambda: qp_zhao(srcs, fused))
+    assert _close(fast, slow), (fast, slow)
+
+
+def test_qp_kernel_constant_image_nan(monkeypatch):
+    from metrics.qp import qp_zhao
+
+    c = np.full((40, 40), 7.0)
+    slow, fast = _both_paths(monkeypatch, lambda: qp_zhao([c, c + 1], c))
+    assert np.isnan(slow) and np.isnan(fast)
+
+
+@pytest.mark.slow
+def test_qp_kernel_on_reference_images(monkeypatch, reference_dir):
+    from PIL import Image
+
+    from metrics.qp import qp_zhao
+
+    def rd(name):
+        return np.asarray(Image.open(reference_dir / "images" / f"{name}.png").convert("L"), dtype=np.float64)
+
+    for case in ("lytro_01", "lytro_20"):
+        srcs = [rd(f"{case}_A"), rd(f"{case}_B")]
+        for rule in ("avg", "blurA"):
+            fused = rd(f"{case}_F_{rule}")
+            slow, fast = _both_paths(monkeypatch, lambda s=srcs, f=fused: qp_zhao(s, f))
+            assert _close(fast, slow), (case, rule, fast, slow)
