@@ -7,7 +7,8 @@ Two kinds of failure become error rows in a run, and only one of them may be cac
   the metric is undefined on a constant image): the same inputs with the same method/metric
   versions fail again, so the error is cached with those versions (``--retry-errors`` recomputes);
 - **environment** (missing or corrupt weights, missing data files, an unknown registry entry, a
-  module or plugin that failed to import, out of memory, a killed worker, an interrupt): fixing the
+  module or plugin that failed to import, out of memory, an OS/disk error, a killed worker, an
+  interrupt): fixing the
   environment must fix the row on the next run without any flag, so these are never cached.
 
 :func:`is_environmental` decides for an exception, :func:`is_environmental_message` for the one-line
@@ -35,6 +36,7 @@ _ENV_NAMES = (
     "KilledWorker",
     "FileNotFoundError",
     "PermissionError",
+    "OSError",
 )
 _OOM_TEXT = ("out of memory", "can't allocate memory", "cannot allocate memory", "failed to allocate")
 
@@ -61,8 +63,7 @@ class DataUnavailable(EnvironmentFailure):
 
 def is_environmental(exc: BaseException) -> bool:
     """True when ``exc`` comes from the environment (weights, data, imports, memory, workers)."""
-    if isinstance(exc, (EnvironmentFailure, ImportError, MemoryError, KeyboardInterrupt, FileNotFoundError,
-                        PermissionError)):
+    if isinstance(exc, (EnvironmentFailure, ImportError, MemoryError, KeyboardInterrupt, OSError)):
         return True
     name = type(exc).__name__
     if name in _ENV_NAMES:
