@@ -7,7 +7,8 @@ import json
 
 NAME = "paper"
 HELP = (
-    "Regenerate a paper table (sesf2020-table2, gacn2022-table1, gacn2022-table3) next to the paper's values."
+    "Regenerate a paper table (sesf2020-table2, gacn2022-table1, gacn2022-table3, liu2020-table6, "
+    "liu2020-table7) next to the paper's values."
 )
 
 
@@ -25,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         default=None,
-        help="paper_tables.json (default: $MFIF_REFERENCE or $MFIF_DATA/../reference)",
+        help="paper_tables.json (default: $MFIF_REFERENCE or $MFIF_DATA/../reference); liu2020-*: the folder "
+        "holding per_image_values.json (default: <reference>/yuliu2020)",
     )
     p.add_argument(
         "--data-dir", default=None, help="folder holding the datasets (else $MFIF_DATA, then the cache)"
