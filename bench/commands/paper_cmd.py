@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         default=None,
-        help="paper_tables.json to use instead of the packaged transcription (also $MFIF_REFERENCE)",
+        help="paper_tables.json to use instead of the packaged transcription (also $MFIF_REFERENCE); "
+        "liu2020-*: the folder holding per_image_values.json (default: <reference>/yuliu2020)",
     )
     p.add_argument(
         "--frames",
