@@ -18,7 +18,9 @@ HELP = "Score a fused image against its sources with registered metrics."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="source images (N >= 2)")
     p.add_argument("--fused", "-f", required=True, type=Path, help="fused image")
-    p.add_argument("--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)")
+    p.add_argument(
+        "--reference", type=Path, default=None, help="all-in-focus ground truth (for *_gt metrics)"
+    )
     p.add_argument("--metrics", default="all", help="all, or comma-separated ids / globs (default: all)")
     p.add_argument("--protocol", default="standard", choices=list(PROTOCOLS),
                    help="how images become metric inputs (default: standard)")
@@ -34,6 +36,8 @@ def select_metrics(spec: str, have_reference: bool) -> list[str]:
     ids = list_metrics(spec)
     if spec == "all" and not have_reference:
         ids = [m for m in ids if not get_metric(m).info.needs_reference]
+    if spec == "all":  # no decision map on the command line: decision-map metrics cannot be computed here
+        ids = [m for m in ids if not get_metric(m).info.needs_decision_map]
     return ids
 
 
@@ -45,7 +49,9 @@ def main(args: argparse.Namespace) -> int:
     fused = read_image(args.fused)
     if fused.shape[:2] != sources[0].shape[:2]:
         h, w = sources[0].shape[:2]
-        raise UserError(f"{args.fused}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources ({w}x{h})")
+        raise UserError(
+            f"{args.fused}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources ({w}x{h})"
+        )
     reference = None
     if args.reference is not None:
         reference = read_image(args.reference)
