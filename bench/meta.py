@@ -301,6 +301,24 @@ def figure(t: pd.DataFrame, out: Path, title: str) -> Path:
     return png
 
 
+CORE_SIZE = 12
+
+
+def propose_core(t: pd.DataFrame, k: int = CORE_SIZE) -> list[str]:
+    """The evidence's ``@core``: metrics not judged ``avoid`` that no degradation moves the wrong way,
+    one per family (the id with the highest tau against ``ssim_gt``), families by that tau, the top ``k``.
+
+    >>> t = pd.DataFrame({"metric": ["a", "a@x", "b", "c"], "family": ["a", "a", "b", "c"],
+    ...                   "tau_ssim_gt": [0.5, 0.6, 0.4, 0.9], "deg_wrong": [0, 0, 0, 0],
+    ...                   "verdict": ["trust", "trust", "partial", "avoid"]})
+    >>> propose_core(t, 2)
+    ['a@x', 'b']
+    """
+    ok = t[(t["verdict"] != "avoid") & (t["deg_wrong"] == 0) & t["tau_ssim_gt"].notna()]
+    best = ok.sort_values("tau_ssim_gt", ascending=False, kind="stable").drop_duplicates("family")
+    return list(best["metric"][:k])
+
+
 @dataclass
 class MetaResult:
     table: pd.DataFrame
@@ -324,7 +342,6 @@ def meta_evaluate(
     progress: bool = True,
 ) -> MetaResult:
     """Run the methods on the GT datasets, then write ``meta.csv``, ``meta.md``, ``meta.png`` into ``out``."""
-    from bench.cache import atomic_write_text
     from bench.errors import UserError
     from bench.registry import get_dataset, get_metric
     from bench.runner import RunConfig, resolve_datasets, resolve_methods, resolve_metrics, run
@@ -371,25 +388,51 @@ def meta_evaluate(
         else pd.DataFrame(columns=["dataset", "scene", "kind", "step", "level", "metric", "value"])
     )
     deg["scene"] = deg["dataset"] + "/" + deg["scene"]
-    mono = monotonicity(deg) if len(deg) else pd.DataFrame()
-    table = trust_table(agree, mono, nr)
-    gt_check = trust_table(agree.iloc[0:0], mono, list(GT_METRICS)) if len(deg) else None
     title = (
         f"Which metric to trust: {', '.join(ds)} ({agree['scene'].nunique() if len(agree) else 0} scenes, "
         f"{len(meths)} methods; degradations of {', '.join(f'{k}: {v}' for k, v in best.items())})"
     )
+    table = write_outputs(out, agree, deg, nr, best, title)
+    return MetaResult(table, agree, deg, out, best)
+
+
+def write_outputs(
+    out: Path, agree: pd.DataFrame, deg: pd.DataFrame, metrics: list[str], best: dict, title: str
+) -> pd.DataFrame:
+    """Write meta.csv, agreement.csv, degradations.csv, meta.md, meta.png/pdf, meta.json; return the table."""
+    from bench.cache import atomic_write_text
+
+    mono = monotonicity(deg) if len(deg) else pd.DataFrame()
+    table = trust_table(agree, mono, metrics)
     atomic_write_text(out / "meta.csv", table.to_csv(index=False))
     atomic_write_text(out / "agreement.csv", agree.to_csv(index=False))
     atomic_write_text(out / "degradations.csv", deg.to_csv(index=False))
     md = to_markdown(table, f"### {title}")
-    if gt_check is not None:
+    if len(deg):
+        gt_check = trust_table(agree.iloc[0:0], mono, [m for m in GT_METRICS if m in set(deg["metric"])])
         md += "\nSanity check, the ground-truth metrics under the same degradations:\n\n" + to_markdown(
             gt_check
         )
+    md += f"\nThe evidence's @core (rule: bench.meta.propose_core): {', '.join(propose_core(table))}\n"
     atomic_write_text(out / "meta.md", md)
     figure(table, out, title)
     atomic_write_text(out / "meta.json", json.dumps(to_json(table, best), indent=1) + "\n")
-    return MetaResult(table, agree, deg, out, best)
+    return table
+
+
+def rebuild(out: str | Path) -> pd.DataFrame:
+    """Rewrite the outputs of a meta folder from its agreement.csv and degradations.csv (no recomputation)."""
+    out = Path(out)
+    agree = pd.read_csv(out / "agreement.csv")
+    deg = pd.read_csv(out / "degradations.csv")
+    best = (
+        json.loads((out / "meta.json").read_text()).get("best_fusion", {})
+        if (out / "meta.json").is_file()
+        else {}
+    )
+    metrics = list(dict.fromkeys([*agree["metric"], *[m for m in deg["metric"] if m not in GT_METRICS]]))
+    title = (out / "meta.md").read_text().splitlines()[0].lstrip("# ") if (out / "meta.md").is_file() else ""
+    return write_outputs(out, agree, deg, metrics, best, title)
 
 
 def to_json(t: pd.DataFrame, best: dict) -> dict:
@@ -398,6 +441,7 @@ def to_json(t: pd.DataFrame, best: dict) -> dict:
 
     return {
         "best_fusion": best,
+        "core_proposal": propose_core(t),
         "metrics": {
             r["metric"]: {
                 "family": r["family"],

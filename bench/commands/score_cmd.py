@@ -42,6 +42,8 @@ def select_metrics(spec: str, have_reference: bool) -> list[str]:
     ids = list_metrics(spec)
     if spec == "all" and not have_reference:
         ids = [m for m in ids if not get_metric(m).info.needs_reference]
+    if spec == "all":  # no decision map on the command line: decision-map metrics cannot be computed here
+        ids = [m for m in ids if not get_metric(m).info.needs_decision_map]
     return ids
 
 
