@@ -20,7 +20,7 @@ from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
 #: reproduction presets: level-1 filters and output quantisation
-PRESETS = {"toolbox": ("legall", None), "liu2020": ("near_sym_a", "truncate")}
+PRESETS = {"toolbox": ("legall", None), "liu2020": ("near_sym_a", None)}
 
 
 def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4, biort: str = "legall") -> np.ndarray:
@@ -99,9 +99,9 @@ def dtcwt_fuse(sources: Sequence[np.ndarray], levels: int = 4, biort: str = "leg
             "duplicated (DT-CWT toolbox behaviour), result cropped. Switches: quantize='truncate' with "
             "resize_to_even=True reproduces the SESF-Fuse (2020) DTCWT row (INTER_AREA resize of odd-sized "
             "sources to even size and back). preset='liu2020' reproduces the Liu et al. (2020) survey's "
-            "DTCWT images (level-1 filters near_sym_a instead of legall, uint8 truncation): measured "
-            "within 1 grey level of the survey's images on 100.00 % of pixels on lytro-01 and classic_gray "
-            "g_05, g_06, g_09, g_10 (PSNR 51.2-51.4 dB; the toolbox default: 82.3-99.7 %), "
+            "DTCWT images (level-1 filters near_sym_a instead of legall, MATLAB rounding): measured "
+            "bit-identical to the survey's images (100.00 % of pixels equal) on lytro-01 and classic_gray "
+            "g_05, g_06, g_09, g_10 (the toolbox default: 82.3-99.7 % within 1 grey level), "
             "tests/test_baselines_liu2020_mst.py"
         ),
         params=(("levels", 4), ("quantize", "round"), ("resize_to_even", False), ("preset", "toolbox")),
@@ -128,8 +128,7 @@ def fuse(
         SESF-Fuse emulation: INTER_AREA resize of odd-sized sources to even size and back.
     preset : {"toolbox", "liu2020"}
         ``toolbox``: the MST toolbox (level-1 ``legall``). ``liu2020``: the Liu et al. (2020) survey's
-        published DTCWT images: level-1 ``near_sym_a`` filters and truncation to uint8 (``quantize``
-        other than the default ``round`` still wins).
+        published DTCWT images: level-1 ``near_sym_a`` filters (everything else as the toolbox).
 
     Returns
     -------

@@ -6,9 +6,9 @@ pixels within one grey level on every scene.
 
 What the survey's DTCWT did differently from the MST toolbox's ``dtcwt_fuse`` (found by measurement):
 level-1 filters ``near_sym_a`` instead of ``legall`` (q-shift ``qshift_06``, 4 levels, the same selc
-rule, lowpass averaged) and uint8 truncation. Measured when written (within 1 level / PSNR):
-toolbox default 99.70 / 99.38 / 82.34 / 85.17 / 97.32 %; ``preset="liu2020"`` 100.00 % on all five,
-PSNR 51.2-51.4 dB. The survey's DWT is not reproduced (see the note): the toolbox's Haar DWT and every
+rule, lowpass averaged, MATLAB rounding). Measured when written (within 1 level): toolbox default
+99.70 / 99.38 / 82.34 / 85.17 / 97.32 %; ``preset="liu2020"``: bit-identical (100 % of pixels equal)
+on all five. The survey's DWT is not reproduced (see the note): the toolbox's Haar DWT and every
 PyWavelets wavelet / extension / level / rule combination tried stays below 71 % on g_05.
 """
 
@@ -48,6 +48,7 @@ def test_dtcwt_liu2020_matches_survey(data_dir, reference_dir, scene, ref):
     got = get_method("dtcwt").fuse(_sources(data_dir, scene), preset="liu2020").image
     d = np.abs(np.rint(got.astype(np.float64) * 255) - want)
     assert np.mean(d <= 1) >= FAITHFUL, f"{scene}: {np.mean(d <= 1):.4%} within one level"
+    assert np.mean(d == 0) >= 0.999, f"{scene}: {np.mean(d == 0):.4%} bit-identical (100 % when written)"
 
 
 def test_default_preset_is_the_toolbox():
