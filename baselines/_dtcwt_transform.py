@@ -40,6 +40,39 @@ LEGALL_H1O = np.array([-0.25, 0.5, -0.25])
 LEGALL_G0O = np.array([0.25, 0.5, 0.25])
 LEGALL_G1O = np.array([-0.125, -0.25, 0.75, -0.25, -0.125])
 
+# near_sym_a (Antonini-like near-symmetric 5/7 taps), level 1 (Kingsbury's ``near_sym_a.mat``): the level-1
+# filters of the Liu et al. (2020) survey's DTCWT results (see baselines/dtcwt.py, preset="liu2020").
+NEAR_SYM_A_H0O = np.array([-0.05, 0.25, 0.6, 0.25, -0.05])
+NEAR_SYM_A_H1O = np.array(
+    [
+        0.010714285714285713,
+        -0.05357142857142857,
+        -0.26071428571428573,
+        0.6071428571428571,
+        -0.26071428571428573,
+        -0.05357142857142857,
+        0.010714285714285713,
+    ]
+)
+NEAR_SYM_A_G0O = np.array(
+    [
+        -0.010714285714285713,
+        -0.05357142857142857,
+        0.26071428571428573,
+        0.6071428571428571,
+        0.26071428571428573,
+        -0.05357142857142857,
+        -0.010714285714285713,
+    ]
+)
+NEAR_SYM_A_G1O = np.array([-0.05, -0.25, 0.6, -0.25, -0.05])
+
+#: level-1 (biorthogonal) filter sets by toolbox name: analysis h0o, h1o; synthesis g0o, g1o
+BIORT = {
+    "legall": (LEGALL_H0O, LEGALL_H1O, LEGALL_G0O, LEGALL_G1O),
+    "near_sym_a": (NEAR_SYM_A_H0O, NEAR_SYM_A_H1O, NEAR_SYM_A_G0O, NEAR_SYM_A_G1O),
+}
+
 # qshift_06 (orthogonal Q-shift, 10 taps of which 6 non-zero), levels >= 2: tree-a analysis filters.
 QSHIFT06_H0A = np.array(
     [
@@ -221,7 +254,13 @@ def _pack_band(y: np.ndarray, second: bool, out: np.ndarray | None = None, row0:
     return out
 
 
-def _level1_blocked(x: np.ndarray, rows: int) -> tuple[np.ndarray, list[np.ndarray]]:
+def _biort(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if name not in BIORT:
+        raise ValueError(f"biort must be one of {sorted(BIORT)}, got {name!r}")
+    return BIORT[name]
+
+
+def _level1_blocked(x: np.ndarray, rows: int, biort: str = "legall") -> tuple[np.ndarray, list[np.ndarray]]:
     """Level 1 of the forward transform of an (H, B, W) array (even H, W), by blocks of ``rows`` rows.
 
     Returns the lowpass ``lolo`` and the 6 complex subbands. The row-filtered images and the three quad
@@ -231,9 +270,10 @@ def _level1_blocked(x: np.ndarray, rows: int) -> tuple[np.ndarray, list[np.ndarr
     :func:`forward_hbw`'s unblocked form (``tests/test_speedpath_mst.py`` checks it).
     """
     h, b, w = x.shape
+    h0o, h1o, _, _ = _biort(biort)
     lolo = np.empty((h, b, w))
     bands = [np.empty((h // 2, b, w // 2), dtype=np.complex128) for _ in range(6)]
-    halo = 2
+    halo = max(len(h0o), len(h1o)) // 2
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
         idx = np.arange(r0 - halo, r1 + halo)
@@ -241,13 +281,13 @@ def _level1_blocked(x: np.ndarray, rows: int) -> tuple[np.ndarray, list[np.ndarr
         idx = np.where(idx >= h, 2 * h - idx - 1, idx)  # BORDER_REFLECT: edge sample repeated
         xb = x[idx]
         core = slice(halo, halo + r1 - r0)
-        lo_w = _filt(xb, LEGALL_H0O, 2)
-        lolo[r0:r1] = _filt(lo_w, LEGALL_H0O, 0)[core]
-        q = _filt(lo_w, LEGALL_H1O, 0)[core]
+        lo_w = _filt(xb, h0o, 2)
+        lolo[r0:r1] = _filt(lo_w, h0o, 0)[core]
+        q = _filt(lo_w, h1o, 0)[core]
         _pack_band(q, False, bands[_PAIRS[0][0]], r0 // 2)
         _pack_band(q, True, bands[_PAIRS[0][1]], r0 // 2)
-        hi_w = _filt(xb, LEGALL_H1O, 2)
-        for (i, j), filt in zip(_PAIRS[1:], (LEGALL_H0O, LEGALL_H1O), strict=True):
+        hi_w = _filt(xb, h1o, 2)
+        for (i, j), filt in zip(_PAIRS[1:], (h0o, h1o), strict=True):
             q = _filt(hi_w, filt, 0)[core]
             _pack_band(q, False, bands[i], r0 // 2)
             _pack_band(q, True, bands[j], r0 // 2)
@@ -289,15 +329,20 @@ def _unpack(yh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def forward_hbw(
-    x: np.ndarray, nlevels: int, fuse_band: Callable[[np.ndarray], np.ndarray] | None = None
+    x: np.ndarray,
+    nlevels: int,
+    fuse_band: Callable[[np.ndarray], np.ndarray] | None = None,
+    biort: str = "legall",
 ) -> tuple[np.ndarray, list[list[np.ndarray]]]:
     """:func:`dtcwt_forward` on an (H, B, W) float64 array.
 
     Returns the (h, B, w) lowpass and, per level, a list of the 6 complex (h_l, B, w_l) subbands.
     ``fuse_band``, if given, is applied to each subband as soon as it exists and its result is stored
     instead (the fusion reduces the batch; the full-batch subband is then freed at once, which keeps the
-    peak memory, and so the page faults of fresh allocations, down).
+    peak memory, and so the page faults of fresh allocations, down). ``biort``: level-1 filters
+    (:data:`BIORT`; the MST toolbox uses ``legall``).
     """
+    h0o, h1o, _, _ = _biort(biort)
     if not isinstance(nlevels, (int, np.integer)) or nlevels < 1:
         raise ValueError(f"nlevels must be a positive integer, got {nlevels!r}")
     if x.shape[0] % 2:
@@ -314,19 +359,19 @@ def forward_hbw(
     level: list[np.ndarray] = [np.empty(0)] * 6
     if x.shape[0] >= 16:  # by blocks of rows (an even number, about 1 MiB of input each)
         rows = max(8, (4 * _BLOCK_BYTES // (8 * x.shape[1] * x.shape[2])) // 2 * 2)
-        lolo, bands = _level1_blocked(x, rows)
+        lolo, bands = _level1_blocked(x, rows, biort)
         for i in range(6):
             level[i] = keep(bands[i])
             bands[i] = np.empty(0)  # free the full-batch subband at once
         del bands
     else:
-        lo_w = _filt(x, LEGALL_H0O, 2)
-        store(level, _PAIRS[0], _filt(lo_w, LEGALL_H1O, 0))
-        lolo = _filt(lo_w, LEGALL_H0O, 0)
+        lo_w = _filt(x, h0o, 2)
+        store(level, _PAIRS[0], _filt(lo_w, h1o, 0))
+        lolo = _filt(lo_w, h0o, 0)
         del lo_w
-        hi_w = _filt(x, LEGALL_H1O, 2)
-        store(level, _PAIRS[1], _filt(hi_w, LEGALL_H0O, 0))
-        store(level, _PAIRS[2], _filt(hi_w, LEGALL_H1O, 0))
+        hi_w = _filt(x, h1o, 2)
+        store(level, _PAIRS[1], _filt(hi_w, h0o, 0))
+        store(level, _PAIRS[2], _filt(hi_w, h1o, 0))
         del hi_w
     highpasses = [level]
     for _ in range(1, nlevels):
@@ -345,12 +390,15 @@ def forward_hbw(
     return lolo, highpasses
 
 
-def inverse_hbw(lowpass: np.ndarray, highpasses: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
-    """:func:`dtcwt_inverse` on the (H, B, W) layout of :func:`forward_hbw`.
+def inverse_hbw(
+    lowpass: np.ndarray, highpasses: Sequence[Sequence[np.ndarray]], biort: str = "legall"
+) -> np.ndarray:
+    """:func:`dtcwt_inverse` on the (H, B, W) layout of :func:`forward_hbw` (``biort``: level-1 filters).
 
     Each level's highpasses are 6 complex (h_l, B, w_l) arrays: a list, or a (6, h_l, B, w_l) array.
     """
     # sums of two fresh filter outputs are formed in place (a += b is a + b): fewer full-size arrays
+    _, _, g0o, g1o = _biort(biort)
     z = lowpass
     for level in range(len(highpasses) - 1, 0, -1):
         lh, hl, hh = _unpack(highpasses[level])
@@ -374,15 +422,15 @@ def inverse_hbw(lowpass: np.ndarray, highpasses: Sequence[Sequence[np.ndarray]])
     lh, hl, hh = _unpack(highpasses[0])
     if lh.shape != z.shape:
         raise ValueError(f"Level-1 highpasses imply shape {lh.shape}, the lowpass path gives {z.shape}")
-    y1 = _filt(z, LEGALL_G0O, 0)
-    y1 += _filt(lh, LEGALL_G1O, 0)
+    y1 = _filt(z, g0o, 0)
+    y1 += _filt(lh, g1o, 0)
     del z, lh
-    y2 = _filt(hl, LEGALL_G0O, 0)
-    y2 += _filt(hh, LEGALL_G1O, 0)
+    y2 = _filt(hl, g0o, 0)
+    y2 += _filt(hh, g1o, 0)
     del hl, hh
-    out = _filt(y1, LEGALL_G0O, 2)
+    out = _filt(y1, g0o, 2)
     del y1
-    out += _filt(y2, LEGALL_G1O, 2)
+    out += _filt(y2, g1o, 2)
     return out
 
 
