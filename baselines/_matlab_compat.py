@@ -6,7 +6,6 @@
 * :func:`rgb2gray`: MATLAB ``rgb2gray`` on doubles (no rounding; weights from the inverse YIQ matrix).
 * :func:`bwareaopen`: MATLAB ``bwareaopen(bw, p)`` (2-D default 8-connectivity): drop connected
   components of fewer than ``p`` pixels.
-* :func:`matlab_u8`: MATLAB ``uint8(x)`` on doubles (round half away from zero, saturate), as float.
 """
 
 from __future__ import annotations
@@ -67,8 +66,3 @@ def bwareaopen(bw: np.ndarray, p: int) -> np.ndarray:
     keep = sizes >= p
     keep[0] = False
     return keep[lab]
-
-
-def matlab_u8(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``uint8(x)`` on doubles: round half away from zero, saturate to 0..255 (as float64)."""
-    return np.clip(np.floor(np.asarray(x, dtype=np.float64) + 0.5), 0.0, 255.0)

@@ -50,8 +50,9 @@ _SESF_CLASSICAL: dict[str, tuple] = {
     "DWT": ("dwt", {"quantize": "truncate", "resize_to_even": True, "levels": 1}, _RGB),
     "GF": ("gf", {"sesf2020_call": True}, _RGB),
     "FocusStack": ("focusstack", {"align": True, "sesf2020": True}, _RGB),
-    # the authors' MATLAB codes with their published defaults (the SESF run's own call is not recorded)
-    "DSIFT": ("dsift", {}, _RGB),
+    # DSIFT got 0..255 doubles like GF (clamped gray; per-image Qg follows the records, see
+    # baselines/dsift.py); MWG with the authors' registered-image defaults follows its records as run
+    "DSIFT": ("dsift", {"sesf2020_call": True}, _RGB),
     "MWG": ("mwgf", {}, _RGB),
 }
 
