@@ -40,6 +40,7 @@ def nsct_fuse(
     pfilt: str = "pyrexc",
     dfilt: str = "vk",
     lowpass_rule=None,
+    precision: str = "float64",
 ) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's NSCT rule (the functional core).
 
@@ -54,6 +55,8 @@ def nsct_fuse(
     lowpass_rule : callable or None
         ``rule(list of N (K, h, w) lowpass arrays) -> (K, h, w)``; default the mean (``nsct_fuse.m``).
         NSCT-SR passes its sparse-representation rule here.
+    precision : {"float64", "float32"}
+        Precision of the directional filter bank (the FFT part; the pyramid is always float64).
 
     Returns
     -------
@@ -66,6 +69,7 @@ def nsct_fuse(
     applications", IEEE Trans. Image Process. 15(10), 3089-3101, 2006. doi:10.1109/TIP.2006.877507
     """
     levels = _check_levels(levels)
+    dtype = {"float64": np.float64, "float32": np.float32}[precision]
     n = len(sources)
     h, w = sources[0].shape[:2]
     srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]
@@ -85,7 +89,8 @@ def nsct_fuse(
     for lev in range(nlev):
         lo, hi = _t.nsp_dec(x, lev, pfilt)
         nd = levels[nlev - 1 - lev]
-        fused_high[lev] = _t.nsdfb_rec((fuse_band(b) for b in _t.nsdfb_dec(hi, nd, dfilt)), nd, dfilt)
+        bands = _t.nsdfb_dec(hi, nd, dfilt, dtype)
+        fused_high[lev] = _t.nsdfb_rec((fuse_band(b) for b in bands), nd, dfilt, dtype)
         del hi
         x = lo
     parts = [x[i * k : (i + 1) * k] for i in range(n)]
@@ -94,6 +99,12 @@ def nsct_fuse(
         out = _t.nsp_rec(out, fused_high[lev], lev, pfilt)
     out = out.transpose(1, 2, 0)
     return out if sources[0].ndim == 3 else out[:, :, 0]
+
+
+def check_precision(precision: str, method: str) -> None:
+    """Raise ValueError unless ``precision`` is 'float32' or 'float64'."""
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"{method}: precision must be 'float32' or 'float64', got {precision!r}")
 
 
 def check_size(h: int, w: int, nlev: int, method: str) -> None:
@@ -140,11 +151,14 @@ def check_size(h: int, w: int, nlev: int, method: str) -> None:
             "those scenes, not in the sources (identical) or our filters (perfect reconstruction and the "
             "toolbox's convolution loops are checked in tests/test_baselines_nsct.py)."
         ),
-        params=(("levels", DEFAULT_LEVELS), ("quantize", "round")),
+        params=(("levels", DEFAULT_LEVELS), ("precision", "float32"), ("quantize", "round")),
     )
 )
 def fuse(
-    images: Sequence[np.ndarray], levels: Sequence[int] = DEFAULT_LEVELS, quantize: str = "round"
+    images: Sequence[np.ndarray],
+    levels: Sequence[int] = DEFAULT_LEVELS,
+    precision: str = "float32",
+    quantize: str = "round",
 ) -> FusionResult:
     """Fuse N >= 2 float [0, 1] images (HxW or HxWx3) with the toolbox NSCT; see :func:`nsct_fuse`.
 
@@ -154,6 +168,9 @@ def fuse(
         Sources, float in [0, 1], all of one shape.
     levels : sequence of int
         Directional levels per pyramid level, coarse to fine (default [2, 3, 3, 4]).
+    precision : {"float32", "float64"}
+        Precision of the directional filter bank (FFT part). float32 (default) is twice as fast and gave
+        the same agreement with the survey to all printed digits; float64 is the exact transform.
     quantize : {"round", "truncate", "none"}
         Output quantisation on the 0..255 scale (see :func:`baselines._mst.run_toolbox_method`).
 
@@ -163,6 +180,9 @@ def fuse(
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
     lv = _check_levels(levels)
+    check_precision(precision, "nsct")
     srcs = _mst.check_sources(images, "nsct")
     check_size(srcs[0].shape[0], srcs[0].shape[1], len(lv), "nsct")
-    return _mst.run_toolbox_method(srcs, lambda planes: nsct_fuse(planes, lv), "nsct", quantize=quantize)
+    return _mst.run_toolbox_method(
+        srcs, lambda planes: nsct_fuse(planes, lv, precision=precision), "nsct", quantize=quantize
+    )

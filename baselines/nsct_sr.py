@@ -39,7 +39,7 @@ def nsct_sr_fuse(
         fused = sr.sr_fuse([p.transpose(1, 2, 0) for p in parts], dict_, overlap, epsilon, precision)
         return np.ascontiguousarray(fused.transpose(2, 0, 1))
 
-    return nsct.nsct_fuse(sources, levels, lowpass_rule=lowpass_rule)
+    return nsct.nsct_fuse(sources, levels, lowpass_rule=lowpass_rule, precision=precision)
 
 
 @register_method(
@@ -84,8 +84,10 @@ def fuse(
         Sources, float in [0, 1], all of one shape.
     levels : sequence of int
         Directional levels per pyramid level, coarse to fine (default [2, 3, 3, 4]).
-    overlap, epsilon, precision
+    overlap, epsilon
         SR parameters of the lowpass rule (see :func:`baselines.sr.fuse`).
+    precision : {"float32", "float64"}
+        Working precision of the OMP and of the directional filter bank.
     quantize : {"round", "truncate", "none"}
         Output quantisation on the 0..255 scale.
 
