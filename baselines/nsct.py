@@ -81,8 +81,11 @@ def nsct_fuse(
     del srcs
 
     def fuse_band(band: np.ndarray) -> np.ndarray:
-        parts = [band[i * k : (i + 1) * k].transpose(1, 2, 0) for i in range(n)]
-        return np.ascontiguousarray(_mst.choose_max_consistency(parts).transpose(2, 0, 1))
+        # one contiguous (H, W) plane per source and channel: the OpenCV path without transposed copies
+        out = np.empty((k,) + band.shape[1:], dtype=band.dtype)
+        for c in range(k):
+            out[c] = _mst.choose_max_consistency([band[i * k + c] for i in range(n)])
+        return out
 
     nlev = len(levels)
     fused_high = [None] * nlev  # index = pyramid level (0 = finest)
