@@ -18,7 +18,9 @@ ENTRY_MODULES = (
     "maximum",
     "mwgf",
     "nsct",
+    "nsct_sr",
     "quadtree",
     "ratio_pyramid",
     "spatial_frequency",
+    "sr",
 )
