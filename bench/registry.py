@@ -35,6 +35,10 @@ class UnknownEntryError(KeyError, EnvironmentFailure):
         return str(self.args[0]) if self.args else ""
 
 
+class DuplicateEntryError(ValueError, UserError):
+    """Two modules register the same id (e.g. a plugin re-using a built-in id): a one-line user error."""
+
+
 def _is_placeholder_of(old: Any, new: Any) -> bool:
     """True when ``old`` is the index placeholder of ``new`` (same module, function not imported yet)."""
     return getattr(old, "_fn", 1) is None and bool(old.module) and old.module == getattr(new, "module", None)
@@ -63,7 +67,7 @@ class Registry:
     def add(self, key: str, entry: Any) -> None:
         old = self._entries.get(key)
         if old is not None and not _is_placeholder_of(old, entry):
-            raise ValueError(f"duplicate {self.kind} id {key!r}")
+            raise DuplicateEntryError(f"duplicate {self.kind} id {key!r}")
         self._entries[key] = entry
 
     def get(self, key: str) -> Any:
@@ -214,7 +218,8 @@ def _load_module(name: str) -> None:
         have = reg._entries.get(key)
         if have is not None:
             if getattr(have, "module", None) != module:
-                raise ValueError(f"duplicate {kind} id {key!r} ({module} and {getattr(have, 'module', '?')})")
+                other = getattr(have, "module", "?")
+                raise DuplicateEntryError(f"duplicate {kind} id {key!r} (registered by {module} and {other})")
             continue  # already registered for real
         if module not in sys.modules:
             reg._entries[key] = (Method if kind == "method" else Metric)(info, None, module=module)

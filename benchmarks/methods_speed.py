@@ -55,6 +55,7 @@ from scipy.ndimage import gaussian_filter, uniform_filter  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.imageio import read_sources  # noqa: E402
+from bench.provenance import cpu_name, git_commit, versions  # noqa: E402
 from bench.registry import get_method, list_methods  # noqa: E402
 
 TARGETS_MS = {
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     u_cpu_med, _ = _stats(u_cpu)
     print(f"# input: {origin}, shape {srcs[0].shape}; threads: {threads}")
     print(
-        f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+        f"# machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
         f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}; "
         f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"
     )
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             "threads": threads,
             "unit_median_ms": u_med,
             "unit_iqr_ms": u_iqr,
-            "machine": platform.processor() or platform.machine(),
+            "machine": cpu_name(),
+            "provenance": {"git_commit": git_commit(), "versions": versions()},
             "numpy": np.__version__,
             "opencv": cv2.__version__,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -153,3 +153,12 @@ def test_entry_point_group_is_declared_for_our_packages():
     assert '[project.entry-points."mfif_bench.entries"]' in text
     for mod in ("baselines", "methods", "metrics"):
         assert f'{mod} = "{mod}"' in text
+
+
+def test_plugin_reusing_a_builtin_id_is_a_user_error(tmp_path, plugin_dir):
+    (plugin_dir / "duplp.py").write_text(
+        "from bench.registry import register_method\nfrom bench.types import MethodInfo\n"
+        "@register_method(MethodInfo(id='lp', name='x'))\ndef fuse(images):\n    return images[0]\n"
+    )
+    cp = _bench(["list", "methods", "--plugin", "duplp"], cwd=plugin_dir, pythonpath=[plugin_dir])
+    _one_line_error(cp, "duplicate method id 'lp'")
