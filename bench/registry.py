@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import plugins
 from bench.entries import Method, Metric
-from bench.errors import EnvironmentFailure
+from bench.errors import EnvironmentFailure, UserError
 from bench.types import DatasetInfo, MethodInfo, MetricInfo
 
 __all__ = [
