@@ -50,13 +50,12 @@ Sharing
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +63,7 @@ import numpy as np
 
 from bench.atomicio import atomic_write_bytes as _atomic_write_bytes
 from bench.atomicio import atomic_write_text  # noqa: F401  (re-exported)
+from bench.cachekeys import array_sha256, canonical_key, fused_key, score_key  # noqa: F401  (re-exported)
 from bench.errors import is_environmental_message
 from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
 
@@ -93,68 +93,6 @@ CREATE TABLE IF NOT EXISTS scores (
     seconds REAL
 );
 """
-
-
-def canonical_key(doc: Mapping) -> str:
-    """sha256 of ``doc`` serialised as sorted, compact JSON (values must be JSON-able)."""
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_json_default)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        return obj.item()
-    if isinstance(obj, (tuple, set, frozenset)):
-        return list(obj)
-    raise TypeError(f"Expected a JSON-able cache-key value, got {type(obj).__name__}")
-
-
-def array_sha256(img: np.ndarray) -> str:
-    """sha256 of an 8-bit image's shape and row-major bytes."""
-    a = np.ascontiguousarray(img)
-    if a.dtype != np.uint8:
-        raise TypeError(f"Expected a uint8 image, got dtype {a.dtype}")
-    h = hashlib.sha256(("x".join(map(str, a.shape)) + ":").encode())
-    h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def fused_key(
-    method_id: str,
-    version: str,
-    weights_sha256: str,
-    params: Mapping,
-    device: str,
-    input_sha256: Iterable[str],
-) -> str:
-    """Cache key of one fused image (see module docstring)."""
-    return canonical_key(
-        {
-            "kind": "fused",
-            "method": method_id,
-            "version": str(version),
-            "weights": weights_sha256 or "",
-            "params": dict(params),
-            "device": device,
-            "inputs": list(input_sha256),
-        }
-    )
-
-
-def score_key(
-    metric_id: str, version: str, protocol: str, fused_sha256: str, reference_sha256: str = ""
-) -> str:
-    """Cache key of one score (see module docstring)."""
-    return canonical_key(
-        {
-            "kind": "score",
-            "metric": metric_id,
-            "version": str(version),
-            "protocol": protocol,
-            "fused": fused_sha256,
-            "reference": reference_sha256 or "",
-        }
-    )
 
 
 @dataclass(frozen=True)

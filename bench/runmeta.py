@@ -20,7 +20,7 @@ def compute_profile(jobs: list, scores: dict) -> dict:
     for cached and fresh results alike, with each one's share of the total."""
     fuse: dict[str, float] = {}
     for j in jobs:
-        if j.entry is not None and not j.external and np.isfinite(j.entry.time_median):
+        if j.entry is not None and j.spec.id != "external" and np.isfinite(j.entry.time_median):
             fuse[j.spec.name] = fuse.get(j.spec.name, 0.0) + j.entry.time_median
     met: dict[str, float] = {}
     for (_, mid), v in scores.items():
