@@ -99,6 +99,21 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+GRACE_S = 10  # the watchdog polls every second; the rest is slack for a heavily loaded machine
+
+
+def _n_fused(db: Path) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("SELECT COUNT(*) FROM fused").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -119,11 +134,17 @@ def test_workers_exit_after_kill_9_of_run(tmp_path):
     workers: set[int] = set()
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
-        # loky's workers are the children that run Python with the loky entry point
+        # loky's workers are the children started through its popen entry point; wait until they are up and
+        # working (a fused image committed), so the test is about running workers, not half-started ones
         kids = _children(proc.pid)
-        workers = {k for k in kids if b"loky" in Path(f"/proc/{k}/cmdline").read_bytes()} if kids else set()
-        if len(workers) >= 1 and (tmp_path / "c" / "index.sqlite").exists():
-            time.sleep(3)  # let the workers start their tasks
+        workers = set()
+        for k in kids:
+            try:
+                if b"popen_loky_posix" in Path(f"/proc/{k}/cmdline").read_bytes():
+                    workers.add(k)
+            except OSError:
+                pass
+        if len(workers) == 2 and _n_fused(tmp_path / "c" / "index.sqlite") >= 2:
             break
         time.sleep(0.2)
     if proc.poll() is not None or not workers:
@@ -131,7 +152,7 @@ def test_workers_exit_after_kill_9_of_run(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     t0 = time.time()
-    while time.time() - t0 < 8 and any(_alive(w) for w in workers):
+    while time.time() - t0 < GRACE_S and any(_alive(w) for w in workers):
         time.sleep(0.2)
     left = [w for w in workers if _alive(w)]
     for w in left:  # do not leave them behind if the test fails
