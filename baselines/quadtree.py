@@ -122,24 +122,32 @@ def quadtree_labels(fm: np.ndarray) -> np.ndarray:
     while d < side:
         sums[2 * d] = _pair_sums(sums[d])
         d *= 2
+    # decisions only where blocks exist at this level (active), on gathered block sums
     active = np.ones((1, 1), bool)
-    tag = np.full((1, 1), -1, np.int64)
+    tag = np.full((1, 1), -1, np.int8)
     for level in range(1, maxlevel + 1):
         d = side >> (level - 1)
-        vals, smax, smin = sums[d][:n], sums[d][n], sums[d][n + 1]
         if level > 1:
             tag = tag.repeat(2, axis=0).repeat(2, axis=1)
+        ay, ax = np.nonzero(active)
+        vals = sums[d][:, ay, ax]  # (n + 2) x K: the sources' sums, then max and min
+        v = vals[:n]
         if level < maxlevel:
-            mdfm = np.abs(vals.min(axis=0) - vals.max(axis=0))
-            split = active & (mdfm > 0) & (mdfm < np.abs(smax - smin) * 0.98)
+            mdfm = np.abs(v.min(axis=0) - v.max(axis=0))
+            split = (mdfm > 0) & (mdfm < np.abs(vals[n] - vals[n + 1]) * 0.98)
         else:
-            split = np.zeros_like(active)
-        leaf = active & ~split
-        index = _exactly_one(vals == vals.max(axis=0))
-        tag[leaf] = index[leaf]
-        active = split.repeat(2, axis=0).repeat(2, axis=1)
+            split = np.zeros(ay.size, bool)
+        leaf = ~split
+        vl = v[:, leaf]
+        tag[ay[leaf], ax[leaf]] = _exactly_one(vl == vl.max(axis=0))
+        nxt = np.zeros(active.shape, bool)
+        nxt[ay[split], ax[split]] = True
+        active = nxt.repeat(2, axis=0).repeat(2, axis=1)
+    # tag is on the 2x2-block grid: crop the blocks covering the image, then expand to pixels
+    y0, x0 = dx // 2, dy // 2
+    tag = tag[y0 : (dx + h + 1) // 2, x0 : (dy + w + 1) // 2]
     tag = tag.repeat(2, axis=0).repeat(2, axis=1)
-    return tag[dx : dx + h, dy : dy + w]
+    return tag[dx - 2 * y0 : dx - 2 * y0 + h, dy - 2 * x0 : dy - 2 * x0 + w].astype(np.int64)
 
 
 def _exactly_one(maps: np.ndarray) -> np.ndarray:
