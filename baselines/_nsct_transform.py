@@ -237,7 +237,6 @@ def _dfb_tree(levels: int) -> list[list[tuple[str, int, np.ndarray | None]]]:
     return paths
 
 
-@lru_cache(maxsize=16)
 def dfb_responses(shape: tuple[int, int], levels: int, name: str = "vk") -> tuple[np.ndarray, np.ndarray]:
     """Analysis and synthesis rfft2 responses, each (2**levels, H, W//2+1), of the NSDFB's subbands.
 
@@ -284,7 +283,7 @@ def _symext_index(n: int, p: int, s: int) -> np.ndarray:
     return idx
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _atrous_kernel_spectrum(name: str, which: int, lev: int, fshape: tuple[int, int]) -> np.ndarray:
     """rfft2 (size ``fshape``) of pyramid filter ``which`` (0..3: h0, h1, g0, g1) upsampled by ``2**lev``."""
     from scipy import fft
@@ -364,7 +363,7 @@ def _irfft2(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fft.irfft2(x, s=shape, workers=1)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=6)  # 2 * 2**levels complex spectra per entry (3 entries per image shape)
 def _dfb_responses_as(
     shape: tuple[int, int], levels: int, name: str, dtype: str
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,13 @@ def nsct_sr_fuse(
         license="unspecified (no licence file in the toolbox repository); our port is MIT",
         n_image_rule="native: selc vote over N sources for the subbands, max-L1 patch over N for the lowpass",
         version="1",
-        notes="see the agreement figures below",
+        notes=(
+            "approximation (not yet measured against the survey on all five scenes): toolbox nsct_sr_fuse.m,"
+            " NSCT as in baselines/nsct.py (pyrexc, vk, [2,3,3,4]; subbands by selc mode 3) with the lowpass"
+            " fused by the SR rule of baselines/sr.py (overlap 6, epsilon 0.1), per colour channel, MATLAB "
+            "uint8() rounding. The survey's SR images match a step-1 window (overlap=7) better than the "
+            "toolbox demo's overlap=6 (see sr); its NSCT-SR images probably too."
+        ),
         params=(
             ("levels", nsct.DEFAULT_LEVELS),
             ("overlap", 6),

@@ -97,7 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="nsct,sr")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--param", action="append", default=[], help="KEY=VALUE passed to fuse (int/float/str)")
     args = ap.parse_args(argv)
+    params = {}
+    for kv in args.param:
+        key, _, val = kv.partition("=")
+        for conv in (int, float, str):
+            try:
+                params[key] = conv(val)
+                break
+            except ValueError:
+                continue
     if not available():
         print(
             f"error: survey images or datasets not found ({reference_root()}, {data_root()})", file=sys.stderr
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | ---: | ---: |")
     rows = []
     for m in args.methods.split(","):
-        for r in measure(m.strip()):
+        for r in measure(m.strip(), **params):
             rows.append(r)
             print(
                 f"| {r['method']} | {r['scene']} | {100 * r['within_1gl']:.2f} | {r['psnr']:.2f} |",
