@@ -198,14 +198,24 @@ def _load_module(name: str) -> None:
     if subs is None:
         return  # imported (eager): its registrations happened on import
     rows = plugins.read_index(name, subs)
-    if rows is None:  # build it: import every submodule, recording what each one registers
-        rows, _RECORDING = [], []
+    if rows is None:  # build it: import every submodule, then read what the package's modules registered
+        recorded, _RECORDING = [], []
         try:
             for sub in subs:
                 plugins.import_plugin(sub)
-            rows = _RECORDING
+            recorded = _RECORDING
         finally:
             _RECORDING = None
+        # from the registries, not from the recording: a submodule imported before this build (a test
+        # importing it directly) registered its entries then, and importing it again records nothing
+        prefix = name + "."
+        rows = [
+            (kind, key, e.module, e.info)
+            for kind in ("method", "metric")
+            for key, e in _KINDS[kind]._entries.items()
+            if getattr(e, "module", "").startswith(prefix)
+        ]
+        rows += [r for r in recorded if r[0] == "dataset"]
         plugins.write_index(name, subs, rows)
         return
     import sys

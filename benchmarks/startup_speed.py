@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout's bench (provenance), like the commands it times
 
 
 def _timed(cmd: list[str], env: dict, cwd: str) -> float:

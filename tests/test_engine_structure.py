@@ -66,3 +66,22 @@ def test_fuse_imports_only_the_method_it_runs():
     entries = {m for m in mods if m.startswith(("baselines.", "methods.", "metrics."))}
     assert entries <= {"baselines.laplacian_pyramid", "baselines._mst"}, sorted(entries)
     assert not {"pandas", "torch", "bench.report", "bench.check"} & mods
+
+
+def test_index_built_after_a_direct_import_is_complete(tmp_path):
+    """A submodule imported before the index is built (e.g. by a test) must still be in the index."""
+    code = (
+        "import baselines.guided_filtering, metrics.qg\n"
+        "from bench.registry import list_methods, list_metrics\n"
+        "print('COUNTS', len(list_methods()), len(list_metrics()))\n"
+    )
+
+    def counts(src: str, **env) -> list[str]:
+        e = dict(os.environ, PYTHONPATH=str(REPO), MFIF_CACHE=str(tmp_path / "cache"), **env)
+        cp = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, env=e, timeout=300)
+        assert cp.returncode == 0, cp.stderr
+        return [ln for ln in cp.stdout.splitlines() if ln.startswith("COUNTS")]
+
+    want = counts(code, MFIF_REGISTRY_INDEX="0")  # everything imported, no index
+    assert counts(code) == want  # builds the index after two direct imports
+    assert counts(code.split("\n", 1)[1]) == want  # a fresh process reads that index

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
 from bench.commands._options import add_plugin_option
@@ -20,6 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _rows(kind: str, pattern: str) -> list[dict]:
+    import dataclasses
+
     from bench import registry
 
     if kind == "results":  # published result sets (bench/resultsets.py)
