@@ -44,12 +44,13 @@ def headline_metrics(metrics: Sequence[str]) -> list[str]:
                 out.append(m)
         return out
 
-    gt_order = ["ssim_gt", "psnr_gt"] + [
+    gt_order = [m for m in ["ssim_gt", "psnr_gt"] if m in computed] + [
         m for m in computed if (i := _info(m)) is not None and i.needs_reference
     ]
-    if len(computed) <= MAX_METRICS:  # everything the user asked for fits: ground truth first
-        gt_ids = [m for m in computed if (i := _info(m)) is not None and i.needs_reference]
-        return gt_ids + [m for m in computed if m not in gt_ids]
+    if len(computed) <= MAX_METRICS:  # everything the user asked for fits: ground truth first, @core order
+        gt_ids = [m for m in gt_order if m in computed]
+        core_ids = [m for m in suite_members("core") if m in computed and m not in gt_ids]
+        return list(dict.fromkeys(gt_ids + core_ids + computed))
     gt = pick(gt_order, MAX_GT)
     core = pick(suite_members("core"), MAX_METRICS - len(gt))
     if not core:

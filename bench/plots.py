@@ -44,8 +44,9 @@ def _plt():
 def _save(fig, out: Path, stem: str, title: str) -> Figure:
     out.mkdir(parents=True, exist_ok=True)
     png, pdf = out / f"{stem}.png", out / f"{stem}.pdf"
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
+    # fixed layouts: no bbox_inches="tight" (it costs one more drawing pass per file)
+    fig.savefig(png, dpi=100)
+    fig.savefig(pdf)
     _plt().close(fig)
     return Figure(title, png, pdf)
 
@@ -126,8 +127,10 @@ def bars(summary, out: Path, suffix: str = "", what: str = "", metrics: list[str
     methods = list(summary.methods["method"])
     rows, cols = _grid(len(metrics), 4)
     h = 0.22 * len(methods) + 0.9
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.9 * cols, h * rows + 0.6), squeeze=False, layout="constrained"
+    fig_h = h * rows + 1.2
+    fig, axes = plt.subplots(rows, cols, figsize=(4.1 * cols, fig_h), squeeze=False)
+    fig.subplots_adjust(  # inches: 0.8 above for the titles, 0.4 below, 0.6 between rows
+        left=0.08, right=0.98, top=1 - 0.8 / fig_h, bottom=0.4 / fig_h, wspace=0.55, hspace=0.6 / (h - 0.6)
     )
     y = np.arange(len(methods))
     for ax, metric in zip(axes.flat, metrics, strict=False):
@@ -179,8 +182,10 @@ def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
     metrics = list(summary.headline)
     rows, cols = _grid(len(metrics), 2)
     width = max(6.0, min(11.0, 0.32 * len(scenes) + 2.5))
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(width * cols, 2.9 * rows + 0.9), squeeze=False, layout="constrained"
+    fig_h = 3.1 * rows + 1.8
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, fig_h), squeeze=False)
+    fig.subplots_adjust(
+        left=0.06, right=0.98, top=1 - 0.75 / fig_h, bottom=1.25 / fig_h, hspace=0.55, wspace=0.15
     )
     cmap = plt.get_cmap("tab10")
     x = np.arange(len(scenes))
@@ -214,7 +219,7 @@ def per_image(df: pd.DataFrame, summary, out: Path) -> Figure:
     for ax in axes.flat[len(metrics) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(methods), 8), fontsize=7)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 8), fontsize=7, frameon=False)
     fig.suptitle(f"{summary.dataset}: per-scene values of the headline metrics", fontsize=9)
     return _save(fig, out, f"per_image_{_safe(summary.dataset)}", f"{summary.dataset}: per-scene values")
 
@@ -268,8 +273,7 @@ def _pareto_panel(ax, names, t, q, hib: bool, ylabel: str) -> None:
     if not hib:
         ax.invert_yaxis()  # better is up
     fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    ax.get_xlim(), ax.get_ylim()  # apply autoscaling: transData is final (fixed layout, no draw needed)
     idx = np.flatnonzero(ok)
     texts = [
         ax.annotate(
@@ -285,10 +289,10 @@ def _pareto_panel(ax, names, t, q, hib: bool, ylabel: str) -> None:
     if not texts:
         return
     pts = ax.transData.transform(np.column_stack([t[idx], q[idx]]))
-    ext = [tx.get_window_extent(renderer) for tx in texts]
-    bb = ax.get_window_extent(renderer)
+    bb = ax.get_window_extent()
     scale = 72.0 / fig.dpi  # display pixels -> points
-    sizes = np.array([[e.width * scale, e.height * scale] for e in ext])
+    # label boxes estimated from the font size (about 0.6 em per character): no drawing pass needed
+    sizes = np.array([[0.6 * 6.5 * len(names[i]) + 2, 1.25 * 6.5] for i in idx])
     pts_pt = (pts - [bb.x0, bb.y0]) * scale
     offs = place_labels(pts_pt, sizes, (bb.width * scale, bb.height * scale))
     for tx, (dx, dy) in zip(texts, offs, strict=True):
@@ -316,9 +320,8 @@ def pareto(summary, out: Path) -> Figure:
         m0 = summary.headline[0]
         c = summary.cells[summary.cells.metric == m0].set_index("method").reindex(names)
         panels.append((m0, c["mean"].to_numpy(dtype=float), higher_is_better(m0), f"mean {_label(m0)}"))
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.12, wspace=0.25)
     for ax, (_, q, hib, lab) in zip(axes.flat, panels, strict=True):
         _pareto_panel(ax, names, t, q, hib, lab)
     fig.suptitle(f"{summary.dataset}: quality against time (red: Pareto front; better is up)", fontsize=9)
