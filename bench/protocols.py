@@ -89,7 +89,7 @@ def prepare(images: Sequence[np.ndarray], protocol: str = "standard") -> list[np
     """
     import numpy as np
 
-    from metrics._structural import freeze
+    from metrics._memo import freeze
 
     try:
         fn = _FUNCS[protocol]

@@ -5,8 +5,7 @@
   exactly-flat windows).
 
 The MATLAB emulations (windows, ``filter2``, rounding) live in :mod:`metrics._matlab`, the memo caches in
-:mod:`metrics._memo`, input validation in :mod:`metrics._checks`. ``freeze`` is re-exported here only
-because ``bench.protocols`` imports it from this module (use :func:`metrics._memo.freeze`).
+:mod:`metrics._memo`, input validation in :mod:`metrics._checks`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from metrics._matlab import OctaveWindow
-from metrics._memo import flat_windows, freeze  # noqa: F401  (freeze: bench.protocols imports it here)
+from metrics._memo import flat_windows
 
 
 def local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, *, exact_near_flat: bool = False):
