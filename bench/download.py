@@ -54,12 +54,16 @@ def fetch(url: str, dest: Path, sha256: str, *, timeout: float = 60.0) -> bool:
     got = h.hexdigest()
     if got != sha256:
         part.unlink(missing_ok=True)
-        raise UserError(f"{url}: sha256 mismatch (expected {sha256[:12]}..., got {got[:12]}...); nothing was kept")
+        raise UserError(
+            f"{url}: sha256 mismatch (expected {sha256[:12]}..., got {got[:12]}...); nothing was kept"
+        )
     os.replace(part, dest)
     return True
 
 
-def download_dataset(ds, dest_root: Path, *, mirror: str | None = None, progress: bool = True) -> tuple[int, int]:
+def download_dataset(
+    ds, dest_root: Path, *, mirror: str | None = None, progress: bool = True
+) -> tuple[int, int]:
     """Download every declared file of ``ds`` into ``dest_root/<id>/``; returns (fetched, already_present)."""
     mirror = mirror or os.environ.get("MFIF_MIRROR") or None
     files: Iterable = ds.files

@@ -70,7 +70,8 @@ def test_fuse_and_score_roundtrip(tmp_path):
 
 def test_unknown_method_suggests(tmp_path):
     a, b = _pair(tmp_path)
-    _assert_user_error(bench("fuse", "--method", "averag", "-o", str(tmp_path / "o.png"), a, b), "did you mean")
+    cp = bench("fuse", "--method", "averag", "-o", str(tmp_path / "o.png"), a, b)
+    _assert_user_error(cp, "did you mean")
 
 
 @pytest.mark.parametrize("case", ["missing", "not_image", "truncated", "sizes", "one_source"])

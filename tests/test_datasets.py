@@ -37,7 +37,8 @@ def test_every_declared_file_has_hash_url_citation_and_terms():
         for f in ds.files:
             assert len(f.sha256) == 64 and f.url.startswith("https://"), (p.name, f.path)
             # pinned to a commit: a 40-hex path component
-            assert any(len(part) == 40 and all(c in "0123456789abcdef" for c in part) for part in f.url.split("/"))
+            hexdigits = "0123456789abcdef"
+            assert any(len(part) == 40 and all(c in hexdigits for c in part) for part in f.url.split("/"))
 
 
 def test_declarations_match_the_shared_manifests(data_dir):
