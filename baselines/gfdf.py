@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from baselines._gff_filter import guided_filter_stack
+from baselines._guided_filter import guided_filter_stack
 from baselines._matlab_compat import bwareaopen, rgb2gray, source_stack
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo

@@ -17,7 +17,7 @@ Pipeline, for sources ``I_n`` in [0, 1]:
    ``F = sum_n W_B,n B_n + W_D,n D_n``.
 
 The guided filter is He's with windows clipped at the border (methods.md 1.2), computed by
-:func:`baselines._gff_filter.guided_filter_stack` (same values as
+:func:`baselines._guided_filter.guided_filter_stack` (same values as
 :func:`baselines._guided_filter.guided_filter`, faster). OpenCV's ``ximgproc.guidedFilter`` differs in a
 45-pixel border band and is not used.
 

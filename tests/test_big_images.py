@@ -8,7 +8,7 @@ threshold is lowered so that both paths run on a small colour pair and must agre
 from __future__ import annotations
 
 import numpy as np
-from baselines._gff_filter import guided_filter_stack
+from baselines._guided_filter import guided_filter_stack
 
 import baselines.dtcwt as dtcwt_mod
 
