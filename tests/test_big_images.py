@@ -8,9 +8,9 @@ threshold is lowered so that both paths run on a small colour pair and must agre
 from __future__ import annotations
 
 import numpy as np
-from baselines._guided_filter import guided_filter_stack
 
 import baselines.dtcwt as dtcwt_mod
+from baselines._guided_filter import guided_filter_stack
 
 
 def _pair(shape=(90, 132, 3)):
