@@ -40,7 +40,6 @@ import math
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from metrics._memo import flat_windows
 
@@ -309,6 +308,8 @@ def correlate(img: np.ndarray, kernel: np.ndarray, mode: str) -> np.ndarray:
     k = np.asarray(kernel, dtype=np.float64)
     if x.ndim == 2 and k.ndim == 2 and k.size <= 49 and k.shape[0] % 2 and k.shape[1] % 2:
         return cv2.filter2D(x, cv2.CV_64F, k, borderType=_CV_BORDERS[mode])
+    from scipy import ndimage  # lazily: most calls take the OpenCV path, and `score` starts faster
+
     return ndimage.correlate(x, k, mode=mode, cval=0.0)
 
 
