@@ -8,8 +8,8 @@ the object boundary, while an in-focus layer keeps a hard boundary; the blur gro
 distance to the source's focal plane.
 
 Layers: pairs (2 sources) use the ECSSD foreground mask as the near layer over the background;
-3-source stacks (every third stem) also split the background at a seeded horizontal line (the upper part farther), as
-in a ground plane. The focus maps are the visible extents of the layers.
+3-source stacks (every third stem) also split the background at a seeded horizontal line (the upper part
+farther), as in a ground plane. The focus maps are the visible extents of the layers.
 
 Which photographs: the last 50 stems of ``train_ecssd`` (0951..1000), which every model we train
 holds out for validation (``bench/training.py``: the last ``val_images`` = 50 stems; the model cards
