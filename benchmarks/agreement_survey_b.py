@@ -5,7 +5,7 @@ Usage::
     python benchmarks/agreement_survey_b.py --methods nsct,sr [--json out.json]
 
 For every method and each of the five scenes whose survey images are kept in
-``$MFIF_REFERENCE/yuliu2020/Results`` (default ``/work/shared/reference``; lytro-01 in colour and
+``$MFIF_REFERENCE/yuliu2020/Results`` (default: ``reference/`` beside ``$MFIF_DATA``; lytro-01 in colour and
 classic_gray g_05, g_06, g_09, g_10), the sources are read from ``$MFIF_DATA`` (the survey's ``c_01_1.tif``
 is exactly ``lytro/lytro-01/A.jpg`` decoded, ``g_NN_1.tif`` exactly ``classic_gray/g_NN/A.tif``: the
 reference folder's README), fused with our method, and compared with the survey's 8-bit image: the share of
@@ -38,12 +38,14 @@ SURVEY_NAME = {"nsct": "nsct", "sr": "sr", "nsct_sr": "nsct-sr", "asr": "asr", "
 FAITHFUL_SHARE = 0.99
 
 
-def reference_root() -> Path:
-    return Path(os.environ.get("MFIF_REFERENCE", "/work/shared/reference")) / "yuliu2020" / "Results"
-
-
 def data_root() -> Path:
-    return Path(os.environ.get("MFIF_DATA", "/work/shared/datasets"))
+    return Path(os.environ.get("MFIF_DATA", "../shared/datasets"))
+
+
+def reference_root() -> Path:
+    """``$MFIF_REFERENCE/yuliu2020/Results``, else the ``reference/`` folder beside ``$MFIF_DATA``."""
+    ref = os.environ.get("MFIF_REFERENCE") or str(data_root().parent / "reference")
+    return Path(ref) / "yuliu2020" / "Results"
 
 
 def available() -> bool:
