@@ -186,7 +186,8 @@ def check_params(overlap: int, epsilon: float, precision: str) -> None:
             "65.8, g_10 100.00 / 70.6, lytro-01 99.99 / 67.1 (measured 2026-12-02). The toolbox demo's "
             "overlap=6 (SR_main.m, step 2, 4x faster) gives lytro-01 97.11 / 51.9, g_05 99.51 / 58.9, "
             "g_06 83.38 / 42.8, g_09 90.88 / 45.0, g_10 98.52 / 53.3. Rule of sparse_fusion.m: 8x8 "
-            "patches, mean removed, OMP to 0.1 (float32 by default; precision='float64' reproduces OMP-Box's codes to ~1e-11), "
+            "patches, mean removed, OMP to 0.1 (float32 by default; precision='float64' reproduces "
+            "OMP-Box's codes to ~1e-11), "
             "max-L1 patch, overlap averaging, uncovered border = mean of sources; per colour channel; MATLAB"
             " uint8()."
         ),
