@@ -18,11 +18,11 @@ from bench.registry import get_dataset, list_datasets
 
 EXPECTED_SCENES = {
     "lytro": 20, "lytro_triple": 4, "mffw": 13, "mffw3": 6, "mfi_whu": 30, "classic_gray": 10,
-    "sesf_gacn": 38, "mfifb": 105, "stacks": 2, "train_ecssd": 1000, "synthetic": 8,
+    "sesf_gacn": 38, "mfifb": 105, "stacks": 2, "train_ecssd": 1000, "synthetic": 8, "ecssd_gt": 50,
 }
 
 
-def test_all_eleven_datasets_declared_with_scene_counts():
+def test_all_datasets_declared_with_scene_counts():
     assert set(list_datasets()) == set(EXPECTED_SCENES)
     for k, n in EXPECTED_SCENES.items():
         assert get_dataset(k).info.n_scenes == n, k
