@@ -29,6 +29,8 @@ def infer_spec(name: str, default: object) -> ParamSpec:
         return ParamSpec(name, "int")
     if isinstance(default, float):
         return ParamSpec(name, "float")
+    if isinstance(default, (tuple, list)):
+        return ParamSpec(name, "tuple")
     return ParamSpec(name, "str")
 
 
@@ -74,6 +76,21 @@ def _coerce(method_id: str, spec: ParamSpec, value: object) -> object:
         out = float(value)
         if not math.isfinite(out):
             raise UserError(f"{where}: expected a finite number")
+    elif t == "tuple":  # e.g. nsct levels=(2, 3, 3, 4); `--param levels=2,3,3,4` or a literal
+        if isinstance(value, str):
+            import ast
+
+            try:
+                value = ast.literal_eval(value if "," in value or value[:1] in "([" else f"({value},)")
+            except (ValueError, SyntaxError):
+                raise UserError(f"{where}: expected a comma-separated list of numbers") from None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = (value,)
+        if not isinstance(value, (tuple, list)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        ):
+            raise UserError(f"{where}: expected a comma-separated list of numbers")
+        out = tuple(value)
     elif t in ("str", "path"):
         if value is None:
             return None

@@ -20,8 +20,8 @@ EXTEND_RULES = ("native", "serial")
 class ParamSpec:
     """Declared type and range of one method parameter (checked by :func:`bench.params.validate_params`).
 
-    ``type`` is ``"int"``, ``"float"``, ``"bool"``, ``"str"`` or ``"path"``; ``min``/``max`` bound
-    numbers (inclusive, ``None`` for open); ``choices`` lists the allowed strings.
+    ``type`` is ``"int"``, ``"float"``, ``"bool"``, ``"str"``, ``"path"`` or ``"tuple"`` (of numbers);
+    ``min``/``max`` bound numbers (inclusive, ``None`` for open); ``choices`` lists the allowed strings.
     """
 
     name: str

@@ -56,6 +56,19 @@ def _methods():
     return [m for m in list_methods("*") if method_info(m).family != "external"]
 
 
+def _maps_on_small_inputs(method) -> bool:
+    """Whether the method returns a decision map for a small gray or colour pair (True when unsure)."""
+    rng = np.random.default_rng(0)
+    for shape in ((40, 48), (40, 48, 3)):
+        pair = [rng.random(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)]
+        try:
+            if method.call(pair, device="cpu").decision_map is not None:
+                return True
+        except Exception:  # too small for this method, or needs weights: let the scene loop decide
+            return True
+    return False
+
+
 @pytest.mark.parametrize("mid", _methods())
 def test_decision_map_is_the_index_of_the_chosen_source(mid, one_torch_thread):
     why = _needs_missing_weights(mid)
@@ -69,6 +82,8 @@ def test_decision_map_is_the_index_of_the_chosen_source(mid, one_torch_thread):
         dm = method.call([dark, bright]).decision_map
         assert np.all(dm == 1.0)
         return
+    if not _maps_on_small_inputs(method):  # e.g. sr, nsct: no map at all; don't fuse every scene to find out
+        pytest.skip(f"{mid} returns no decision map")
     total = total_inv = 0.0
     checked = []
     for scene in _scenes():
