@@ -192,10 +192,11 @@ register_suite(
     Suite(
         id="liu2020",
         name="Yu Liu et al. (2020) survey",
-        members=("nmi", "qncie", "qg", "qp", "qy@liu", "qcb", "qcv"),
+        members=("nmi", "qncie", "qg@liu2020", "qp", "qe@liu2020", "qy@liu2020", "qcb", "qcv"),
         source="Y. Liu et al., Multi-focus image fusion: a survey of the state of the art, Inf. Fusion 64 "
-        "(2020); yuliu316316/MFIF@267c081 evaluation/ (QMI, QNCIE, QG, QP, QE, QY, QCB, QCV)",
-        absent=(("QE", "Piella's edge-dependent index (metricPeilla switch 3) is not implemented"),),
+        "(2020); yuliu316316/MFIF@267c081 evaluation/ (QMI, QNCIE, QG, QP, QE, QY, QCB, QCV: the survey's "
+        "corrected QG, QE and QY are the @liu2020 ids, the others equal our plain ids: "
+        "tests/test_metrics_liu2020.py)",
     )
 )
 register_suite(
