@@ -7,7 +7,9 @@ method id.
 Determinism
 -----------
 * Images are the sorted stems of ``train_ecssd``; the last ``val_images`` stems are held out for
-  validation (never trained on). MFIF test sets are never read.
+  validation (never trained on), and the stems of the ``ecssd_gt`` test set
+  (:data:`bench.gtphotos.TEST_STEMS`) are excluded from training explicitly, whatever ``val_images``
+  or ``--limit-images`` say. MFIF test sets are never read.
 * Sample ``i`` of epoch ``e`` is built from ``numpy.random.default_rng([seed, e, i])`` and the
   epoch order from ``default_rng([seed, e, -1])``, so the data stream is a pure function of
   (seed, epoch) and a resumed run sees exactly the batches an uninterrupted run would.
@@ -138,6 +140,14 @@ class TrainingImages:
             masks.append((mk > 127).astype(np.uint8))
         return cls(stems, images, masks)
 
+    def without(self, stems) -> TrainingImages:
+        """These images minus the given stems (order kept)."""
+        drop = set(stems)
+        keep = [i for i, s in enumerate(self.stems) if s not in drop]
+        return TrainingImages(
+            [self.stems[i] for i in keep], [self.images[i] for i in keep], [self.masks[i] for i in keep]
+        )
+
     def split(self, n_val: int) -> tuple[TrainingImages, TrainingImages]:
         """(train, validation): the last ``n_val`` stems are the validation set."""
         if not 0 < n_val < len(self.stems):
@@ -147,6 +157,16 @@ class TrainingImages:
             TrainingImages(self.stems[:k], self.images[:k], self.masks[:k]),
             TrainingImages(self.stems[k:], self.images[k:], self.masks[k:]),
         )
+
+
+def held_out_removed(train_set: TrainingImages) -> TrainingImages:
+    """``train_set`` without the ``ecssd_gt`` test stems; an error if nothing would be left."""
+    from bench.gtphotos import TEST_STEMS
+
+    kept = train_set.without(TEST_STEMS)
+    if not kept.stems:
+        raise UserError("no training images left after excluding the ecssd_gt test stems 0951..1000")
+    return kept
 
 
 def random_crop(
@@ -349,6 +369,7 @@ def train(run: TrainRun) -> dict:
     device = torch.device(run.device)
     data = TrainingImages.load(run.data, run.limit_images)
     train_set, val_set = data.split(min(spec.val_images, max(1, len(data.stems) // 5)))
+    train_set = held_out_removed(train_set)
 
     torch.manual_seed(run.seed)
     model = spec.build_model(dict(spec.config)).to(device)

@@ -244,3 +244,20 @@ def test_cli_train_runs(tmp_path, capsys):
     assert rc == 0
     assert (tmp_path / "o" / "msrsf.pt").is_file() and (tmp_path / "o" / "summary.json").is_file()
     assert main(["train", "nosuch", "--data", str(tmp_path / "data")]) == 2
+
+
+def test_ecssd_gt_test_stems_are_never_trained_on():
+    """The ecssd_gt test photographs (stems 0951..1000) are removed from any training split explicitly."""
+    from bench.gtphotos import TEST_STEMS
+    from bench.training import TrainingImages, held_out_removed
+
+    stems = [f"{k:04d}" for k in range(940, 1001)]
+    img = np.zeros((4, 4), np.uint8)
+    data = TrainingImages(stems, [img] * len(stems), [img] * len(stems))
+    # a validation share smaller than the test set: without the explicit exclusion 0951..0990 would train
+    train, val = data.split(10)
+    kept = held_out_removed(train)
+    assert not set(kept.stems) & set(TEST_STEMS)
+    assert kept.stems == [f"{k:04d}" for k in range(940, 951)]
+    with pytest.raises(UserError, match="ecssd_gt"):
+        held_out_removed(TrainingImages(list(TEST_STEMS[:3]), [img] * 3, [img] * 3))
