@@ -122,39 +122,53 @@ def _alive(pid: int) -> bool:
     return stat.split(")")[-1].split()[0] != "Z"
 
 
+def _descendants(pid: int) -> set[int]:
+    out = set()
+    for k in _children(pid):
+        out |= {k} | _descendants(k)
+    return out
+
+
+WORKER_MARKS = {"loky": b"popen_loky_posix", "dask": b"spawn_main"}
+
+
 @pytest.mark.skipif(not (DATA / "lytro").is_dir(), reason="lytro not in $MFIF_DATA")
-def test_workers_exit_after_kill_9_of_run(tmp_path):
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_workers_exit_after_kill_9_of_run(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench", "run", "--methods", "lp,rp,dwt,gf", "--dataset", "lytro", "--metrics",
          "none", "--jobs", "2", "--repeats", "3", "--no-plots", "--no-progress", "--out", str(tmp_path / "o"),
-         "--cache-dir", str(tmp_path / "c")],
+         "--cache-dir", str(tmp_path / "c"), "--backend", backend],
         cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     workers: set[int] = set()
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
-        # loky's workers are the children started through its popen entry point; wait until they are up and
-        # working (a fused image committed), so the test is about running workers, not half-started ones
-        kids = _children(proc.pid)
+        # the workers are the descendants started through the backend's entry point (loky's popen, Dask's
+        # multiprocessing spawn); wait until they are up and working (a fused image committed), so the test
+        # is about running workers, not half-started ones
         workers = set()
-        for k in kids:
+        for k in _descendants(proc.pid):
             try:
-                if b"popen_loky_posix" in Path(f"/proc/{k}/cmdline").read_bytes():
+                if WORKER_MARKS[backend] in Path(f"/proc/{k}/cmdline").read_bytes():
                     workers.add(k)
             except OSError:
                 pass
-        if len(workers) == 2 and _n_fused(tmp_path / "c" / "index.sqlite") >= 2:
+        if len(workers) >= 2 and _n_fused(tmp_path / "c" / "index.sqlite") >= 2:
             break
         time.sleep(0.2)
     if proc.poll() is not None or not workers:
         pytest.fail("run finished (or started no workers) before it could be killed")
+    everything = _descendants(proc.pid)  # workers and helpers (resource tracker, nannies)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     t0 = time.time()
-    while time.time() - t0 < GRACE_S and any(_alive(w) for w in workers):
+    while time.time() - t0 < GRACE_S and any(_alive(w) for w in everything):
         time.sleep(0.2)
-    left = [w for w in workers if _alive(w)]
+    left = [w for w in everything if _alive(w)]
     for w in left:  # do not leave them behind if the test fails
         os.kill(w, signal.SIGKILL)
-    assert not left, f"workers still alive {time.time() - t0:.1f} s after kill -9 of the run"
+    assert not left, f"processes still alive {time.time() - t0:.1f} s after kill -9 of the run: {left}"
