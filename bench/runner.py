@@ -6,7 +6,8 @@
 2. looks every fusion up in the :class:`bench.cache.ResultCache`; missing ones run in parallel
    (:class:`bench.executor.Executor`: joblib loky, or Dask), CPU methods with ``jobs`` workers, methods
    placed on a CUDA device one at a time in the main process (one worker per device);
-3. looks every score up; missing ones are computed per fused image, in parallel;
+3. looks every score up; missing ones are computed in parallel, the fused images of one scene in one
+   task per metric group (scene affinity: the sources' memoised work is built once per scene);
 4. writes the run folder (:class:`bench.rundir.RunFolder`: ``results.csv``, ``artifacts.csv``,
    ``run.json``), all atomically, at the end.
 
@@ -55,10 +56,11 @@ from bench.workers import FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, s
 __all__ = [
     "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
     "default_cache_dir", "metric_groups", "read_results", "resolve_datasets", "resolve_methods",
-    "resolve_metrics", "run", "write_results",
+    "resolve_metrics", "run", "scene_bundles", "write_results",
 ]
 
 METRICS_PER_TASK = 38  # about half of all metrics: two score tasks per fused image
+SCENE_TASK_IMAGES = 32  # at most this many fused images of one scene in a score task (scene affinity)
 
 
 @dataclass
@@ -340,42 +342,73 @@ def _run_scores(
     counts["score_cached"] = len(scores)
     remote = ex.backend == "dask" and bool(cfg.scheduler)  # workers may not see our cache folder
 
-    def task(i: int, mids: list[str]):
+    def call(i: int, mids: list[str]) -> tuple:
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
         fused = read_png_u8(j.entry.path) if remote else str(j.entry.path)
         dm_in = None  # headline hook (issue 12): inputs of the decision-map metrics
         if any(get_metric(m).info.needs_decision_map for m in mids):
             dm_in = functools.partial(dm_inputs, str(j.entry.dm_path), j.scene.load_focus_maps)
-        return (
-            score_worker,
-            (j.scene.load_sources, j.scene.load_reference if needs_ref else None, fused, mids, cfg.protocol,
-             dm_in),
-        )
+        load_ref = j.scene.load_reference if needs_ref else None
+        return (j.scene.load_sources, load_ref, fused, mids, cfg.protocol, dm_in)
 
+    def task(*items: tuple[int, list[str]]):
+        return _score_bundle, (tuple(call(i, mids) for i, mids in items),)
+
+    bundles = scene_bundles(missing, lambda i: (jobs[i].dataset, jobs[i].scene.id), ex.jobs)
     done: set[int] = set()
     try:
-        for t, res in ex.map(LazyTasks(missing, task)):
-            i, _ = missing[t]
+        for t, results in ex.map(LazyTasks(bundles, task)):
             rows = []
-            for s, sec in res:
-                scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
-                if not is_environmental_message(s.message):  # never cached
-                    rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
-                counts["score_computed"] += 1
-                counts["score_errors"] += s.status != "ok"
+            for (i, _), res in zip(bundles[t], results, strict=True):
+                for s, sec in res:
+                    scores[(i, s.metric)] = (s.value, s.status, s.message, sec)
+                    if not is_environmental_message(s.message):  # never cached
+                        rows.append((keys[(i, s.metric)], s.metric, s.value, s.status, s.message, sec))
+                    counts["score_computed"] += 1
+                    counts["score_errors"] += s.status != "ok"
             cache.put_scores(rows, provenance.now())
             done.add(t)
-            bar.update(1)
+            bar.update(len(bundles[t]))
     except Exception as exc:
         if not is_worker_crash(exc):
             raise
-        for t, (i, mids) in enumerate(missing):  # error rows, never cached: the next run retries them
+        for t, bundle in enumerate(bundles):  # error rows, never cached: the next run retries them
             if t not in done:
-                for m in mids:
-                    scores[(i, m)] = (math.nan, "error", f"worker crashed: {one_line(exc)}", math.nan)
-                    counts["score_errors"] += 1
+                for i, mids in bundle:
+                    for m in mids:
+                        scores[(i, m)] = (math.nan, "error", f"worker crashed: {one_line(exc)}", math.nan)
+                        counts["score_errors"] += 1
     return scores
+
+
+def _score_bundle(calls: tuple[tuple, ...]) -> list:
+    """:func:`bench.workers.score_worker` for each fused image of one score task, in order (in one worker)."""
+    return [score_worker(*args) for args in calls]
+
+
+def scene_bundles(
+    items: Sequence[tuple[int, list[str]]], scene_of: Any, jobs: int, cap: int = SCENE_TASK_IMAGES
+) -> list[tuple[tuple[int, list[str]], ...]]:
+    """Group score items ``(job index, metric ids)`` into tasks with scene affinity.
+
+    A task holds fused images of one scene (``scene_of(job index)``) scored with the same metric ids, so
+    one worker scores them all and the metrics' source-side memos (:func:`metrics._memo.source_memo`:
+    phase congruency, GSM fits, feature maps of the sources) are built once per scene and metric group
+    instead of once in every worker. At most ``min(cap, len(items) // (2 * jobs))`` images per task (at
+    least one), so small runs still give every worker work. Order: the items' order (scene-major), each
+    task where its first item was. Values do not depend on the grouping.
+    """
+    size = max(1, min(cap, len(items) // (2 * max(jobs, 1))))
+    groups: dict[tuple, list[tuple[int, list[str]]]] = {}
+    order: list[tuple] = []
+    for i, mids in items:
+        g = (scene_of(i), tuple(mids))
+        if g not in groups:
+            groups[g] = []
+            order.append(g)
+        groups[g].append((i, mids))
+    return [tuple(groups[g][k : k + size]) for g in order for k in range(0, len(groups[g]), size)]
 
 
 def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str):

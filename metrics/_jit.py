@@ -8,7 +8,8 @@ numba's user-wide cache directory when that is read-only, or in ``$NUMBA_CACHE_D
 process loads it instead of recompiling.
 
 Set ``MFIF_NO_NUMBA=1`` to force the NumPy path (the tests compare both paths); it is also used when
-numba is not installed or a kernel module fails to import.
+numba is not installed or a kernel module fails to import (kernel modules compile, or load from the
+cache, a tiny case at import, so a numba that cannot build a kernel also selects the NumPy path).
 """
 
 from __future__ import annotations
@@ -32,6 +33,6 @@ def kernels(name: str) -> ModuleType | None:
     if name not in _MODULES:
         try:
             _MODULES[name] = importlib.import_module(f"metrics._kernels_{name}")
-        except ImportError:
+        except Exception:  # numba missing, or a kernel it cannot build (checked at import): NumPy path
             _MODULES[name] = None
     return _MODULES[name]

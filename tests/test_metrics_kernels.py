@@ -71,6 +71,28 @@ def test_no_numba_switch_selects_numpy_path(monkeypatch):
     assert _close(fmi_mod.fmi(srcs, fused, "none"), slow)
 
 
+def test_kernel_module_that_cannot_build_selects_numpy_path(monkeypatch):
+    """A kernel module whose import fails in any way (kernels compile a tiny case at import) -> None."""
+
+    def broken(name):
+        raise RuntimeError(f"cannot build {name}")  # e.g. a numba without an option a kernel uses
+
+    monkeypatch.setattr(_jit.importlib, "import_module", broken)
+    monkeypatch.delitem(_jit._MODULES, "nosuch", raising=False)
+    assert _jit.kernels("nosuch") is None
+    _jit._MODULES.pop("nosuch", None)
+
+
+def test_fmi_kernel_single_window_and_n1():
+    """Edge sizes of the compiled loop's scratch-free path: one window, one source, many sources."""
+    rng = np.random.default_rng(9)
+    for n, shape in ((1, (3, 3)), (1, (5, 17)), (5, (4, 3)), (2, (3, 40))):
+        feats = [np.round(rng.random(shape) * 255) for _ in range(n)]
+        ff = np.round(rng.random(shape) * 255)
+        a, b = fmi_mod.fmi_value_compiled(feats, ff), fmi_mod.fmi_value(feats, ff)
+        assert a is not None and _close(a, b), (n, shape, a, b)
+
+
 @pytest.mark.slow
 def test_fmi_kernel_on_reference_images(reference_dir):
     from PIL import Image

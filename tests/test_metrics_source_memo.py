@@ -174,3 +174,46 @@ def test_wavelet_feature_matrix_form_equals_pywt(shape):
     got = feature_wavelet(x)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_qcb_source_contrast_memo_hit_equals_cold_value():
+    """Qcb's per-source C' is memoised by content: a hit gives the cold value bit for bit, read-only."""
+    from metrics import qcb as qcb_mod
+    from metrics._memo import clear_memos
+
+    a, b, f = _images(3)
+    clear_memos()
+    cold = qcb_mod.qcb_chen_blum([a, b], f)
+    assert len(qcb_mod._source_contrast.cache) == 2  # both sources, not the fused image
+    f2 = f.copy()
+    f2[5, 6] += 1
+    clear_memos()
+    expected = qcb_mod.qcb_chen_blum([a, b], f2)
+    assert qcb_mod.qcb_chen_blum([a.copy(), b.copy()], f) == cold  # warm: new objects, same content
+    assert qcb_mod.qcb_chen_blum([a, b], f2) == expected  # another fused image of the scene
+    assert not qcb_mod._source_contrast(a).flags.writeable
+    a2 = a.copy()
+    a2[0, 0] = 255 - a2[0, 0]  # edited content: a miss, recomputed
+    clear_memos()
+    expected = qcb_mod.qcb_chen_blum([a2, b], f)
+    qcb_mod.qcb_chen_blum([a, b], f)
+    assert qcb_mod.qcb_chen_blum([a2, b], f) == expected
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0])
+def test_qabf_source_gradient_memo_hit_equals_cold_value(scale):
+    """Qabf's per-source gradient/angle maps are memoised by content: hits give the cold value exactly."""
+    from metrics import qabf as qabf_mod
+    from metrics._memo import clear_memos
+
+    a, b, f = _images(4)
+    f2 = f.copy()
+    f2[7, 8] += 1
+    clear_memos()
+    expected = qabf_mod.qabf_xydeas([a, b], f2, scale=scale)
+    clear_memos()
+    cold = qabf_mod.qabf_xydeas([a, b], f, scale=scale)
+    assert len(qabf_mod._source_grad_angle.cache) == 2
+    assert qabf_mod.qabf_xydeas([a.copy(), b.copy()], f, scale=scale) == cold
+    assert qabf_mod.qabf_xydeas([a, b], f2, scale=scale) == expected
+    assert not any(m.flags.writeable for m in qabf_mod._source_grad_angle(a))
