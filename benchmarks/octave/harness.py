@@ -305,6 +305,36 @@ def write_golden(path: Path, case_list: list[dict], specs: list[S.Spec], res: di
     os.replace(tmp, path)
 
 
+def merge(out: Path, inputs: list[Path]) -> None:
+    """Merge golden files written by separate runs (same Octave); later inputs win per (case, id)."""
+    doc = json.loads(out.read_text()) if out.is_file() else None
+    for p in inputs:
+        new = json.loads(p.read_text())
+        if doc is None:
+            doc = new
+            continue
+        if new["octave"] != doc["octave"]:
+            raise SystemExit(f"error: {p}: other Octave ({new['octave']} vs {doc['octave']})")
+        for key in ("values", "errors", "seconds", "nonfinite"):
+            for cid, vals in new.get(key, {}).items():
+                doc.setdefault(key, {}).setdefault(cid, {}).update(vals)
+        for cid, vals in new.get("values", {}).items():  # a new value clears an old error
+            for gid in vals:
+                if gid not in new.get("errors", {}).get(cid, {}):
+                    doc.get("errors", {}).get(cid, {}).pop(gid, None)
+        cases = {c["id"]: c for c in doc["cases"]}
+        cases.update({c["id"]: c for c in new["cases"]})
+        doc["cases"] = list(cases.values())
+        doc["metrics"] = dict(sorted({**doc["metrics"], **new["metrics"]}.items()))
+        doc["upstream"].update(new["upstream"])
+    order = {c["id"]: i for i, c in enumerate(C.golden_cases() + C.visible_cases())}
+    doc["cases"].sort(key=lambda c: order.get(c["id"], 1 << 30))
+    doc["errors"] = {k: v for k, v in doc.get("errors", {}).items() if v}
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, out)
+
+
 def agree(golden: Path) -> int:
     """Compare a ``--cases visible`` golden file with ``shared/reference/metrics_reference.json``."""
     doc = json.loads(golden.read_text())
@@ -360,6 +390,9 @@ def main(argv=None) -> int:
     m.add_argument("--cases", choices=("visible", "golden"), required=True)
     m.add_argument("--out", type=Path, required=True)
     m.add_argument("tsv", type=Path, nargs="+")
+    g = sub.add_parser("merge", help="merge golden files (values, cases, provenance) into OUT")
+    g.add_argument("out", type=Path)
+    g.add_argument("inputs", type=Path, nargs="+")
     a = sub.add_parser("agree", help="compare a visible-case golden file with the visible set")
     a.add_argument("golden", type=Path)
     args = ap.parse_args(argv)
@@ -368,6 +401,9 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "agree":
         return agree(args.golden)
+    if args.cmd == "merge":
+        merge(args.out, args.inputs)
+        return 0
     if args.cmd == "import-tsv":
         rows = []
         for t in args.tsv:
