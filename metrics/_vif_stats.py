@@ -11,7 +11,8 @@ Linfeng-Tang/Evaluation-for-Image-Fusion @ 0e87153be77320e31ef2cabb5820518d2ac56
 At scale s = 1..4 a Gaussian window of side N = 2^(5-s)+1 and sigma N/5 (``fspecial``, not renormalised);
 from scale 2 on both images are first filtered with it (``filter2 'valid'``) and every second row and column
 kept (starting with the first); local statistics by ``filter2 'valid'`` with the clamps of the original
-code. Octave's exact rounding is reproduced on exactly-flat windows (see ``metrics._structural``).
+code. Octave's exact rounding is reproduced on exactly-flat windows (see ``metrics._structural``) and, where
+a flat reference window's noise variance escapes the 1e-10 clamp, on the covariance there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from metrics._matlab import OctaveWindow
+from metrics._memo import flat_windows
 from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
@@ -39,7 +41,15 @@ def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
         if s > 1:
             ref = win.filter_valid(ref)[::2, ::2]
             dist = win.filter_valid(dist)[::2, ::2]
-        _, _, s1, s2, s12 = local_moments(ref, dist, win)
+        mx, _, s1, s2, s12 = local_moments(ref, dist, win)
+        # Where the reference is exactly flat but Octave's rounding noise leaves s1 >= 1e-10 (no clamp), the
+        # code's g = s12 / (s1 + 1e-10) is a ratio of two rounding residues: s12 then needs Octave's exact
+        # bits too (found by the Octave golden cases: g06 256x256, VIFF off by 2e-7 before).
+        noisy = flat_windows(ref, win.n) & (s1 >= _TOL)
+        if noisy.any():
+            noisy &= ~flat_windows(dist, win.n)  # both flat: s12 is already exact
+            r, c = np.nonzero(noisy)
+            s12[r, c] = win.exact_at(ref * dist, r, c) - mx[r, c] * win.exact_at(dist, r, c)
         s1 = np.where(s1 < 0, 0.0, s1)
         s2 = np.where(s2 < 0, 0.0, s2)
         g = s12 / (s1 + _TOL)

@@ -54,27 +54,72 @@ def mef_ssim_single_scale(xs: Sequence[np.ndarray], f: np.ndarray) -> float:
     return _mef_single(f, *xs)
 
 
-@memoize_images
-def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
-    n = _W * _W
-    k = len(xs)
+def _dyadic_ints(xs: Sequence[np.ndarray]) -> tuple[int, list[np.ndarray]] | None:
+    """``(s, [x * s as int64])`` with the smallest power of two ``s`` that makes every image integer.
+
+    The benchmark's inputs are 8-bit values and the 2x2-mean pyramid keeps them dyadic (multiples of 1/4,
+    1/16), so window sums of products are exact in int64. None for other inputs (then moments in float).
+    """
+    s = 1
+    while s <= 1 << 12:
+        ys = [x * s for x in xs]
+        small = max(float(np.abs(y).max()) for y in ys) < 1 << 20
+        if small and all(np.array_equal(y, np.floor(y)) for y in ys):
+            return s, [y.astype(np.int64) for y in ys]
+        s *= 2
+    return None
+
+
+def _box_sum(y: np.ndarray, n: int) -> np.ndarray:
+    """Exact sums over the valid n x n windows of an int64 image (integral image)."""
+    c = np.zeros((y.shape[0] + 1, y.shape[1] + 1), dtype=np.int64)
+    c[1:, 1:] = y.cumsum(0).cumsum(1)
+    return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+
+
+def _centred_products(xs: Sequence[np.ndarray]) -> dict[tuple[int, int], np.ndarray]:
+    """``D[i, j] = sum_p (x_i - mu_i)(x_j - mu_j)`` over every 11x11 window (box means mu).
+
+    Exact (then rounded once) for dyadic inputs: ``(n S_ij - S_i S_j) / (n s^2)`` from int64 window sums, so a
+    window whose deviations cancel exactly (e.g. A + B constant while A varies) gives exactly 0, as the
+    reference's direct per-window arithmetic does. Other inputs: float moments.
+    """
+    k, n = len(xs), _W * _W
+    ints = _dyadic_ints(xs)
+    if ints is not None:
+        s, ys = ints
+        s1 = [_box_sum(y, _W) for y in ys]
+        return {
+            (i, j): (n * _box_sum(ys[i] * ys[j], _W) - s1[i] * s1[j]).astype(np.float64) / (n * s * s)
+            for i in range(k)
+            for j in range(i, k)
+        }
     box = lambda a: filter2_valid(a, _BOX)  # noqa: E731
-    gau = lambda a: filter2_valid(a, _GAUSS)  # noqa: E731
-    # Over a window where x_k is exactly constant, x_k - mu_k is a constant vector: it moves the desired
-    # patch's mean but adds nothing to its (co)variances. The moment expansion below would turn the
-    # E[x^2] - E[x]^2 rounding noise there into spurious variance, so those terms are zeroed exactly.
-    live = [~flat_windows(x, _W) for x in xs]
     mu = [box(x) for x in xs]
-    bxx = {(i, j): box(xs[i] * xs[j]) for i in range(k) for j in range(i, k)}
-    var = [(bxx[i, i] - mu[i] * mu[i]) * live[i] for i in range(k)]
-    ed = [np.sqrt(np.maximum(n * v, 0)) + 0.001 for v in var]
-    # structure consistency
-    den = sum(np.sqrt(np.maximum(n * v, 0)) for v in var)
-    ssum = sum(mu)
-    var_s = (
-        sum(bxx[min(i, j), max(i, j)] for i in range(k) for j in range(k)) - ssum * ssum
-    ) * ~flat_windows(sum(xs), _W)
-    num = np.sqrt(np.maximum(n * var_s, 0))
+    live = [~flat_windows(x, _W) for x in xs]
+    return {
+        (i, j): n * (box(xs[i] * xs[j]) - mu[i] * mu[j]) * (live[i] & live[j])
+        for i in range(k)
+        for j in range(i, k)
+    }
+
+
+def _patch_weights(xs: Sequence[np.ndarray]):
+    """Box statistics and desired-patch coefficients of every window (the first half of ``mef_ssim.m``).
+
+    Returns ``(mu, norms, a, max_ed, nrm, zero)``: box means, ``||x_k - mu_k||``, the coefficient ``a_k`` of
+    ``x_k - mu_k`` in the desired patch, ``max_k ed_k``, the patch norm before rescaling, and the windows
+    where that norm is rounding residue (see :func:`noise_windows`).
+    """
+    k = len(xs)
+    d = _centred_products(xs)  # sum over the window of (x_i - mu_i)(x_j - mu_j)
+    dd = lambda i, j: d[min(i, j), max(i, j)]  # noqa: E731
+    mu = [filter2_valid(x, _BOX) for x in xs]
+    norms = [np.sqrt(np.maximum(dd(i, i), 0)) for i in range(k)]  # ||x_k - mu_k||
+    ed = [nk + 0.001 for nk in norms]
+    # structure consistency R = ||s - mean s|| / sum_k ||x_k - mu_k||, s = sum_k x_k
+    den = sum(norms)
+    num = np.sqrt(np.maximum(sum(dd(i, j) for i in range(k) for j in range(k)), 0))
     r = (num + _EPS) / (den + _EPS)
     r[r > 1] = 1 - _EPS
     r[r < 0] = _EPS
@@ -82,31 +127,61 @@ def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
     p[p > 10] = 10
     w = [(e / _W) ** p + _EPS for e in ed]
     wsum = sum(w)
-    a = [
-        wi / wsum / e for wi, e in zip(w, ed, strict=True)
-    ]  # coefficient of (x_k - mu_k) in the desired patch
+    # coefficient of (x_k - mu_k) in the desired patch
+    a = [wi / wsum / e for wi, e in zip(w, ed, strict=True)]
     max_ed = np.maximum.reduce(ed)
+    # ||desired patch||^2 = sum_ij a_i a_j D_ij. Where the weighted deviations cancel to rounding level
+    # (complementary sources with equal weights) the reference's patch is rounding residue: treated as the
+    # exact zero patch (no rescaling, r = 0).
+    norm2 = sum(a[i] * a[j] * dd(i, j) for i in range(k) for j in range(k))
+    scale = sum(np.abs(a[i]) * norms[i] for i in range(k))
+    nrm = np.sqrt(np.maximum(norm2, 0))
+    zero = nrm <= 1e-8 * scale
+    return mu, norms, a, max_ed, nrm, zero
+
+
+def noise_windows(xs: Sequence[np.ndarray], levels: int = 3) -> list[int]:
+    """Per scale, the windows whose MEF-SSIM value the reference decides by rounding noise.
+
+    There the sources vary but their weighted deviations cancel exactly (e.g. A + B constant over the window
+    with equal weights), so ``mef_ssim.m``'s desired patch is rounding residue that it rescales to norm
+    ``max(ed)``: the reference's q depends on the last bits of its ``filter2`` means (it moves by 3e-5 under
+    transposition on a 64x64 crop with 6 such windows). A golden case with any is fragile for ``mef_ssim``.
+    """
+    out = []
+    xs = list(xs)
+    for lev in range(levels):
+        if min(xs[0].shape) < _W:
+            break
+        _, norms, _, _, _, zero = _patch_weights(xs)
+        out.append(int(np.count_nonzero(zero & (sum(norms) > 0))))
+        if lev < levels - 1:
+            xs = [imfilter_symmetric_2x2_decimate(x) for x in xs]
+    return out
+
+
+@memoize_images
+def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
+    k = len(xs)
+    gau = lambda a: filter2_valid(a, _GAUSS)  # noqa: E731
+    mu, norms, a, max_ed, nrm, zero = _patch_weights(xs)
+    live = [(nk > 0) & ~zero for nk in norms]
     # Gaussian moments
     gx = [gau(x) for x in xs]
     gf = gau(f)
     gxx = {(i, j): gau(xs[i] * xs[j]) for i in range(k) for j in range(i, k)}
     gxf = [gau(x * f) for x in xs]
     gff = gau(f * f)
-    # sum_p (x_i - mu_i)(x_j - mu_j) over the box window, and Gaussian-weighted versions
-    norm2 = np.zeros_like(max_ed)
     wrr = np.zeros_like(max_ed)
     for i in range(k):
         for j in range(k):
             ii, jj = min(i, j), max(i, j)
             both = live[i] & live[j]
-            d_box = n * (bxx[ii, jj] - mu[i] * mu[j]) * both
             d_gau = (gxx[ii, jj] - mu[j] * gx[i] - mu[i] * gx[j] + mu[i] * mu[j] * _GSUM) * both
-            norm2 += a[i] * a[j] * d_box
             wrr += a[i] * a[j] * d_gau
     wr = sum(a[i] * (gx[i] - mu[i] * _GSUM) * live[i] for i in range(k))  # sum_p w r (before scaling)
     wrf = sum(a[i] * (gxf[i] - mu[i] * gf) * live[i] for i in range(k))  # sum_p w r f (before scaling)
-    nrm = np.sqrt(np.maximum(norm2, 0))
-    lam = np.where(nrm > 0, max_ed / np.where(nrm > 0, nrm, 1), 1.0)
+    lam = np.where(zero | (nrm == 0), 1.0, max_ed / np.where(nrm > 0, nrm, 1))
     mu1 = lam * wr
     mu2 = gf
     s1 = lam * lam * wrr - 2 * mu1 * mu1 + mu1 * mu1 * _GSUM
