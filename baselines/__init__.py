@@ -8,6 +8,7 @@ name here.
 
 ENTRY_MODULES = (
     "average",
+    "brw",
     "dsift",
     "dtcwt",
     "dwt",

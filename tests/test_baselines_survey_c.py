@@ -1,0 +1,157 @@
+"""The later survey ports (issue 13 item 2: brw, ...): building blocks, contract, agreement.
+
+Agreement is measured against the fused images of Yu Liu's survey (github.com/yuliu316316/MFIF @
+267c081b, five scenes in ``shared/reference/yuliu2020/Results``) by ``benchmarks/agreement_survey_c.py``;
+the floors are the measured agreement minus a margin. The gray scenes run in the fast suite, lytro-01
+(520x520 colour) is slow. Skips only when the shared folders are absent.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from bench.registry import get_method
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import agreement_survey_c as ag  # noqa: E402
+
+# method id -> (survey file name, {scene: (min % within 1 GL, min PSNR dB)})
+FLOORS = {
+    "brw": ("brw", {s: (99.99, 80.0) for s in ag.SCENES}),
+}
+METHODS = sorted(FLOORS)
+
+
+def _pair(colour: bool, n: int = 2, h: int = 48, w: int = 64) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    base = gaussian_filter(rng.random((h, w, 3) if colour else (h, w)), (1.0, 1.0, 0)[: 3 if colour else 2])
+    base = 0.1 + 0.8 * (base - base.min()) / (base.max() - base.min())
+    blur = gaussian_filter(base, (3.0, 3.0, 0)[: base.ndim])
+    left = np.zeros((h, w), bool)
+    left[:, : w // 2] = True
+    if colour:
+        left = left[..., None]
+    out = [np.where(left, base, blur), np.where(left, blur, base)]
+    if n == 3:
+        out.append(gaussian_filter(base, (1.0, 1.0, 0)[: base.ndim]))
+    return [x.astype(np.float32) for x in out]
+
+
+# -- contract (the registry-wide tests cover these too; kept here so a port is checked on its own) ----
+
+
+@pytest.mark.parametrize("method_id", METHODS)
+@pytest.mark.parametrize("colour", [False, True], ids=["gray", "colour"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_contract(method_id, colour, n):
+    fuse = get_method(method_id).fuse
+    srcs = _pair(colour, n)
+    res = fuse(srcs)
+    assert res.image.shape == srcs[0].shape and res.image.dtype == np.float32
+    assert np.isfinite(res.image).all() and res.image.min() >= 0.0 and res.image.max() <= 1.0
+    if res.decision_map is not None:
+        dm = res.decision_map
+        assert dm.shape == srcs[0].shape[:2] and dm.min() >= 0.0 and dm.max() <= 1.0
+    again = fuse(srcs)
+    assert np.array_equal(res.image, again.image)
+    if n == 2 and res.decision_map is not None:
+        # left half sharp in A (index 0), right half sharp in B (index 1): the map must say so
+        w = srcs[0].shape[1]
+        assert res.decision_map[8:-8, 6 : w // 2 - 8].mean() < 0.25
+        assert res.decision_map[8:-8, w // 2 + 8 : -6].mean() > 0.75
+
+
+# -- brw building blocks ---------------------------------------------------------------------------
+
+
+def test_brw_wls_pass_is_the_tridiagonal_solve():
+    """One FGS line pass equals a dense solve of (I + lam * weighted Laplacian) x = f per line."""
+    from baselines.brw import _wls_pass
+
+    rng = np.random.default_rng(0)
+    guide = rng.integers(0, 256, (3, 17)).astype(np.float64)
+    f = rng.random((2, 3, 17))
+    x = f.copy()
+    lam, s = 12.5, 5.1
+    _wls_pass(x, guide, lam, s)
+    for li in range(3):
+        wgt = lam * np.exp(-np.abs(np.diff(guide[li])) / s)
+        m = np.eye(17)
+        for j, wj in enumerate(wgt):
+            m[j, j] += wj
+            m[j + 1, j + 1] += wj
+            m[j, j + 1] -= wj
+            m[j + 1, j] -= wj
+        for k in range(2):
+            np.testing.assert_allclose(x[k, li], np.linalg.solve(m, f[k, li]), rtol=1e-12, atol=1e-12)
+
+
+def test_brw_fgs_keeps_constants_and_smooths_within_regions():
+    from baselines.brw import fgs
+
+    guide = np.zeros((20, 30))
+    guide[:, 15:] = 255.0
+    ones = fgs(np.ones((1, 20, 30)), guide, 0.02)
+    np.testing.assert_allclose(ones, 1.0, atol=1e-12)
+    sparse = np.zeros((1, 20, 30))
+    sparse[0, 10, 3] = 1.0
+    out = fgs(sparse, guide, 0.02)[0]
+    assert out[:, :15].sum() > 50 * out[:, 15:].sum()  # the strong edge stops the diffusion
+
+
+def test_brw_imhist_and_seeds_follow_weight_h():
+    """imhist bins (round to k/255, clamp), two largest bins dropped, central alpha share unseeded."""
+    from baselines.brw import imhist256, seeds
+
+    x = np.array([-0.1, 0.0, 0.5 / 255 - 1e-9, 0.5 / 255, 1.0, 1.2])
+    h = imhist256(x)
+    assert h[0] == 3 and h[1] == 1 and h[255] == 2 and h.sum() == 6
+    # a map with two big plateaus (0 and 1) and a ramp of 100 values between them
+    ramp = np.linspace(0.1, 0.9, 100)
+    m = np.concatenate([np.zeros(500), np.ones(400), ramp])[None, :]
+    h1, h2 = seeds(m, m, 0.9, 0.8)
+    assert h1[0, :900].all()  # the plateaus are seeds
+    inner = h1[0, 900:]
+    assert inner[:3].all() and inner[-3:].all() and not inner[10:90].any()
+
+
+# -- agreement with the survey ----------------------------------------------------------------------
+
+
+def _skip_without_data() -> None:
+    if ag.data_dir() is None or ag.survey_dir() is None:
+        pytest.skip("needs MFIF_DATA=../shared/datasets and ../shared/reference/yuliu2020 next to it")
+
+
+CASES = [
+    pytest.param(m, s, id=f"{m}-{s}", marks=[pytest.mark.slow] if s == "c_01" else [])
+    for m in METHODS
+    for s in FLOORS[m][1]
+]
+
+
+@pytest.mark.parametrize(("method_id", "scene"), CASES)
+def test_agreement_with_survey(method_id, scene):
+    _skip_without_data()
+    survey_name, floors = FLOORS[method_id]
+    fuse = get_method(method_id).fuse
+    within1, psnr = ag.measure(lambda srcs: fuse(srcs).image, survey_name, (scene,))[scene]
+    w_min, p_min = floors[scene]
+    assert within1 >= w_min and psnr >= p_min, (
+        f"{method_id} on {scene}: {within1:.4f} % within 1 GL, {psnr:.2f} dB; floors {w_min} %, {p_min} dB"
+    )
+
+
+def test_agreement_helper_counts_grey_levels():
+    ref = np.full((10, 10), 100, np.uint8)
+    ours = np.full((10, 10), 101 / 255, np.float32)
+    ours[0, :5] = 102 / 255
+    w, p = ag.agreement(ours, ref)
+    assert w == pytest.approx(95.0)
+    assert p == pytest.approx(10 * np.log10(255**2 / ((95 + 20) / 100)))
+    assert ag.agreement(ref / 255.0, ref)[1] == float("inf")
