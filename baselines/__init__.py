@@ -17,6 +17,7 @@ ENTRY_MODULES = (
     "guided_filtering",
     "laplacian_pyramid",
     "maximum",
+    "misf",
     "mwgf",
     "nsct",
     "nsct_sr",

@@ -23,6 +23,7 @@ import agreement_survey_c as ag  # noqa: E402
 # method id -> (survey file name, {scene: (min % within 1 GL, min PSNR dB)})
 FLOORS = {
     "brw": ("brw", {s: (99.99, 80.0) for s in ag.SCENES}),
+    "misf": ("misf", {s: (99.99, 70.0) for s in ag.SCENES}),
 }
 METHODS = sorted(FLOORS)
 
@@ -118,6 +119,58 @@ def test_brw_imhist_and_seeds_follow_weight_h():
     assert h1[0, :900].all()  # the plateaus are seeds
     inner = h1[0, 900:]
     assert inner[:3].all() and inner[-3:].all() and not inner[10:90].any()
+
+
+# -- misf building blocks --------------------------------------------------------------------------
+
+
+def test_misf_bilateral_grid_against_direct_splat_blur_slice():
+    """The bilateral grid equals a literal per-pixel splat (loop), dense 3-D blur and trilinear slice."""
+    from scipy import ndimage
+
+    from baselines.misf import bilateral_grid
+
+    rng = np.random.default_rng(3)
+    h, w = 21, 26
+    edge = rng.integers(0, 256, (h, w)) / 255.0
+    data = (rng.random((h, w)) > 0.5).astype(np.float64)
+    lo, hi, ss, sr = float(edge.min()), float(edge.max()), 8.0, 0.2
+    gh, gw = (h - 1) // 8 + 1 + 6, (w - 1) // 8 + 1 + 6
+    gd = int(np.floor((hi - lo) / sr)) + 1 + 6
+    gdat = np.zeros((gh, gw, gd))
+    gwt = np.zeros((gh, gw, gd))
+    for j in range(w):  # column-major, as the MATLAB loop
+        for i in range(h):
+            a, b = int(np.floor(i / ss + 0.5)) + 3, int(np.floor(j / ss + 0.5)) + 3
+            c = int(np.floor((edge[i, j] - lo) / sr + 0.5)) + 3
+            gdat[a, b, c] += data[i, j]
+            gwt[a, b, c] += 1
+    k1 = np.exp(-0.5 * np.array([1.0, 0.0, 1.0]))
+    k = k1[:, None, None] * k1[None, :, None] * k1[None, None, :]
+    bd, bw = (ndimage.correlate(g, k, mode="constant") for g in (gdat, gwt))
+    norm = np.where(bw > 0, bd / np.where(bw > 0, bw, 1), 0.0)
+    expect = np.empty((h, w))
+    for i in range(h):
+        for j in range(w):
+            p = np.array([i / ss + 3, j / ss + 3, (edge[i, j] - lo) / sr + 3])
+            f = np.floor(p).astype(int)
+            t = p - f
+            acc = 0.0
+            for corner in np.ndindex(2, 2, 2):
+                wgt = np.prod([t[d] if corner[d] else 1 - t[d] for d in range(3)])
+                acc += wgt * norm[f[0] + corner[0], f[1] + corner[1], f[2] + corner[2]]
+            expect[i, j] = acc
+    np.testing.assert_allclose(bilateral_grid(data, edge, lo, hi, ss, sr), expect, atol=1e-12)
+
+
+def test_misf_laplacian_is_the_published_kernel():
+    from baselines.misf import _lap2
+
+    x = np.zeros((7, 7))
+    x[3, 3] = 6.0
+    out = _lap2(x)
+    assert out[3, 3] == pytest.approx(400.0) and out[2, 3] == pytest.approx(16.0)
+    assert out[2, 2] == pytest.approx(1.0) and out[0, 0] == 0.0
 
 
 # -- agreement with the survey ----------------------------------------------------------------------
