@@ -7,6 +7,7 @@ name here.
 """
 
 ENTRY_MODULES = (
+    "asr",
     "average",
     "brw",
     "dsift",
