@@ -146,6 +146,40 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+def _fused_patches(
+    win: np.ndarray, dicts: Sequence[np.ndarray], epsilon: float, precision: str, mean_rule: str
+) -> np.ndarray:
+    """Fused (ny, nx, p, p) patches (row, col order) of the N sources' windows ``win`` (N, ny, nx, p, p)."""
+    from baselines._omp import omp_l1
+
+    n, ny, nx, p, _ = win.shape
+    m = ny * nx
+    rowmajor = np.ascontiguousarray(win).reshape(n, m, p, p)
+    x = np.ascontiguousarray(rowmajor.swapaxes(-1, -2)).reshape(n, m, p * p)  # column-major vectors
+    means = x.mean(axis=-1)
+    var = np.mean((x - means[..., None]) ** 2, axis=-1)  # var(., 1)
+    x -= means[..., None]
+    pick = n - 1 - np.argmax(var[::-1], axis=0)  # highest variance, the later source on ties
+    choice = orientation_choice(rowmajor[pick, np.arange(m)], len(dicts) - 1)
+    del rowmajor
+    recon = np.empty((m, p * p))
+    winner = np.empty(m, dtype=np.int64)
+    for k in np.unique(choice):
+        sel = np.flatnonzero(choice == k)
+        xs_k = x[:, sel].reshape(-1, p * p)
+        with _one_blas_thread():
+            l1, resid = omp_l1(xs_k, dicts[k], epsilon, dtype=PRECISIONS[precision])
+        best = np.argmax(l1.reshape(n, sel.size), axis=0)  # the first source on ties (w1 unless |w1|<|w2|)
+        codes = (xs_k - resid).reshape(n, sel.size, p * p)
+        recon[sel] = codes[best, np.arange(sel.size)]
+        winner[sel] = best
+    if mean_rule == "average":
+        recon += means.mean(axis=0)[:, None]
+    else:
+        recon += means[winner, np.arange(m)][:, None]
+    return recon.reshape(ny, nx, p, p).swapaxes(-1, -2)
+
+
 def asr_channel(
     planes: np.ndarray,
     dicts: Sequence[np.ndarray],
@@ -153,11 +187,14 @@ def asr_channel(
     epsilon: float,
     precision: str,
     mean_rule: str = "winner",
+    chunk: int = 16384,
 ) -> np.ndarray:
-    """Fuse N planes (N, H, W) on the 0..255 scale; returns the fused (H, W) float64 plane."""
-    from numpy.lib.stride_tricks import sliding_window_view
+    """Fuse N planes (N, H, W) on the 0..255 scale; returns the fused (H, W) float64 plane.
 
-    from baselines._omp import omp_l1
+    Patches are coded in bands of patch rows of about ``chunk`` patches (bounded memory: a 520x520 plane
+    at step 1 has 263k patches per source).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
 
     n, h, w = planes.shape
     p = int(round(np.sqrt(dicts[0].shape[0])))
@@ -167,36 +204,19 @@ def asr_channel(
         raise ValueError(f"asr: a {h}x{w} image is smaller than one {p}x{p} patch")
     win = sliding_window_view(planes, (p, p), axis=(1, 2))[:, : ys[-1] + 1 : step, : xs[-1] + 1 : step]
     ny, nx = win.shape[1], win.shape[2]
-    rowmajor = np.ascontiguousarray(win).reshape(n, ny * nx, p, p)
-    x = np.ascontiguousarray(rowmajor.swapaxes(-1, -2)).reshape(n, ny * nx, p * p)  # column-major
-    means = x.mean(axis=-1)
-    var = np.mean((x - means[..., None]) ** 2, axis=-1)  # var(., 1)
-    x = x - means[..., None]
-    pick = n - 1 - np.argmax(var[::-1], axis=0)  # highest variance, the later source on ties
-    choice = orientation_choice(rowmajor[pick, np.arange(ny * nx)], len(dicts) - 1)
-    recon = np.empty((ny * nx, p * p))
-    winner = np.empty(ny * nx, dtype=np.int64)
-    for k in np.unique(choice):
-        sel = np.flatnonzero(choice == k)
-        xs_k = x[:, sel].reshape(-1, p * p)
-        with _one_blas_thread():
-            l1, resid = omp_l1(xs_k, dicts[k], epsilon, dtype=PRECISIONS[precision])
-        l1 = l1.reshape(n, sel.size)
-        best = np.argmax(l1, axis=0)  # the first source on ties (w = w1 unless |w1| < |w2|)
-        codes = (xs_k - resid).reshape(n, sel.size, p * p)
-        recon[sel] = codes[best, np.arange(sel.size)]
-        winner[sel] = best
-    if mean_rule == "average":
-        recon += means.mean(axis=0)[:, None]
-    else:
-        recon += means[winner, np.arange(ny * nx)][:, None]
-    patches = recon.reshape(ny, nx, p, p).swapaxes(-1, -2)  # (ny, nx, row, col)
     acc = np.zeros((h, w))
     cnt = np.zeros((h, w))
-    for dy in range(p):
-        for dx in range(p):
-            acc[dy : dy + step * ny : step, dx : dx + step * nx : step] += patches[:, :, dy, dx]
-            cnt[dy : dy + step * ny : step, dx : dx + step * nx : step] += 1
+    rows = max(1, chunk // nx)
+    for r0 in range(0, ny, rows):
+        patches = _fused_patches(win[:, r0 : r0 + rows], dicts, epsilon, precision, mean_rule)
+        nyc = patches.shape[0]
+        y0 = r0 * step
+        for dy in range(p):
+            for dx in range(p):
+                ys_ = slice(y0 + dy, y0 + dy + step * nyc, step)
+                xs_ = slice(dx, dx + step * nx, step)
+                acc[ys_, xs_] += patches[:, :, dy, dx]
+                cnt[ys_, xs_] += 1
     uncovered = cnt < 1
     acc[uncovered] = planes.mean(axis=0)[uncovered]
     cnt[uncovered] = 1

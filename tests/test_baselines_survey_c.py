@@ -274,6 +274,12 @@ def test_asr_rules_with_synthetic_dictionaries():
     # N = 3 with a duplicate of B equals the pair (highest variance/L1 pick the same patches)
     f3 = asr([a, b, b.copy()], dicts=dicts)
     np.testing.assert_allclose(f3, f1, atol=1e-12)
+    # coding in bands of patch rows (bounded memory) gives the same image as all patches at once
+    from baselines.asr import asr_channel
+
+    planes = np.stack([a, b]).astype(np.float64) * 255
+    whole = asr_channel(planes, dicts, 7, 0.1, "float64", chunk=10**9)
+    np.testing.assert_allclose(asr_channel(planes, dicts, 7, 0.1, "float64", chunk=40), whole, atol=1e-9)
     colour = asr(_pair(True, h=24, w=28), dicts=dicts)
     assert colour.shape == (24, 28, 3)
     with pytest.raises(ValueError, match="mean_rule"):
