@@ -7,7 +7,9 @@ name here.
 """
 
 ENTRY_MODULES = (
+    "asr",
     "average",
+    "brw",
     "dsift",
     "dtcwt",
     "dwt",
@@ -16,6 +18,7 @@ ENTRY_MODULES = (
     "guided_filtering",
     "laplacian_pyramid",
     "maximum",
+    "misf",
     "mwgf",
     "nsct",
     "nsct_sr",

@@ -48,7 +48,8 @@ SURVEY_METHODS: tuple[str, ...] = (
 )  # fmt: skip
 #: Our methods run by default as extra rows (those registered; deep methods only on request).
 DEFAULT_OURS: tuple[str, ...] = (
-    "dwt", "dtcwt", "nsct", "gf", "sr", "asr", "mwgf", "nsct_sr", "quadtree", "dsift", "gfdf", "lp", "sf",
+    "dwt", "dtcwt", "nsct", "gf", "sr", "asr", "mwgf", "nsct_sr", "quadtree", "dsift", "gfdf", "brw", "misf",
+    "lp", "sf",
 )  # fmt: skip
 
 

@@ -45,6 +45,14 @@ def _errors(scene, dm: np.ndarray) -> tuple[float, float, int]:
 
 def _needs_missing_weights(mid: str) -> str | None:
     info = method_info(mid)
+    if info.family != "learned" and info.weights_url:  # a classical method with data files (asr)
+        from bench.errors import WeightsUnavailable
+
+        try:
+            get_method(mid).fuse([np.zeros((16, 16), np.float32)] * 2)
+        except WeightsUnavailable as exc:
+            return f"{mid} needs its data files: {exc}"
+        return None
     if info.family != "learned" or not info.weights_url:
         return None  # classical, or weights committed to the repository
     from tests.conftest import weights_path
