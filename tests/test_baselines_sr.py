@@ -79,6 +79,33 @@ def test_batched_omp_matches_ompcore(eps):
     assert np.sqrt((res**2).sum(axis=1)).max() <= eps + 1e-9
 
 
+@pytest.mark.parametrize("eps", [0.1, 20.0])
+def test_compiled_omp_matches_ompcore(eps):
+    if not _omp.compiled_available():
+        pytest.skip("numba absent")
+    d = _random_dictionary(8)
+    rng = np.random.default_rng(9)
+    x = np.rint(rng.standard_normal((30, 64)) * 30)
+    x[:2] = 0.0  # zero signals: no atom
+    x -= x.mean(axis=1, keepdims=True)
+    l1, res = _omp.omp_l1_compiled(x, d, eps, batch=7)  # several chunks
+    for i in range(len(x)):
+        want_l1, want_res = _ompcore_reference(x[i], d, eps)
+        assert abs(l1[i] - want_l1) <= 1e-8 * max(1.0, want_l1), i
+        np.testing.assert_allclose(res[i], want_res, atol=1e-8)
+
+
+def test_sr_default_equals_numpy_float64_path(monkeypatch):
+    """The compiled default and the NumPy float64 fallback (numba absent) give the same fused image."""
+    d = _random_dictionary(10)
+    rng = np.random.default_rng(11)
+    a, b = (np.rint(rng.random((20, 18)) * 255) for _ in range(2))
+    got = sr.sr_fuse([a, b], d, 7, 0.1)
+    monkeypatch.setattr(_omp, "compiled_available", lambda: False)
+    want = sr.sr_fuse([a, b], d, 7, 0.1, precision="float64")
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
 def test_batched_omp_float32_close():
     d = _random_dictionary(3)
     x = np.rint(np.random.default_rng(4).standard_normal((64, 64)) * 30)
