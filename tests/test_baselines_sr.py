@@ -170,7 +170,7 @@ def test_missing_dictionary_is_one_line_error(tmp_path, monkeypatch):
 # -- agreement with the survey's published images ------------------------------------------------------
 
 _SPEC = importlib.util.spec_from_file_location(
-    "agreement_survey_b", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey_b.py"
+    "agreement_survey", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey.py"
 )
 agreement = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(agreement)
@@ -194,7 +194,7 @@ SR_FLOORS = {"lytro-01": 0.999, "g_05": 0.999, "g_06": 0.997, "g_09": 0.999, "g_
 def test_agreement_with_survey_sr():
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    rows = agreement.measure("sr")
+    rows = agreement.measure_rows("sr")
     for r in rows:
         assert r["within_1gl"] >= SR_FLOORS[r["scene"]], r
 
@@ -204,7 +204,7 @@ def test_agreement_with_survey_sr_gray_quick():
     """The smallest gray scene (g_10, 160x160) in the fast suite."""
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    (row,) = agreement.measure("sr", scenes=[s for s in agreement.SCENES if s[1] == "g_10"])
+    (row,) = agreement.measure_rows("sr", scenes=[s for s in agreement.SCENE_ROWS if s[1] == "g_10"])
     assert row["within_1gl"] >= SR_FLOORS["g_10"], row
 
 
@@ -215,5 +215,6 @@ def test_survey_setting_overlap7_reproduces_g10():
     on g_10 that setting gives 100 % of pixels within 1 grey level (measured; PSNR 70.6 dB)."""
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    (row,) = agreement.measure("sr", scenes=[s for s in agreement.SCENES if s[1] == "g_10"], overlap=7)
+    g10 = [s for s in agreement.SCENE_ROWS if s[1] == "g_10"]
+    (row,) = agreement.measure_rows("sr", scenes=g10, overlap=7)
     assert row["within_1gl"] >= 0.999 and row["psnr"] >= 65.0, row
