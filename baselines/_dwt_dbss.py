@@ -109,22 +109,9 @@ def synthesis(
 def dbss_fuse(sources: Sequence[np.ndarray], levels: int = 4) -> np.ndarray:
     """Fuse N >= 2 images with ``fuse_dwb(.., levels, 3, 3)`` (the functional core).
 
-    Parameters
-    ----------
-    sources : sequence of ndarray
-        N >= 2 float arrays of one shape (H, W) or (H, W, K), H, W >= 8; channels are independent.
-    levels : int
-        Decomposition levels (the survey: 4).
-
-    Returns
-    -------
-    ndarray
-        Fused float64 array, same shape as one source (not rounded).
-
-    References
-    ----------
-    H. Li, B. S. Manjunath, S. K. Mitra, "Multisensor image fusion using the wavelet transform", Graph.
-    Models Image Process. 57(3), 235-245, 1995. doi:10.1006/gmip.1995.1022
+    ``sources``: N >= 2 float arrays of one shape, (H, W) or (H, W, K) with H, W >= 8, any scale; the
+    channels are fused independently. ``levels``: decomposition levels (the survey: 4). Returns the fused
+    float64 array (not rounded). Fusion rules of Li, Manjunath & Mitra (1995), doi:10.1006/gmip.1995.1022.
     """
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 1:
         raise ValueError(f"dwt: levels must be a positive integer, got {levels!r}")
