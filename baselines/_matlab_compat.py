@@ -4,6 +4,10 @@
   the 8-bit grid (the sources came from 8-bit files and were read as float32) are snapped to the exact
   doubles ``k/255``, i.e. what the MATLAB originals compute from ``double(imread(...))/255``.
 * :func:`rgb2gray`: MATLAB ``rgb2gray`` on doubles (no rounding; weights from the inverse YIQ matrix).
+* :func:`gray_0_255`: ``double(rgb2gray(uint8 img))`` of one 0..255 image (rounded like MATLAB's uint8
+  ``rgb2gray``) when it holds 8-bit values, the unrounded gray otherwise (dsift, mwgf).
+* :func:`serial_pairs` / :func:`index_result`: the serial N > 2 extension ``((I1 + I2) + I3) + ...`` of
+  the pairwise methods (dsift, mwgf) and their registry result (decision map = expected index / (N-1)).
 * :func:`bwareaopen`: MATLAB ``bwareaopen(bw, p)`` (2-D default 8-connectivity): drop connected
   components of fewer than ``p`` pixels.
 """
@@ -52,6 +56,57 @@ def rgb2gray(stack: np.ndarray) -> np.ndarray:
     if stack.ndim == 4:
         return np.ascontiguousarray(stack @ RGB2GRAY)
     return stack
+
+
+def gray_0_255(img: np.ndarray, on_grid: bool | None = None) -> np.ndarray:
+    """0..255 gray of one HxW / HxWx3 image: ``double(rgb2gray(uint8 img))`` (rounded) for 8-bit colour.
+
+    ``on_grid``: whether the image holds integers (8-bit data); None = check. Off the grid the gray is
+    not rounded. Gray images pass through.
+    """
+    if img.ndim == 2:
+        return img
+    g = img @ RGB2GRAY
+    if on_grid is None:
+        on_grid = bool(np.array_equal(img, np.rint(img)))
+    return np.floor(g + 0.5) if on_grid else g
+
+
+def serial_pairs(stack: np.ndarray, pair, *, skip_identical: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Serial extension of a pairwise fusion to N sources: ``((I1 + I2) + I3) + ...``.
+
+    Parameters
+    ----------
+    stack : ndarray
+        N x H x W (x 3) sources, on whatever scale ``pair`` expects.
+    pair : callable
+        ``pair(running, source) -> (fused, w)``: the fused pair and the HxW weight of ``running``.
+    skip_identical : bool
+        Skip a source equal to the running result (it adds nothing).
+
+    Returns
+    -------
+    fused : ndarray
+        The last fused result (``stack[0]`` if every other source was skipped).
+    index : ndarray
+        HxW expected source index (0 = first source): ``w * index + (1 - w) * k`` at step k.
+    """
+    fused, index = stack[0], np.zeros(stack.shape[1:3])
+    for k in range(1, stack.shape[0]):
+        if skip_identical and np.array_equal(fused, stack[k]):
+            continue
+        fused, w = pair(fused, stack[k])
+        index = w * index + (1 - w) * k
+    return fused, index
+
+
+def index_result(fused: np.ndarray, index: np.ndarray, n: int):
+    """``FusionResult`` of a [0, 1] image and an expected source index (map = index / (N-1), clipped)."""
+    from bench.types import FusionResult
+
+    return FusionResult(
+        np.clip(fused, 0.0, 1.0).astype(np.float32), np.clip(index / (n - 1), 0.0, 1.0).astype(np.float32)
+    )
 
 
 def bwareaopen(bw: np.ndarray, p: int) -> np.ndarray:

@@ -153,3 +153,35 @@ def _omp_chunk(xb, d, eps2, bufs, l1_out, res_out, torch) -> None:
         r -= qi * coef[:, None]
         np.matmul(r, d, out=alpha)
         resn = np.einsum("ij,ij->i", r, r)
+
+
+def compiled_available() -> bool:
+    """True when numba imports (the compiled Batch-OMP of :func:`omp_l1_compiled` can run)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def omp_l1_compiled(
+    x: np.ndarray, dictionary: np.ndarray, epsilon: float, *, batch: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`omp_l1` in float64 with the compiled Batch-OMP of :mod:`baselines._omp_kernel` (numba).
+
+    OMP-Box's own algorithm (Cholesky update, ``alpha = D^T x - G_I c``, residual-norm recursion), one
+    signal at a time; ``D^T x`` is one BLAS product per ``batch`` signals. Same parameters and returns
+    as :func:`omp_l1` (the residual in float64).
+    """
+    from baselines._omp_kernel import omp_chunk
+
+    x = np.asarray(x, dtype=np.float64)
+    d = np.ascontiguousarray(dictionary, dtype=np.float64)
+    dt = np.ascontiguousarray(d.T)
+    g = dt @ d
+    m, n = x.shape
+    l1 = np.empty(m)
+    res = np.empty((m, n))
+    eps2 = float(epsilon) ** 2
+    for s0 in range(0, m, batch):
+        xb = np.ascontiguousarray(x[s0 : s0 + batch])
+        omp_chunk(xb, xb @ d, dt, g, eps2, l1[s0 : s0 + batch], res[s0 : s0 + batch])
+    return l1, res

@@ -47,7 +47,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from baselines._matlab_compat import RGB2GRAY, bwareaopen, source_stack
+from baselines._matlab_compat import (
+    RGB2GRAY,
+    bwareaopen,
+    gray_0_255,
+    index_result,
+    serial_pairs,
+    source_stack,
+)
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
@@ -264,16 +271,6 @@ def refine(g1, g2, map1, map2, planes1, planes2, r: int = 3, tile: int = 8) -> n
     return fmap
 
 
-def _gray(img: np.ndarray, on_grid: bool | None = None) -> np.ndarray:
-    """0..255 gray: ``double(rgb2gray(uint8 A))`` for 8-bit colour (rounded like MATLAB), else float."""
-    if img.ndim == 2:
-        return img
-    g = img @ RGB2GRAY
-    if on_grid is None:
-        on_grid = bool(np.array_equal(img, np.rint(img)))
-    return np.floor(g + 0.5) if on_grid else g
-
-
 def _gray_sesf2020(img: np.ndarray) -> np.ndarray:
     """Gray as ``DSIFT_Fusion`` computed it in the SESF-Fuse experiment (0..255 *doubles* passed in).
 
@@ -293,7 +290,7 @@ def dsift_pair(
     sesf2020_call: bool = False,
 ) -> np.ndarray:
     """Decision map D (1 = A, 0 = B, 0.5 = undecided) of two 0..255 images (HxW or HxWx3)."""
-    g1, g2 = (_gray_sesf2020(a), _gray_sesf2020(b)) if sesf2020_call else (_gray(a), _gray(b))
+    g1, g2 = (_gray_sesf2020(a), _gray_sesf2020(b)) if sesf2020_call else (gray_0_255(a), gray_0_255(b))
     h, w = g1.shape
     if min(h, w) < block or scale != 48:
         raise ValueError(f"Expected images of at least {block}x{block} and scale 48, got {h}x{w}, {scale}")
@@ -322,12 +319,13 @@ def dsift(
     if block < 1 or area < 0:
         raise ValueError(f"Expected block >= 1 and area >= 0, got block={block}, area={area}")
     stack = source_stack(images) * 255.0
-    fused, index = stack[0], np.zeros(stack.shape[1:3])
-    for k in range(1, stack.shape[0]):
-        d = dsift_pair(fused, stack[k], 48, block, area, sesf2020_call)
+
+    def pair(running: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = dsift_pair(running, src, 48, block, area, sesf2020_call)
         db = d if stack.ndim == 3 else d[..., None]
-        fused = db * fused + (1 - db) * stack[k]
-        index = d * index + (1 - d) * k
+        return db * running + (1 - db) * src, d
+
+    fused, index = serial_pairs(stack, pair)
     return fused / 255.0, index
 
 
@@ -355,7 +353,4 @@ def fuse(
 ) -> FusionResult:
     """Registry entry: :func:`dsift` (decision map = expected source index / (N-1))."""
     fused, index = dsift(images, block, area, sesf2020_call=sesf2020_call)
-    n = len(images)
-    return FusionResult(
-        np.clip(fused, 0.0, 1.0).astype(np.float32), np.clip(index / (n - 1), 0.0, 1.0).astype(np.float32)
-    )
+    return index_result(fused, index, len(images))

@@ -52,7 +52,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from baselines._matlab_compat import RGB2GRAY, source_stack
+from baselines._matlab_compat import gray_0_255, index_result, serial_pairs, source_stack
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
 
@@ -350,16 +350,6 @@ def _kernel():
     return _mwgf_kernel
 
 
-def _gray(img: np.ndarray, on_grid: bool | None = None) -> np.ndarray:
-    """``RGBTOGRAY``: ``rgb2gray(uint8(img))`` (rounded) for 8-bit-valued colour, float gray otherwise."""
-    if img.ndim == 2:
-        return img
-    g = img @ RGB2GRAY
-    if on_grid is None:
-        on_grid = bool(np.array_equal(img, np.rint(img)))
-    return np.floor(g + 0.5) if on_grid else g
-
-
 def mwgf_pair(
     a: np.ndarray,
     b: np.ndarray,
@@ -375,7 +365,7 @@ def mwgf_pair(
 
     ``on_grid``: whether both hold integers (8-bit sources); None = check.
     """
-    g1, g2 = _gray(a, on_grid), _gray(b, on_grid)
+    g1, g2 = gray_0_255(a, on_grid), gray_0_255(b, on_grid)  # RGBTOGRAY
     dx1, dy1 = _gradient(g1)
     dx2, dy2 = _gradient(g2)
     small = [imresize(d, 0.25) for d in (dx1, dy1, dx2, dy2)]
@@ -442,15 +432,12 @@ def mwgf(
     stack = stack * 255.0
     if min(stack.shape[1:3]) < 4:
         raise ValueError(f"Expected images of at least 4x4 pixels, got {stack.shape[1:3]}")
-    fused, index = stack[0], np.zeros(stack.shape[1:3])
-    for k in range(1, stack.shape[0]):
-        if np.array_equal(fused, stack[k]):
-            # our rule: a source identical to the running result adds nothing and is skipped.
-            # MWGFusion.m would return it changed near the borders (its gradients are zeroed on the
-            # 1-pixel frame, so the reconstruction drifts there), which breaks fuse([A, A]) == A.
-            continue
-        fused, w = mwgf_pair(fused, stack[k], per, margin, iters, on_grid=on_grid)  # results: integers
-        index = w * index + (1 - w) * k
+    # our rule: a source identical to the running result adds nothing and is skipped. MWGFusion.m would
+    # return it changed near the borders (its gradients are zeroed on the 1-pixel frame, so the
+    # reconstruction drifts there), which breaks fuse([A, A]) == A. Pair results are integers.
+    fused, index = serial_pairs(
+        stack, lambda f, s: mwgf_pair(f, s, per, margin, iters, on_grid=on_grid), skip_identical=True
+    )
     return fused / 255.0, index
 
 
@@ -479,7 +466,4 @@ def fuse(
 ) -> FusionResult:
     """Registry entry: :func:`mwgf` (decision map = expected source index / (N-1))."""
     fused, index = mwgf(images, per, margin, iters)
-    n = len(images)
-    return FusionResult(
-        np.clip(fused, 0.0, 1.0).astype(np.float32), np.clip(index / (n - 1), 0.0, 1.0).astype(np.float32)
-    )
+    return index_result(fused, index, len(images))

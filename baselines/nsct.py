@@ -124,6 +124,19 @@ def check_size(h: int, w: int, nlev: int, method: str) -> None:
                 ) from None
 
 
+def prepare(
+    images: Sequence[np.ndarray], levels: Sequence[int], method: str
+) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """Checked sources and levels of an NSCT-based method (``nsct``, ``nsct_sr``): ``(sources, levels)``.
+
+    Raises ValueError / TypeError naming ``method`` for bad levels, bad sources or too small an image.
+    """
+    lv = _check_levels(levels)
+    srcs = _mst.check_sources(images, method)
+    check_size(srcs[0].shape[0], srcs[0].shape[1], len(lv), method)
+    return srcs, lv
+
+
 @register_method(
     MethodInfo(
         id="nsct",
@@ -183,10 +196,8 @@ def fuse(
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    lv = _check_levels(levels)
     check_precision(precision, "nsct")
-    srcs = _mst.check_sources(images, "nsct")
-    check_size(srcs[0].shape[0], srcs[0].shape[1], len(lv), "nsct")
+    srcs, lv = prepare(images, levels, "nsct")
     return _mst.run_toolbox_method(
         srcs, lambda planes: nsct_fuse(planes, lv, precision=precision), "nsct", quantize=quantize
     )

@@ -102,10 +102,8 @@ def fuse(
     FusionResult
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
-    lv = nsct._check_levels(levels)
     sr.check_params(overlap, epsilon, precision)
-    srcs = _mst.check_sources(images, "nsct_sr")
-    nsct.check_size(srcs[0].shape[0], srcs[0].shape[1], len(lv), "nsct_sr")
+    srcs, lv = nsct.prepare(images, levels, "nsct_sr")
     d = sr.dictionary()
     return _mst.run_toolbox_method(
         srcs,

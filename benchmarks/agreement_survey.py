@@ -3,6 +3,10 @@
 Usage::
 
     python benchmarks/agreement_survey.py --methods gfdf,quadtree [--json out.json]
+    python benchmarks/agreement_survey.py --methods nsct,sr --per-scene [--param overlap=7]
+
+(``benchmarks/agreement_survey_b.py``, the per-scene table of the nsct/sr ports, is now this module with
+``--per-scene``; it is kept as a thin entry point so existing commands work.)
 
 The survey (github.com/yuliu316316/MFIF @ 267c081b) published the fused images of 18 methods; five
 scenes are in ``$MFIF_DATA/../reference/yuliu2020/Results`` (``c_01`` = ``lytro/lytro-01``, ``g_05``,
@@ -15,7 +19,10 @@ and compared with the survey's 8-bit image:
 * ``psnr``: PSNR in dB on the 0..255 scale (``inf`` when identical).
 
 A port is "faithful" when ``within1 >= 99 %`` on every scene (issue 13). The functions are imported by
-the agreement tests (``tests/test_baselines_survey_agreement.py``); nothing here is a hard-coded value.
+the agreement tests (``tests/test_baselines_survey_agreement.py``, ``test_baselines_sr.py``,
+``test_baselines_nsct.py``); nothing here is a hard-coded value. Two views of one measurement:
+:func:`measure` (a fuse callable, ``{scene: (within1 %, psnr)}``) and :func:`measure_rows` (a registered
+method id with parameters, one row per scene, share in 0..1).
 """
 
 from __future__ import annotations
@@ -40,6 +47,13 @@ SCENES: dict[str, tuple[str, str, str]] = {
     "g_10": ("classic_gray", "g_10", "grayscale"),
 }
 FAITHFUL_WITHIN1 = 99.0  # % of pixels within 1 grey level on every scene (issue 13)
+FAITHFUL_SHARE = FAITHFUL_WITHIN1 / 100.0
+# (our dataset, our scene, survey file stem): the per-scene view of SCENES
+SCENE_ROWS: tuple[tuple[str, str, str], ...] = tuple(
+    (ds, sc, f"{sub}/{sid}") for sid, (ds, sc, sub) in SCENES.items()
+)
+# our id -> the survey's file name where they differ (else the id itself)
+SURVEY_NAME = {"gf": "gff", "nsct_sr": "nsct-sr"}
 
 
 def data_dir() -> Path | None:
@@ -55,6 +69,12 @@ def survey_dir() -> Path | None:
         return None
     d = base / "yuliu2020" / "Results"
     return d if d.is_dir() else None
+
+
+def available() -> bool:
+    """True when the survey images and the source scenes are both present."""
+    d = data_dir()
+    return d is not None and survey_dir() is not None and (d / "lytro" / "lytro-01").is_dir()
 
 
 def load_sources(scene: str) -> list[np.ndarray]:
@@ -100,43 +120,110 @@ def measure(
     return {s: agreement(fuse(load_sources(s)), load_survey(survey_name, s)) for s in scenes}
 
 
+def measure_rows(method: str, scenes=SCENE_ROWS, **params) -> list[dict]:
+    """One row per scene, ``{"method", "scene", "within_1gl" (share 0..1), "psnr"}``, of a registered method.
+
+    ``scenes``: items of :data:`SCENE_ROWS` (our dataset, our scene, survey stem); ``params`` go to fuse.
+    """
+    from bench.registry import get_method
+
+    fuse = get_method(method).fuse
+    by_stem = {f"{sub}/{sid}": sid for sid, (_, _, sub) in SCENES.items()}
+    rows = []
+    for _, scene, stem in scenes:
+        sid = by_stem[stem]
+        w, p = agreement(
+            fuse(load_sources(sid), **params).image, load_survey(SURVEY_NAME.get(method, method), sid)
+        )
+        rows.append({"method": method, "scene": scene, "within_1gl": w / 100.0, "psnr": p})
+    return rows
+
+
+def parse_params(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict (each value int, else float, else str)."""
+    params = {}
+    for kv in items:
+        key, _, val = kv.partition("=")
+        for conv in (int, float, str):
+            try:
+                params[key] = conv(val)
+                break
+            except ValueError:
+                continue
+    return params
+
+
 def _pct(w: float) -> str:
     """Percentage with 3 decimals, rounded down (99.9996 prints 99.999, never 100.000)."""
     return f"{np.floor(w * 1000) / 1000:.3f}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, default_methods: str | None = None, per_scene: bool = False
+) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--methods", required=True, help="comma list of our ids, optionally id=survey_name (e.g. gf=gff)"
+        "--methods",
+        required=default_methods is None,
+        default=default_methods,
+        help="comma list of our ids, optionally id=survey_name (e.g. gf=gff)",
     )
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--param", action="append", default=[], help="KEY=VALUE passed to fuse (int/float/str)")
+    ap.add_argument(
+        "--per-scene", action="store_true", default=per_scene, help="one line per method and scene"
+    )
     args = ap.parse_args(argv)
-    if data_dir() is None or survey_dir() is None:
+    if not available():
         print("error: needs MFIF_DATA (and the survey images next to it, or MFIF_REFERENCE)", file=sys.stderr)
         return 2
+    params = parse_params(args.param)
+    items = [item.strip().partition("=") for item in args.methods.split(",") if item.strip()]
+    if args.per_scene:
+        return _main_per_scene(items, params, args.json)
     from bench.registry import get_method
 
     rows = []
     print("| method | " + " | ".join(SCENES) + " | faithful |")
     print("| --- |" + " ---: |" * len(SCENES) + " :-: |")
-    for item in args.methods.split(","):
-        ours, _, theirs = item.partition("=")
+    for ours, _, theirs in items:
         fuse = get_method(ours).fuse
-        res = measure(lambda srcs, f=fuse: f(srcs).image, theirs or ours)
+        res = measure(lambda srcs, f=fuse: f(srcs, **params).image, theirs or SURVEY_NAME.get(ours, ours))
         ok = all(w >= FAITHFUL_WITHIN1 for w, _ in res.values())
         cells = " | ".join(f"{_pct(w)} % / {p:.1f} dB" for w, p in res.values())
         print(f"| {ours} | {cells} | {'yes' if ok else 'no'} |")
         rows.append(
             {
                 "method": ours,
-                "survey": theirs or ours,
+                "survey": theirs or SURVEY_NAME.get(ours, ours),
                 "faithful": ok,
                 "scenes": {s: {"within1_pct": w, "psnr_db": p} for s, (w, p) in res.items()},
             }
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _main_per_scene(items: list[tuple[str, str, str]], params: dict, json_path: Path | None) -> int:
+    print("| method | scene | % within 1 GL | PSNR dB |")
+    print("| --- | --- | ---: | ---: |")
+    rows = []
+    for ours, _, theirs in items:
+        if theirs:
+            SURVEY_NAME[ours] = theirs
+        mine = measure_rows(ours, **params)
+        for r in mine:
+            print(
+                f"| {r['method']} | {r['scene']} | {100 * r['within_1gl']:.2f} | {r['psnr']:.2f} |",
+                flush=True,
+            )
+        worst = min(r["within_1gl"] for r in mine)
+        verdict = "faithful" if worst >= FAITHFUL_SHARE else "approximation"
+        print(f"| {ours} | worst | {100 * worst:.2f} | {verdict} |", flush=True)
+        rows += mine
+    if json_path:
+        json_path.write_text(json.dumps(rows, indent=1))
     return 0
 
 

@@ -132,7 +132,7 @@ def test_pyramid_step_matches_direct_convolution(lev):
 # -- agreement with the survey's published images ------------------------------------------------------
 
 _SPEC = importlib.util.spec_from_file_location(
-    "agreement_survey_b", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey_b.py"
+    "agreement_survey", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey.py"
 )
 agreement = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(agreement)
@@ -143,6 +143,6 @@ NSCT_FLOORS = {"lytro-01": 0.991, "g_05": 0.979, "g_06": 0.770, "g_09": 0.606, "
 
 @pytest.mark.skipif(not agreement.available(), reason="shared survey images / datasets folder absent")
 def test_agreement_with_survey_nsct():
-    rows = agreement.measure("nsct")
+    rows = agreement.measure_rows("nsct")
     for r in rows:
         assert r["within_1gl"] >= NSCT_FLOORS[r["scene"]], r

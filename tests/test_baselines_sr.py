@@ -79,6 +79,33 @@ def test_batched_omp_matches_ompcore(eps):
     assert np.sqrt((res**2).sum(axis=1)).max() <= eps + 1e-9
 
 
+@pytest.mark.parametrize("eps", [0.1, 20.0])
+def test_compiled_omp_matches_ompcore(eps):
+    if not _omp.compiled_available():
+        pytest.skip("numba absent")
+    d = _random_dictionary(8)
+    rng = np.random.default_rng(9)
+    x = np.rint(rng.standard_normal((30, 64)) * 30)
+    x[:2] = 0.0  # zero signals: no atom
+    x -= x.mean(axis=1, keepdims=True)
+    l1, res = _omp.omp_l1_compiled(x, d, eps, batch=7)  # several chunks
+    for i in range(len(x)):
+        want_l1, want_res = _ompcore_reference(x[i], d, eps)
+        assert abs(l1[i] - want_l1) <= 1e-8 * max(1.0, want_l1), i
+        np.testing.assert_allclose(res[i], want_res, atol=1e-8)
+
+
+def test_sr_default_equals_numpy_float64_path(monkeypatch):
+    """The compiled default and the NumPy float64 fallback (numba absent) give the same fused image."""
+    d = _random_dictionary(10)
+    rng = np.random.default_rng(11)
+    a, b = (np.rint(rng.random((20, 18)) * 255) for _ in range(2))
+    got = sr.sr_fuse([a, b], d, 7, 0.1)
+    monkeypatch.setattr(_omp, "compiled_available", lambda: False)
+    want = sr.sr_fuse([a, b], d, 7, 0.1, precision="float64")
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
 def test_batched_omp_float32_close():
     d = _random_dictionary(3)
     x = np.rint(np.random.default_rng(4).standard_normal((64, 64)) * 30)
@@ -143,7 +170,7 @@ def test_missing_dictionary_is_one_line_error(tmp_path, monkeypatch):
 # -- agreement with the survey's published images ------------------------------------------------------
 
 _SPEC = importlib.util.spec_from_file_location(
-    "agreement_survey_b", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey_b.py"
+    "agreement_survey", Path(__file__).resolve().parent.parent / "benchmarks" / "agreement_survey.py"
 )
 agreement = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(agreement)
@@ -157,9 +184,10 @@ def _dictionary_available() -> bool:
     return True
 
 
-# measured 2026-12-02 (notes/classicB.md), rounded down: share of pixels within 1 grey level with the default
-# overlap 7 (default), measured on all five scenes (lytro-01 99.991 %, 67.1 dB); floors just below
-SR_FLOORS = {"lytro-01": 0.999, "g_05": 0.999, "g_06": 0.997, "g_09": 0.999, "g_10": 0.999}
+# measured 2026-12-02, rounded down: share of pixels within 1 grey level with the defaults (overlap 7, float64
+# compiled OMP): g_05, g_06, g_09, g_10 identical to the survey (100 %); lytro-01 99.991 % with version 1
+# (float32 OMP; notes/classicB.md); floors just below
+SR_FLOORS = {"lytro-01": 0.999, "g_05": 0.999, "g_06": 0.999, "g_09": 0.999, "g_10": 0.999}
 
 
 @pytest.mark.slow
@@ -167,7 +195,7 @@ SR_FLOORS = {"lytro-01": 0.999, "g_05": 0.999, "g_06": 0.997, "g_09": 0.999, "g_
 def test_agreement_with_survey_sr():
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    rows = agreement.measure("sr")
+    rows = agreement.measure_rows("sr")
     for r in rows:
         assert r["within_1gl"] >= SR_FLOORS[r["scene"]], r
 
@@ -177,7 +205,7 @@ def test_agreement_with_survey_sr_gray_quick():
     """The smallest gray scene (g_10, 160x160) in the fast suite."""
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    (row,) = agreement.measure("sr", scenes=[s for s in agreement.SCENES if s[1] == "g_10"])
+    (row,) = agreement.measure_rows("sr", scenes=[s for s in agreement.SCENE_ROWS if s[1] == "g_10"])
     assert row["within_1gl"] >= SR_FLOORS["g_10"], row
 
 
@@ -188,5 +216,6 @@ def test_survey_setting_overlap7_reproduces_g10():
     on g_10 that setting gives 100 % of pixels within 1 grey level (measured; PSNR 70.6 dB)."""
     if not _dictionary_available():
         pytest.skip("SR dictionary absent: set MFIF_WEIGHTS=../shared/weights")
-    (row,) = agreement.measure("sr", scenes=[s for s in agreement.SCENES if s[1] == "g_10"], overlap=7)
+    g10 = [s for s in agreement.SCENE_ROWS if s[1] == "g_10"]
+    (row,) = agreement.measure_rows("sr", scenes=g10, overlap=7)
     assert row["within_1gl"] >= 0.999 and row["psnr"] >= 65.0, row

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from baselines import _dtcwt_transform as T
-from baselines import _mst
+from baselines import _mst, _mst_rules
 from baselines import dwt as D
 from baselines.dtcwt import dtcwt_fuse
 from baselines.dwt import dwt_fuse
@@ -72,7 +72,7 @@ class TestChoose:
     @pytest.mark.parametrize("chunk_bytes", [1, 2000, 1 << 19])
     @pytest.mark.parametrize("shape", [(9, 7, 3), (40, 33, 1), (25, 16, 6)])
     def test_blocked_activity_comparison(self, monkeypatch, chunk_bytes, shape):
-        monkeypatch.setattr(_mst, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(_mst_rules, "_CHUNK_BYTES", chunk_bytes)
         rng = np.random.default_rng(RNG_SEED)
         e0, e1 = (_mst.es2(rng.standard_normal(shape), 1) for _ in range(2))
         e1[::4] = -e0[::4]  # ties of the modulus
