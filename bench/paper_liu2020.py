@@ -47,8 +47,10 @@ SURVEY_METHODS: tuple[str, ...] = (
     "srcf", "gfdf", "brw", "misf", "cnn", "madcnn",
 )  # fmt: skip
 #: Our methods run by default as extra rows (those registered; deep methods only on request).
+#: ``id[param=value;...]`` fuses with those parameters: the survey's reproduction presets of our DWT/DTCWT.
 DEFAULT_OURS: tuple[str, ...] = (
-    "dwt", "dtcwt", "nsct", "gf", "sr", "asr", "mwgf", "nsct_sr", "quadtree", "dsift", "gfdf", "brw", "misf",
+    "dwt", "dwt[preset=liu2020]", "dtcwt", "dtcwt[preset=liu2020]", "nsct", "gf", "sr", "asr", "mwgf",
+    "nsct_sr", "quadtree", "dsift", "gfdf", "brw", "misf",
     "lp", "sf",
 )  # fmt: skip
 
@@ -132,6 +134,20 @@ def score_image(sources: list[np.ndarray], fused: np.ndarray) -> dict[str, float
     return out
 
 
+def split_spec(spec: str) -> tuple[str, dict]:
+    """``"dwt[preset=liu2020]"`` -> ``("dwt", {"preset": "liu2020"})`` (several: ``;``); plain id: none."""
+    if not spec.endswith("]") or "[" not in spec:
+        return spec, {}
+    mid, inner = spec[:-1].split("[", 1)
+    params = {}
+    for item in filter(None, inner.split(";")):
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise UserError(f"--ours {spec!r}: expected id[param=value;...]")
+        params[k.strip()] = v.strip()
+    return mid, params
+
+
 def _job(kind: str, key: str, scene, fused_path: str | None, method_id: str | None) -> tuple:
     from bench.imageio import read_image
 
@@ -145,9 +161,12 @@ def _job(kind: str, key: str, scene, fused_path: str | None, method_id: str | No
                     f"{fused_path}: size {fused.shape[1]}x{fused.shape[0]} differs from the sources' {w}x{h}"
                 )
         else:
+            from bench.params import validate_params
             from bench.registry import get_method
 
-            fused = get_method(method_id).fuse(sources).image
+            mid, params = split_spec(method_id)
+            method = get_method(mid)
+            fused = method.fuse(sources, **validate_params(method.info, params, method.fuse)).image
         return kind, key, scene.id, score_image(sources, fused), ""
     except Exception as exc:  # noqa: BLE001 - becomes an error cell
         return kind, key, scene.id, {}, f"{type(exc).__name__}: {exc}"
@@ -256,11 +275,14 @@ def _resolve_ours(ours: list[str] | None) -> list[str]:
     from bench.registry import METHODS
 
     if ours is None:
-        return [m for m in DEFAULT_OURS if m in METHODS]
+        return [m for m in DEFAULT_OURS if split_spec(m)[0] in METHODS]
     if ours == ["none"] or ours == []:
         return []
+    from bench.params import validate_params
+
     for m in ours:
-        METHODS.get(m)  # unknown id -> UserError naming it
+        mid, params = split_spec(m)
+        validate_params(METHODS.get(mid).info, params, METHODS.get(mid).fuse)  # unknown id/param: UserError
     return list(ours)
 
 
@@ -283,8 +305,9 @@ def format_text(res: SurveyResult) -> str:
         lines.append(f"PARTIAL: {res.partial}")
     lines.append("")
     cols = list(SURVEY_METRICS)
-    head = f"{'method':<14}" + "".join(f"{c:>22}" for c in cols)
-    lines += [head, " " * 14 + "".join(f"{'ours (delta)':>22}" for _ in cols), "-" * len(head)]
+    wm = max([14, *(len(r["method"]) + 1 for r in res.rows)])
+    head = f"{'method':<{wm}}" + "".join(f"{c:>22}" for c in cols)
+    lines += [head, " " * wm + "".join(f"{'ours (delta)':>22}" for _ in cols), "-" * len(head)]
     by = {(r["method"], r["metric"]): r for r in res.rows}
     for m in dict.fromkeys(r["method"] for r in res.rows):
         cells = []
@@ -296,7 +319,7 @@ def format_text(res: SurveyResult) -> str:
                 cells.append(f"{r['ours']:>22.4f}")
             else:
                 cells.append(f"{r['ours']:>11.4f} ({r['delta']:+.1e})")
-        lines.append(f"{m:<14}" + "".join(cells))
+        lines.append(f"{m:<{wm}}" + "".join(cells))
     if res.errors:
         lines += ["", f"errors ({len(res.errors)}):", *(f"  {e}" for e in res.errors[:20])]
     return "\n".join(lines)
