@@ -309,6 +309,8 @@ def _atrous_spectrum(x: np.ndarray, p: int, lev: int) -> tuple[np.ndarray, tuple
     ri = _symext_index(h, L * p, shift)
     ci = _symext_index(w, L * p, shift)
     ext = x[..., ri, :][..., ci]
+    if ext.dtype != np.float64:  # a band kept in float32 (exact values): the transform is float64
+        ext = ext.astype(np.float64)
     fshape = (fft.next_fast_len(ext.shape[-2], real=True), fft.next_fast_len(ext.shape[-1], real=True))
     return fft.rfft2(ext, s=fshape, workers=1), fshape
 
@@ -340,12 +342,15 @@ def nsp_dec(x: np.ndarray, lev: int, name: str = "pyrexc") -> tuple[np.ndarray, 
 def nsp_rec(lo: np.ndarray, hi: np.ndarray, lev: int, name: str = "pyrexc") -> np.ndarray:
     """nsfbrec.m: the finer image from its lowpass and bandpass parts (..., H, W) at level ``lev``."""
     p = pyramid_filters(name)[2].shape[0]
+    hw = lo.shape[-2:]
     s_lo, fshape = _atrous_spectrum(lo, p, lev)
     s_lo *= _atrous_kernel_spectrum(name, 2, lev, fshape)
+    del lo
     s_hi, _ = _atrous_spectrum(hi, p, lev)
+    del hi
     s_hi *= _atrous_kernel_spectrum(name, 3, lev, fshape)
     s_lo += s_hi
-    return _atrous_finish(s_lo, fshape, p, lev, lo.shape[-2:])
+    return _atrous_finish(s_lo, fshape, p, lev, hw)
 
 
 # --- directional filter bank ---------------------------------------------------------------------------
@@ -389,8 +394,13 @@ def nsdfb_dec(x: np.ndarray, levels: int, name: str = "vk", dtype: type = np.flo
         yield _irfft2(np.multiply(spec, r, out=prod), shape)
 
 
-def nsdfb_rec(bands, levels: int, name: str = "vk", dtype: type = np.float64) -> np.ndarray:
-    """nsdfbrec.m: the image from its ``2**levels`` directional subbands (an iterable, consumed once)."""
+def nsdfb_rec(
+    bands, levels: int, name: str = "vk", dtype: type = np.float64, *, keep_dtype: bool = False
+) -> np.ndarray:
+    """nsdfbrec.m: the image from its ``2**levels`` directional subbands (an iterable, consumed once).
+
+    Returned as float64, or in ``dtype`` if ``keep_dtype`` (the same values: the cast is exact).
+    """
     bands = iter(bands)
     if levels == 0:
         return next(bands)
@@ -407,7 +417,9 @@ def nsdfb_rec(bands, levels: int, name: str = "vk", dtype: type = np.float64) ->
             acc = term
         else:
             acc += term
-    return _irfft2(acc, shape).astype(np.float64, copy=False)
+        del band, term
+    out = _irfft2(acc, shape)
+    return out if keep_dtype else out.astype(np.float64, copy=False)
 
 
 # --- whole transform -----------------------------------------------------------------------------------
