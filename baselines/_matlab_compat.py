@@ -33,17 +33,30 @@ def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
     shapes = {np.shape(im) for im in images}
     if len(shapes) != 1:
         raise ValueError(f"Expected sources of equal shape, got {sorted(shapes)}")
-    stack = np.stack([np.asarray(im) for im in images], axis=0)
-    if stack.ndim not in (3, 4) or (stack.ndim == 4 and stack.shape[3] != 3):
-        raise ValueError(f"Expected HxW or HxWx3 sources, got shape {stack.shape[1:]}")
-    if not np.issubdtype(stack.dtype, np.floating):
-        stack = stack.astype(np.float64)
-    if not np.isfinite(stack).all():
-        raise ValueError("Expected finite source values (got NaN or inf)")
-    scaled = stack * stack.dtype.type(255.0)  # float32 inputs checked in float32 (half the traffic)
-    grid = np.rint(scaled)
-    snapped = bool(np.abs(scaled - grid).max() <= 1e-3)
-    out = grid.astype(np.float64) / 255.0 if snapped else stack.astype(np.float64)
+    arrs = [np.asarray(im) for im in images]
+    shape = arrs[0].shape
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3):
+        raise ValueError(f"Expected HxW or HxWx3 sources, got shape {shape}")
+    dt = np.result_type(*arrs)  # the dtype np.stack would give
+    if not np.issubdtype(dt, np.floating):
+        dt = np.dtype(np.float64)
+    # one source at a time (the temporaries are one source's size); the same values as the stacked form
+    worst = []
+    for a in arrs:
+        a = a.astype(dt, copy=False)
+        if not np.isfinite(a).all():
+            raise ValueError("Expected finite source values (got NaN or inf)")
+        scaled = a * dt.type(255.0)  # float32 inputs checked in float32 (half the traffic)
+        worst.append(np.abs(scaled - np.rint(scaled)).max())
+    snapped = bool(max(worst) <= 1e-3)  # compared in dt, as the stacked form did
+    out = np.empty((len(arrs),) + shape, dtype=np.float64)
+    for o, a in zip(out, arrs, strict=True):
+        a = a.astype(dt, copy=False)
+        if snapped:
+            o[...] = np.rint(a * dt.type(255.0))
+            o /= 255.0
+        else:
+            o[...] = a
     return (out, snapped) if return_grid else out
 
 
