@@ -60,9 +60,12 @@ def _sr_all_at_once(sources, d, overlap, epsilon=0.1, precision="float32"):
 @pytest.mark.parametrize(
     ("n", "shape", "overlap", "bands"),
     [
-        (2, (41, 71), 7, (10**9, 700)),  # step 1: 2112 patches per plane, bands and planes cut OMP chunks
-        (2, (30, 40, 3), 7, (400,)),  # colour: chunks straddle channel and source planes
-        (3, (45, 60), 6, (250,)),  # step 2 (NSCT-SR's lowpass setting), odd size: an uncovered last row
+        # step 1: 2112 patches per plane, bands and planes cut OMP chunks (slow: ~30k OMP patches)
+        pytest.param(2, (41, 71), 7, (10**9, 700), marks=pytest.mark.slow),
+        # colour: chunks straddle channel and source planes
+        pytest.param(2, (30, 40, 3), 7, (400,), marks=pytest.mark.slow),
+        (3, (45, 60), 6, (250,)),  # step 2 (NSCT-SR's lowpass setting), odd size: an uncovered last row;
+        # bands cut the one OMP chunk
         (2, (44, 57, 1), 5, (40,)),  # step 3: uncovered rows and columns; 3 patch rows per band
     ],
 )
