@@ -37,17 +37,30 @@ def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
     shapes = {np.shape(im) for im in images}
     if len(shapes) != 1:
         raise ValueError(f"Expected sources of equal shape, got {sorted(shapes)}")
-    stack = np.stack([np.asarray(im) for im in images], axis=0)
-    if stack.ndim not in (3, 4) or (stack.ndim == 4 and stack.shape[3] != 3):
-        raise ValueError(f"Expected HxW or HxWx3 sources, got shape {stack.shape[1:]}")
-    if not np.issubdtype(stack.dtype, np.floating):
-        stack = stack.astype(np.float64)
-    if not np.isfinite(stack).all():
-        raise ValueError("Expected finite source values (got NaN or inf)")
-    scaled = stack * stack.dtype.type(255.0)  # float32 inputs checked in float32 (half the traffic)
-    grid = np.rint(scaled)
-    snapped = bool(np.abs(scaled - grid).max() <= 1e-3)
-    out = grid.astype(np.float64) / 255.0 if snapped else stack.astype(np.float64)
+    arrs = [np.asarray(im) for im in images]
+    shape = arrs[0].shape
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3):
+        raise ValueError(f"Expected HxW or HxWx3 sources, got shape {shape}")
+    dt = np.result_type(*arrs)  # the dtype np.stack would give
+    if not np.issubdtype(dt, np.floating):
+        dt = np.dtype(np.float64)
+    # one source at a time (the temporaries are one source's size); the same values as the stacked form
+    worst = []
+    for a in arrs:
+        a = a.astype(dt, copy=False)
+        if not np.isfinite(a).all():
+            raise ValueError("Expected finite source values (got NaN or inf)")
+        scaled = a * dt.type(255.0)  # float32 inputs checked in float32 (half the traffic)
+        worst.append(np.abs(scaled - np.rint(scaled)).max())
+    snapped = bool(max(worst) <= 1e-3)  # compared in dt, as the stacked form did
+    out = np.empty((len(arrs),) + shape, dtype=np.float64)
+    for o, a in zip(out, arrs, strict=True):
+        a = a.astype(dt, copy=False)
+        if snapped:
+            o[...] = np.rint(a * dt.type(255.0))
+            o /= 255.0
+        else:
+            o[...] = a
     return (out, snapped) if return_grid else out
 
 
@@ -101,11 +114,17 @@ def serial_pairs(stack: np.ndarray, pair, *, skip_identical: bool = False) -> tu
 
 
 def index_result(fused: np.ndarray, index: np.ndarray, n: int):
-    """``FusionResult`` of a [0, 1] image and an expected source index (map = index / (N-1), clipped)."""
+    """``FusionResult`` of a [0, 1] image and an expected source index (map = index / (N-1), clipped).
+
+    Works in place on ``fused`` and ``index`` (big images: no extra float64 copies); callers hand over
+    arrays they no longer need.
+    """
     from bench.types import FusionResult
 
+    index /= n - 1
     return FusionResult(
-        np.clip(fused, 0.0, 1.0).astype(np.float32), np.clip(index / (n - 1), 0.0, 1.0).astype(np.float32)
+        np.clip(fused, 0.0, 1.0, out=fused).astype(np.float32),
+        np.clip(index, 0.0, 1.0, out=index).astype(np.float32),
     )
 
 

@@ -309,6 +309,8 @@ def _atrous_spectrum(x: np.ndarray, p: int, lev: int) -> tuple[np.ndarray, tuple
     ri = _symext_index(h, L * p, shift)
     ci = _symext_index(w, L * p, shift)
     ext = x[..., ri, :][..., ci]
+    if ext.dtype != np.float64:  # a band kept in float32 (exact values): the transform is float64
+        ext = ext.astype(np.float64)
     fshape = (fft.next_fast_len(ext.shape[-2], real=True), fft.next_fast_len(ext.shape[-1], real=True))
     return fft.rfft2(ext, s=fshape, workers=1), fshape
 
@@ -340,12 +342,15 @@ def nsp_dec(x: np.ndarray, lev: int, name: str = "pyrexc") -> tuple[np.ndarray, 
 def nsp_rec(lo: np.ndarray, hi: np.ndarray, lev: int, name: str = "pyrexc") -> np.ndarray:
     """nsfbrec.m: the finer image from its lowpass and bandpass parts (..., H, W) at level ``lev``."""
     p = pyramid_filters(name)[2].shape[0]
+    hw = lo.shape[-2:]
     s_lo, fshape = _atrous_spectrum(lo, p, lev)
     s_lo *= _atrous_kernel_spectrum(name, 2, lev, fshape)
+    del lo
     s_hi, _ = _atrous_spectrum(hi, p, lev)
+    del hi
     s_hi *= _atrous_kernel_spectrum(name, 3, lev, fshape)
     s_lo += s_hi
-    return _atrous_finish(s_lo, fshape, p, lev, lo.shape[-2:])
+    return _atrous_finish(s_lo, fshape, p, lev, hw)
 
 
 # --- directional filter bank ---------------------------------------------------------------------------
@@ -372,6 +377,52 @@ def _dfb_responses_as(
     return ana.astype(dtype), syn.astype(dtype)
 
 
+STREAM_RESPONSES_PIXELS = 1 << 22  # above ~4 MP the subband responses are made band by band, not cached
+
+
+def _responses(shape: tuple[int, int], levels: int, name: str, cdt: str, kind: str):
+    """The ``2**levels`` analysis ('d') or synthesis ('r') responses in band order, as ``cdt``.
+
+    Small images: the cached stacks of :func:`_dfb_responses_as`. Above ``STREAM_RESPONSES_PIXELS``:
+    computed band by band (:func:`_band_responses`, the same products in the same order, so the same
+    bits) instead of holding 2 x 2**levels full-size complex spectra (5 GB at 24 MP).
+    """
+    if shape[0] * shape[1] <= STREAM_RESPONSES_PIXELS:
+        ana, syn = _dfb_responses_as(shape, levels, name, cdt)
+        return iter(ana if kind == "d" else syn)
+    return _band_responses(shape, levels, name, cdt, kind)
+
+
+def _band_responses(shape: tuple[int, int], levels: int, name: str, cdt: str, kind: str):
+    """Yield :func:`dfb_responses`'s band responses one at a time (cast to ``cdt``).
+
+    Band ``j``'s response is the left-to-right product of its tree path's filter responses; the paths
+    come in depth-first order, so the partial products of the shared prefix are kept (one per depth)
+    and each filter response is computed when its edge of the tree is first walked.
+    """
+    k1, k2, f1, f2 = dfb_filters(name, kind)
+    prefix: list = []  # (step key, product up to this depth)
+    for path in _dfb_tree(levels):
+        keys = [(st[0], st[1], None if st[2] is None else st[2].tobytes()) for st in path]
+        d = 0
+        while d < len(prefix) and d < len(path) - 1 and prefix[d][0] == keys[d]:
+            d += 1
+        del prefix[d:]
+        for step, key in zip(path[d:], keys[d:], strict=True):
+            which, i, m = step
+            f = {"k1": k1, "k2": k2}.get(which)
+            if f is None:
+                f = (f1 if which == "f1" else f2)[i]
+            r = _response(_efilter2_taps(f) if m is None else _zconv2_taps(f, m), shape)
+            if prefix:
+                r = prefix[-1][1] * r
+            prefix.append((key, r))
+            del r
+        leaf = prefix.pop()[1]  # never a prefix of a later band
+        yield leaf.astype(cdt)
+        del leaf
+
+
 def nsdfb_dec(x: np.ndarray, levels: int, name: str = "vk", dtype: type = np.float64):
     """nsdfbdec.m: yield the ``2**levels`` directional subbands of ``x`` (..., H, W) in toolbox order.
 
@@ -382,32 +433,40 @@ def nsdfb_dec(x: np.ndarray, levels: int, name: str = "vk", dtype: type = np.flo
         return
     shape = x.shape[-2:]
     cdt = "complex64" if dtype == np.float32 else "complex128"
-    ana, _ = _dfb_responses_as(shape, levels, name, cdt)
     spec = _rfft2(x.astype(dtype, copy=False))
     prod = np.empty_like(spec)
-    for r in ana:
+    for r in _responses(shape, levels, name, cdt, "d"):
         yield _irfft2(np.multiply(spec, r, out=prod), shape)
+        del r
 
 
-def nsdfb_rec(bands, levels: int, name: str = "vk", dtype: type = np.float64) -> np.ndarray:
-    """nsdfbrec.m: the image from its ``2**levels`` directional subbands (an iterable, consumed once)."""
+def nsdfb_rec(
+    bands, levels: int, name: str = "vk", dtype: type = np.float64, *, keep_dtype: bool = False
+) -> np.ndarray:
+    """nsdfbrec.m: the image from its ``2**levels`` directional subbands (an iterable, consumed once).
+
+    Returned as float64, or in ``dtype`` if ``keep_dtype`` (the same values: the cast is exact).
+    """
     bands = iter(bands)
     if levels == 0:
         return next(bands)
     acc = None
     shape = None
     cdt = "complex64" if dtype == np.float32 else "complex128"
-    for j, band in enumerate(bands):
+    syn = None
+    for band in bands:
         if shape is None:
             shape = band.shape[-2:]
-            _, syn = _dfb_responses_as(shape, levels, name, cdt)
+            syn = _responses(shape, levels, name, cdt, "r")
         term = _rfft2(band.astype(dtype, copy=False))
-        term *= syn[j]
+        term *= next(syn)
         if acc is None:
             acc = term
         else:
             acc += term
-    return _irfft2(acc, shape).astype(np.float64, copy=False)
+        del band, term
+    out = _irfft2(acc, shape)
+    return out if keep_dtype else out.astype(np.float64, copy=False)
 
 
 # --- whole transform -----------------------------------------------------------------------------------

@@ -81,15 +81,22 @@ def _triangle() -> np.ndarray:
 
 def orientation_planes(gray: np.ndarray) -> np.ndarray:
     """8 x (H+22) x (W+22) float32 smoothed orientation planes of ``DenseSIFT(ext, 24, 1)``."""
-    ext = np.pad(np.asarray(gray, dtype=np.float64), _PAD)
-    mx = ext.max()
-    img = ext / mx if mx > 0 else ext
+    img = np.pad(np.asarray(gray, dtype=np.float64), _PAD)
+    mx = img.max()
+    if mx > 0:
+        img /= mx
     gx, gy = _delta_gaussian()
     ver = cv2.filter2D(img, cv2.CV_64F, gx, borderType=cv2.BORDER_CONSTANT)
     hor = cv2.filter2D(img, cv2.CV_64F, gy, borderType=cv2.BORDER_CONSTANT)
-    mag = np.sqrt(ver * ver + hor * hor)
+    # temporaries freed as soon as they are used (the full-size float64 arrays set the memory peak)
+    mag = ver * ver
+    mag += hor * hor
+    np.sqrt(mag, out=mag)
     theta = np.arctan2(hor, ver)
-    c, s = np.cos(theta), np.sin(theta)
+    del ver, hor
+    c = np.cos(theta)
+    s = np.sin(theta, out=theta)
+    del theta
     tri = _triangle()
     planes = np.empty((8,) + img.shape, np.float32)
     t = np.empty_like(img)
@@ -210,12 +217,15 @@ def _match(dq: np.ndarray, sq: np.ndarray, dp: np.ndarray, cand: np.ndarray) -> 
     return np.argmin(np.take_along_axis(dist, cand, axis=1), axis=1)
 
 
-def refine(g1, g2, map1, map2, planes1, planes2, r: int = 3, tile: int = 8) -> np.ndarray:
+def refine(
+    g1, g2, map1, map2, planes1, planes2, r: int = 3, tile: int = 8, *, pixel_major: bool = False
+) -> np.ndarray:
     """``refine_withmatching``: decide the undecided pixels by descriptor matching and 7x7 SF.
 
-    Matching is done per ``tile`` x ``tile`` block of the image holding pixels to refine: one
-    float32 matrix product between those pixels' descriptors and the block's (2r + tile)^2
-    neighbourhood replaces 49 distance computations per pixel.
+    ``planes1``, ``planes2`` are :func:`orientation_planes` (8 x H' x W'), or with ``pixel_major`` their
+    H' x W' x 8 transposed copies (saves the copies here). Matching is done per ``tile`` x ``tile`` block
+    of the image holding pixels to refine: one float32 matrix product between those pixels' descriptors
+    and the block's (2r + tile)^2 neighbourhood replaces 49 distance computations per pixel.
     """
     h, w = g1.shape
     fmap = np.where(map1, 1.0, 0.0) + 0.5 * (1.0 - map1 - map2)
@@ -231,10 +241,15 @@ def refine(g1, g2, map1, map2, planes1, planes2, r: int = 3, tile: int = 8) -> n
     ny, nx = np.nonzero(need)
     slot = np.zeros((h, w), np.int64)  # pixels never used as candidates point at a dummy slot 0
     slot[ny, nx] = np.arange(ny.size)
-    lay1 = np.ascontiguousarray(planes1.transpose(1, 2, 0))
-    lay2 = np.ascontiguousarray(planes2.transpose(1, 2, 0))
+    if pixel_major:
+        lay1, lay2 = planes1, planes2
+    else:
+        lay1 = np.ascontiguousarray(planes1.transpose(1, 2, 0))
+        lay2 = np.ascontiguousarray(planes2.transpose(1, 2, 0))
+    del planes1, planes2  # with pixel_major the caller may have passed the only references
     d1 = normalise(descriptors(lay1, ny, nx))
     d2 = normalise(descriptors(lay2, ny, nx))
+    del lay1, lay2
     sq1, sq2 = np.einsum("ij,ij->i", d1, d1), np.einsum("ij,ij->i", d2, d2)
     # candidate offsets in MATLAB's column-major order (x outer, y inner)
     ox, oy = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1))
@@ -294,9 +309,16 @@ def dsift_pair(
     h, w = g1.shape
     if min(h, w) < block or scale != 48:
         raise ValueError(f"Expected images of at least {block}x{block} and scale 48, got {h}x{w}, {scale}")
-    p1, p2 = orientation_planes(g1), orientation_planes(g2)
-    map1, map2 = initial_maps(activity(p1, h, w), activity(p2, h, w), block, area)
-    return refine(g1, g2, map1, map2, p1, p2)
+    # one source's plane-major planes at a time: activity, then the pixel-major copy refine reads
+    lay, act = [], []
+    for g in (g1, g2):
+        p = orientation_planes(g)
+        act.append(activity(p, h, w))
+        lay.append(np.ascontiguousarray(p.transpose(1, 2, 0)))
+        del p
+    map1, map2 = initial_maps(act[0], act[1], block, area)
+    del act
+    return refine(g1, g2, map1, map2, lay.pop(0), lay.pop(0), pixel_major=True)
 
 
 def dsift(
@@ -318,15 +340,21 @@ def dsift(
     """
     if block < 1 or area < 0:
         raise ValueError(f"Expected block >= 1 and area >= 0, got block={block}, area={area}")
-    stack = source_stack(images) * 255.0
+    stack = source_stack(images)
+    stack *= 255.0
+    colour = stack.ndim == 4
 
     def pair(running: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = dsift_pair(running, src, 48, block, area, sesf2020_call)
-        db = d if stack.ndim == 3 else d[..., None]
-        return db * running + (1 - db) * src, d
+        db = d[..., None] if colour else d
+        nxt = db * running  # db * running + (1 - db) * src, one temporary fewer
+        nxt += (1 - db) * src
+        return nxt, d
 
-    fused, index = serial_pairs(stack, pair)
-    return fused / 255.0, index
+    fused, index = serial_pairs(stack, pair)  # N >= 2: fused is a new array, not a view of stack
+    del stack
+    fused /= 255.0
+    return fused, index
 
 
 @register_method(

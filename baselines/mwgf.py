@@ -148,13 +148,40 @@ def _gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def saliency(dx: np.ndarray, dy: np.ndarray, sigma: float, alpha: float) -> np.ndarray:
     """``WeightGradient`` ('eigdecxq'): structure-tensor saliency at one scale."""
-    dxx, dxy, dyy = _smooth(dx * dx, sigma), _smooth(dx * dy, sigma), _smooth(dy * dy, sigma)
-    b = -(dxx + dyy)
-    c = dxx * dyy - dxy * dxy
-    disc = np.sqrt(np.maximum(b * b - 4 * c, 0.0))  # MATLAB: tiny negative -> imaginary, abs() ~ same
-    s1 = np.sqrt(np.abs((-b + disc) / 2))
-    s2 = np.sqrt(np.abs((-b - disc) / 2))
-    return np.sqrt((s1 + s2) ** 2 + alpha * (s1 - s2) ** 2)
+    # the formula below, with each temporary freed or reused as soon as possible (the same operations)
+    dxx, dyy = _smooth(dx * dx, sigma), _smooth(dy * dy, sigma)
+    c = dxx * dyy
+    dxy = _smooth(dx * dy, sigma)
+    c -= dxy * dxy  # c = dxx dyy - dxy^2
+    del dxy
+    b = np.add(dxx, dyy, out=dxx)
+    del dyy
+    np.negative(b, out=b)  # b = -(dxx + dyy)
+    disc = b * b
+    c *= 4
+    disc -= c
+    del c
+    np.maximum(disc, 0.0, out=disc)  # MATLAB: tiny negative -> imaginary, abs() ~ same
+    np.sqrt(disc, out=disc)
+    s1 = np.negative(b)
+    s1 += disc
+    s1 /= 2
+    np.abs(s1, out=s1)
+    np.sqrt(s1, out=s1)  # sqrt(|(-b + disc) / 2|)
+    s2 = np.negative(b, out=b)
+    s2 -= disc
+    del disc
+    s2 /= 2
+    np.abs(s2, out=s2)
+    np.sqrt(s2, out=s2)  # sqrt(|(-b - disc) / 2|)
+    out = np.add(s1, s2)
+    np.square(out, out=out)
+    np.subtract(s1, s2, out=s1)
+    del s2
+    np.square(s1, out=s1)
+    s1 *= alpha
+    out += s1
+    return np.sqrt(out, out=out)  # sqrt((s1 + s2)^2 + alpha (s1 - s2)^2)
 
 
 # -- weights --------------------------------------------------------------------------------------
@@ -365,28 +392,40 @@ def mwgf_pair(
 
     ``on_grid``: whether both hold integers (8-bit sources); None = check.
     """
-    g1, g2 = gray_0_255(a, on_grid), gray_0_255(b, on_grid)  # RGBTOGRAY
+    g1 = gray_0_255(a, on_grid)  # RGBTOGRAY
     dx1, dy1 = _gradient(g1)
+    del g1
+    g2 = gray_0_255(b, on_grid)
     dx2, dy2 = _gradient(g2)
+    del g2
     small = [imresize(d, 0.25) for d in (dx1, dy1, dx2, dy2)]
     q1 = saliency(small[0], small[1], 6.0, 0.5)
     q2 = saliency(small[2], small[3], 6.0, 0.5)
     oppo = np.mean(q1 > q2 + EPS) > 0.5
+    del small, q1, q2
     wl1, wl2 = saliency(dx1, dy1, lsigma, alpha), saliency(dx2, dy2, lsigma, alpha)
     ws1, ws2 = saliency(dx1, dy1, ssigma, alpha), saliency(dx2, dy2, ssigma, alpha)
+    del dx1, dy1, dx2, dy2
     w1 = merge_weights(wl1, wl2, ws1, ws2, oppo, per, margin)
+    del wl1, wl2, ws1, ws2
     w1 = _median3_zero(w1)
     w2 = 1 - w1
-    chans = (
-        [(a, b)]
-        if a.ndim == 2
-        else [(np.ascontiguousarray(a[..., c]), np.ascontiguousarray(b[..., c])) for c in range(3)]
-    )
-    out = []
-    for ca, cb in chans:
+    # channel by channel into the output (the values of stacking the rounded channels)
+    fused = np.empty(a.shape)
+    for c in range(1 if a.ndim == 2 else 3):
+        if a.ndim == 2:
+            ca, cb, dst = a, b, fused
+        else:
+            ca, cb, dst = np.ascontiguousarray(a[..., c]), np.ascontiguousarray(b[..., c]), fused[..., c]
         gx, gy = merged_gradient(ca, cb, w1, w2)
-        out.append(np.floor(reconstruct(w1 * ca + w2 * cb, gx, gy, iters, 0.1) + 0.5))  # round
-    fused = out[0] if a.ndim == 2 else np.stack(out, axis=-1)
+        f0 = w1 * ca
+        f0 += w2 * cb  # w1 * ca + w2 * cb
+        del ca, cb
+        rec = reconstruct(f0, gx, gy, iters, 0.1)
+        del f0, gx, gy
+        rec += 0.5
+        np.floor(rec, out=dst)  # round
+        del rec
     return fused, w1
 
 
@@ -429,7 +468,7 @@ def mwgf(
     if not 0 < per <= 1 or margin < 1 or iters < 0:
         raise ValueError(f"Expected 0 < per <= 1, margin >= 1, iters >= 0; got {per}, {margin}, {iters}")
     stack, on_grid = source_stack(images, return_grid=True)
-    stack = stack * 255.0
+    stack *= 255.0
     if min(stack.shape[1:3]) < 4:
         raise ValueError(f"Expected images of at least 4x4 pixels, got {stack.shape[1:3]}")
     # our rule: a source identical to the running result adds nothing and is skipped. MWGFusion.m would
@@ -438,7 +477,8 @@ def mwgf(
     fused, index = serial_pairs(
         stack, lambda f, s: mwgf_pair(f, s, per, margin, iters, on_grid=on_grid), skip_identical=True
     )
-    return fused / 255.0, index
+    fused = fused / 255.0 if np.shares_memory(fused, stack) else np.divide(fused, 255.0, out=fused)
+    return fused, index
 
 
 @register_method(

@@ -70,38 +70,45 @@ def nsct_fuse(
     """
     levels = _check_levels(levels)
     dtype = {"float64": np.float64, "float32": np.float32}[precision]
-    n = len(sources)
-    h, w = sources[0].shape[:2]
     srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]
-    k = srcs[0].shape[2]
-    # (N*K, H, W): sources major, then channels; the transform works on the two trailing axes
-    x = np.empty((n * k, h, w), dtype=np.float64)
-    for i, s in enumerate(srcs):
-        x[i * k : (i + 1) * k] = s.transpose(2, 0, 1)
-    del srcs
+    h, w, k = srcs[0].shape
+    # channels are independent: one channel at a time (the memory peak is that of one (N, H, W) plane
+    # stack; every FFT is per plane, so the result is the batched one, bit for bit)
+    out = np.empty((h, w, k), dtype=np.float64)
+    for c in range(k):
+        out[:, :, c] = _fuse_channel([s[:, :, c] for s in srcs], levels, pfilt, dfilt, lowpass_rule, dtype)[0]
+    return out if sources[0].ndim == 3 else out[:, :, 0]
 
-    def fuse_band(band: np.ndarray) -> np.ndarray:
-        # one contiguous (H, W) plane per source and channel: the OpenCV path without transposed copies
-        out = np.empty((k,) + band.shape[1:], dtype=band.dtype)
-        for c in range(k):
-            out[c] = _mst.choose_max_consistency([band[i * k + c] for i in range(n)])
-        return out
+
+def _fuse_channel(planes, levels, pfilt, dfilt, lowpass_rule, dtype) -> np.ndarray:
+    """:func:`nsct_fuse` of N (H, W) planes of one channel; returns the fused (1, H, W) float64 array."""
+    n = len(planes)
+    x = np.empty((n,) + planes[0].shape, dtype=np.float64)  # (N, H, W)
+    for i, s in enumerate(planes):
+        x[i] = s
 
     nlev = len(levels)
     fused_high = [None] * nlev  # index = pyramid level (0 = finest)
     for lev in range(nlev):
         lo, hi = _t.nsp_dec(x, lev, pfilt)
+        x = lo  # the finer stack is no longer needed
         nd = levels[nlev - 1 - lev]
         bands = _t.nsdfb_dec(hi, nd, dfilt, dtype)
-        fused_high[lev] = _t.nsdfb_rec((fuse_band(b) for b in bands), nd, dfilt, dtype)
         del hi
-        x = lo
-    parts = [x[i * k : (i + 1) * k] for i in range(n)]
+        # kept in the filter bank's precision (float32: the float64 cast of nsdfb_rec is exact, and
+        # nsp_rec casts back before its float64 FFT): half the memory of the stored levels
+        fused_high[lev] = _t.nsdfb_rec(
+            (_mst.choose_max_consistency([b[i] for i in range(n)])[None] for b in bands), nd, dfilt, dtype,
+            keep_dtype=True,
+        )
+        del bands
+    parts = [x[i : i + 1] for i in range(n)]
     out = _mst.average_bands(parts) if lowpass_rule is None else lowpass_rule(parts)
+    del x, parts
     for lev in range(nlev - 1, -1, -1):
         out = _t.nsp_rec(out, fused_high[lev], lev, pfilt)
-    out = out.transpose(1, 2, 0)
-    return out if sources[0].ndim == 3 else out[:, :, 0]
+        fused_high[lev] = None
+    return out
 
 
 def check_precision(precision: str, method: str) -> None:

@@ -84,8 +84,11 @@ def weighted_focus(ml: np.ndarray, size: int = 17) -> np.ndarray:
     r = size // 2
     d = ml.copy()
     d[1:] -= ml[0]
-    pad = np.pad(d, ((0, 0), (r, r), (r, r)), mode="symmetric")
-    out = fftconvolve(pad, _weight_kernel(size)[None], mode="valid", axes=(1, 2))
+    out = np.empty(d.shape)
+    for k in range(d.shape[0]):  # one source at a time (the FFT is per slice: the same values)
+        pad = np.pad(d[k], r, mode="symmetric")
+        out[k] = fftconvolve(pad, _weight_kernel(size), mode="valid")
+        del pad
     for k in range(d.shape[0]):
         nz = cv2.boxFilter(
             (d[k] != 0).astype(np.float32), -1, (size, size), normalize=False, borderType=cv2.BORDER_REFLECT
@@ -109,13 +112,14 @@ def quadtree_labels(fm: np.ndarray) -> np.ndarray:
     # the sources' FM, their pixelwise max and min, placed at the image's parity in the zero square,
     # summed over 2x2 blocks there (the rest of the square is zero) and put into the 2x2-block grid
     py, px = dx % 2, dy % 2
-    small = np.zeros((n + 2, h + py + (h + py) % 2, w + px + (w + px) % 2))
-    small[:n, py : py + h, px : px + w] = fm
-    small[n] = small[:n].max(axis=0)
-    small[n + 1] = small[:n].min(axis=0)
+    small = np.zeros((h + py + (h + py) % 2, w + px + (w + px) % 2))  # one slice at a time
     grid = np.zeros((n + 2, side // 2, side // 2))
-    part = _pair_sums(small)
-    grid[:, dx // 2 : dx // 2 + part.shape[1], dy // 2 : dy // 2 + part.shape[2]] = part
+    gh, gw = small.shape[0] // 2, small.shape[1] // 2
+    for j in range(n + 2):
+        src = fm[j] if j < n else (fm.max(axis=0) if j == n else fm.min(axis=0))
+        small[py : py + h, px : px + w] = src
+        del src
+        grid[j, dx // 2 : dx // 2 + gh, dy // 2 : dy // 2 + gw] = _pair_sums(small)
     maxlevel = int(np.log2(side))
     sums = {2: grid}  # block sums at every level, finest (2x2) first
     d = 2
@@ -238,13 +242,27 @@ def quadtree(images: Sequence[np.ndarray], t: float = 5.0, size: int = 17) -> tu
     """
     if size < 1 or size % 2 == 0 or t < 0:
         raise ValueError(f"Expected an odd size >= 1 and t >= 0, got size={size}, t={t}")
-    stack = source_stack(images) * 255.0
+    stack = source_stack(images)
+    stack *= 255.0
     if stack.ndim == 3:
         fused, index = quadtree_channel(stack, t, size)
-        return fused / 255.0, index
-    chans = [quadtree_channel(np.ascontiguousarray(stack[..., c]), t, size) for c in range(3)]
-    fused = np.stack([f for f, _ in chans], axis=-1) / 255.0
-    return fused, np.mean([i for _, i in chans], axis=0)
+        fused /= 255.0
+        return fused, index
+    # channel by channel into the outputs (the values of stacking the channels, then dividing, then
+    # averaging the three index maps in order)
+    fused = np.empty(stack.shape[1:])
+    index = None
+    for c in range(3):
+        f, i = quadtree_channel(np.ascontiguousarray(stack[..., c]), t, size)
+        np.divide(f, 255.0, out=fused[..., c])
+        del f
+        if index is None:
+            index = i
+        else:
+            index += i
+    del stack
+    index /= 3
+    return fused, index
 
 
 @register_method(
@@ -269,6 +287,8 @@ def fuse(images: Sequence[np.ndarray], t: float = 5.0, size: int = 17) -> Fusion
     """Registry entry: :func:`quadtree` (decision map = expected source index / (N-1))."""
     fused, index = quadtree(images, t, size)
     n = len(images)
+    index /= n - 1
     return FusionResult(
-        np.clip(fused, 0.0, 1.0).astype(np.float32), np.clip(index / (n - 1), 0.0, 1.0).astype(np.float32)
+        np.clip(fused, 0.0, 1.0, out=fused).astype(np.float32),
+        np.clip(index, 0.0, 1.0, out=index).astype(np.float32),
     )

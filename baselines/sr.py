@@ -72,12 +72,18 @@ def patch_grid(n: int, size: int, step: int) -> np.ndarray:
     return np.arange(0, n - size + 1, step)
 
 
+OMP_BATCH = 2048  # signals per OMP chunk (the chunking is part of the computation: kept fixed)
+BAND_PATCHES = 64 * OMP_BATCH  # patches per source plane coded together (memory ~ N x 100 MB per band)
+
+
 def sr_fuse(
     sources: Sequence[np.ndarray],
     dict_: np.ndarray,
     overlap: int = 7,
     epsilon: float = 0.1,
     precision: str = "float64",
+    *,
+    band_patches: int = BAND_PATCHES,
 ) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's SR rule (the functional core).
 
@@ -95,59 +101,124 @@ def sr_fuse(
         OMP working precision. float64: OMP-Box's Batch-OMP compiled with numba
         (:func:`baselines._omp.omp_l1_compiled`; the NumPy batched OMP in float64 when numba is missing,
         same codes to ~1e-11). float32: the NumPy batched OMP in float32 (codes within float32 rounding).
+    band_patches : int
+        Memory bound, not a setting: patches are coded by bands of patch rows of about this many patches
+        per source plane. Any value gives the same result, bit for bit (see below).
 
     Returns
     -------
     ndarray
         Fused float64 array, same shape as one source (not rounded).
 
+    Notes
+    -----
+    Banding is exact. The patches are numbered (source, channel, patch row, patch column) and coded by
+    OMP in fixed chunks of ``OMP_BATCH`` consecutive numbers (the chunk a patch is coded in can change its
+    float rounding, so the chunks are those of one batched run over every patch); a band codes the
+    chunks that hold its patches, including the parts of boundary chunks outside it (< 2 chunks per
+    source plane and band). The overlapping patches are summed bottom band first, so each pixel receives
+    its terms in the unbanded order (patch offsets dy = 0..p-1, then dx).
+
     References
     ----------
     B. Yang, S. Li, "Multifocus image fusion and restoration with sparse representation", IEEE Trans.
     Instrum. Meas. 59(4), 884-892, 2010. doi:10.1109/TIM.2009.2026612
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     from baselines._omp import compiled_available, omp_l1, omp_l1_compiled
+
+    compiled = precision == "float64" and compiled_available()
 
     n = len(sources)
     p = int(round(np.sqrt(dict_.shape[0])))
     step = p - overlap
-    srcs = [np.asarray(s if s.ndim == 3 else s[:, :, None], dtype=np.float64) for s in sources]
+    srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]  # values cast to float64 per band
     h, w, k = srcs[0].shape
     gy, gx = patch_grid(h, p, step), patch_grid(w, p, step)
     if gy.size == 0 or gx.size == 0:
         raise ValueError(f"sr: a {h}x{w} image is smaller than one {p}x{p} patch")
-    # (N, K, ny, nx, p*p): every patch of every source and channel, vectorised column-major
-    stack = np.stack([s.transpose(2, 0, 1) for s in srcs])  # (N, K, H, W)
-    win = sliding_window_view(stack, (p, p), axis=(2, 3))[:, :, : gy[-1] + 1 : step, : gx[-1] + 1 : step]
-    ny, nx = win.shape[2], win.shape[3]
-    x = np.ascontiguousarray(win.swapaxes(-1, -2)).reshape(n, k, ny, nx, p * p)
-    means = x.mean(axis=-1, keepdims=True)
-    x -= means
-    if precision == "float64" and compiled_available():
-        l1, resid = omp_l1_compiled(x.reshape(-1, p * p), dict_, epsilon)
-    else:
-        l1, resid = omp_l1(x.reshape(-1, p * p), dict_, epsilon, dtype=PRECISIONS[precision])
-    l1 = l1.reshape(n, k, ny, nx)
-    # the winner: largest L1 norm, the first source on ties (argmax returns the first maximum)
-    win_idx = np.argmax(l1, axis=0)  # (K, ny, nx)
-    recon = x.reshape(-1, p * p) - resid  # D c
-    recon = recon.reshape(n, k, ny, nx, p * p) + means
-    fused = np.take_along_axis(recon, win_idx[None, :, :, :, None], axis=0)[0]  # (K, ny, nx, p*p)
-    fused = fused.reshape(k, ny, nx, p, p).swapaxes(-1, -2)  # back to (row, col) within the patch
+    ny, nx = gy.size, gx.size
+    m = n * k * ny * nx  # all patches
+    band = max(1, -(-int(band_patches) // nx))  # patch rows per band
     acc = np.zeros((k, h, w))
-    cnt = np.zeros((h, w))
-    for dy in range(p):
-        for dx in range(p):
-            acc[:, dy : dy + step * ny : step, dx : dx + step * nx : step] += fused[:, :, :, dy, dx]
-            cnt[dy : dy + step * ny : step, dx : dx + step * nx : step] += 1
-    uncovered = cnt < 1
-    if uncovered.any():
-        acc[:, uncovered] = np.mean(stack, axis=0)[:, uncovered]
-        cnt[uncovered] = 1
-    out = (acc / cnt).transpose(1, 2, 0)
+    for y0 in reversed(range(0, ny, band)):  # bottom band first: the unbanded summation order
+        y1 = min(ny, y0 + band)
+        for c in range(k):
+            l1s, parts = [], []
+            for i in range(n):
+                g0 = ((i * k + c) * ny + y0) * nx
+                g1 = g0 + (y1 - y0) * nx
+                a, b = g0 // OMP_BATCH * OMP_BATCH, min(m, -(-g1 // OMP_BATCH) * OMP_BATCH)
+                x, means = _patch_rows(srcs, (k, ny, nx, p, step), a, b)
+                if compiled:  # per-patch compiled OMP: codes do not depend on the batch
+                    l1, resid = omp_l1_compiled(x, dict_, epsilon)
+                else:  # the NumPy batched OMP: same fixed OMP_BATCH chunks as the unbanded run
+                    l1, resid = omp_l1(x, dict_, epsilon, dtype=PRECISIONS[precision], batch=OMP_BATCH)
+                keep = slice(g0 - a, g1 - a)
+                l1s.append(l1[keep])
+                parts.append((x[keep], resid[keep], means[keep]))
+                del x, resid, means
+            # the winner: largest L1 norm, the first source on ties (argmax returns the first maximum)
+            win_idx = np.argmax(np.stack(l1s), axis=0)
+            fused = np.empty((g1 - g0, p * p))
+            for i, (x, resid, means) in enumerate(parts):
+                sel = win_idx == i
+                fused[sel] = (x[sel] - resid[sel]) + means[sel]  # D c + mean
+            del parts
+            fused = fused.reshape(y1 - y0, nx, p, p).swapaxes(-1, -2)  # (row, col) within the patch
+            r0 = y0 * step
+            for dy in range(p):
+                for dx in range(p):
+                    acc[c, r0 + dy : r0 + dy + step * (y1 - y0) : step, dx : dx + step * nx : step] += (
+                        fused[:, :, dy, dx]
+                    )
+            del fused
+    # coverage counts: cnt[r, c] = cy[r] * cx[c] (exact small integers)
+    cy, cx = np.zeros(h), np.zeros(w)
+    for d in range(p):
+        cy[d : d + step * ny : step] += 1
+        cx[d : d + step * nx : step] += 1
+    uncovered = (cy < 1)[:, None] | (cx < 1)[None, :]
+    any_uncovered = bool(uncovered.any())
+    rows = max(1, (1 << 22) // w)
+    for c in range(k):
+        if any_uncovered:  # pixels no patch covers: the mean of the sources
+            acc[c][uncovered] = np.mean(
+                np.stack([np.asarray(s[:, :, c][uncovered], dtype=np.float64) for s in srcs]), axis=0
+            )
+        for r in range(0, h, rows):
+            cnt = np.outer(cy[r : r + rows], cx)
+            cnt[cnt < 1] = 1
+            acc[c, r : r + rows] /= cnt
+    out = acc.transpose(1, 2, 0)
     return out if sources[0].ndim == 3 else out[:, :, 0]
+
+
+def _patch_rows(srcs, grid, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Patches ``a..b-1`` in (source, channel, patch row, patch column) order, as float64 rows.
+
+    Each patch is vectorised column-major (MATLAB ``patch(:)``); returns the mean-subtracted (b - a, p*p)
+    rows and their (b - a, 1) means.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    k, ny, nx, p, step = grid
+    plane = ny * nx
+    out = np.empty((b - a, p * p))
+    pos = a
+    while pos < b:
+        q = pos // plane  # plane index: source * k + channel
+        end = min(b, (q + 1) * plane)
+        la, lb = pos - q * plane, end - q * plane
+        ya, yb = la // nx, (lb - 1) // nx + 1
+        img = srcs[q // k][:, :, q % k]
+        sub = img[ya * step : (yb - 1) * step + p, : (nx - 1) * step + p]
+        win = sliding_window_view(sub, (p, p))[::step, ::step]  # (yb - ya, nx, p, p)
+        pat = win.swapaxes(-1, -2).reshape(-1, p * p)
+        out[pos - a : end - a] = pat[la - ya * nx : lb - ya * nx]
+        pos = end
+    means = out.mean(axis=-1, keepdims=True)
+    out -= means
+    return out, means
 
 
 def check_params(overlap: int, epsilon: float, precision: str) -> None:
