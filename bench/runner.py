@@ -401,14 +401,9 @@ def scene_bundles(
     """
     size = max(1, min(cap, len(items) // (2 * max(jobs, 1))))
     groups: dict[tuple, list[tuple[int, list[str]]]] = {}
-    order: list[tuple] = []
-    for i, mids in items:
-        g = (scene_of(i), tuple(mids))
-        if g not in groups:
-            groups[g] = []
-            order.append(g)
-        groups[g].append((i, mids))
-    return [tuple(groups[g][k : k + size]) for g in order for k in range(0, len(groups[g]), size)]
+    for i, mids in items:  # dicts keep insertion order: each group where its first item was
+        groups.setdefault((scene_of(i), tuple(mids)), []).append((i, mids))
+    return [tuple(v[k : k + size]) for v in groups.values() for k in range(0, len(v), size)]
 
 
 def _assemble(jobs: list[_FuseJob], metrics: list, scores: dict, protocol: str):
