@@ -41,8 +41,8 @@ TABLES: dict[str, PaperTable] = {
         },
         note="the paper names its metrics only (AVG average gradient, STD standard deviation, VIF, IFC, "
         "QABF) and no code; our ids were chosen by which variant reproduces the paper's SESF row best "
-        "(SESF is our faithful port on the authors' weights); the paper's DWT/SR settings are unknown: the SR "
-        "row runs the MST-SR toolbox demo's setting (SR_main.m, overlap 6, step 2)",
+        "(SESF is our faithful port on the authors' weights); the paper's DWT/SR settings are unknown: "
+        "the SR row runs the MST-SR toolbox demo's setting (SR_main.m, overlap 6, step 2)",
     ),
     "fmm-table2": PaperTable(
         id="fmm-table2",
