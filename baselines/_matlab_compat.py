@@ -140,3 +140,20 @@ def bwareaopen(bw: np.ndarray, p: int) -> np.ndarray:
     keep = sizes >= p
     keep[0] = False
     return keep[lab]
+
+
+def gauss_1d(sigma: float) -> np.ndarray:
+    """Separable factor of ``fspecial('gauss', w, sigma)``, ``w = ceil(6 sigma)`` made odd."""
+    w = int(np.ceil(sigma * 6))
+    w += 1 - w % 2
+    x = np.arange(w) - (w - 1) / 2
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def smooth_symmetric(x: np.ndarray, sigma: float) -> np.ndarray:
+    """``imfilter(x, fspecial('gauss', ...), 'symmetric')`` (float64 result)."""
+    import cv2
+
+    g = gauss_1d(sigma)
+    return cv2.sepFilter2D(x, cv2.CV_64F, g, g, borderType=cv2.BORDER_REFLECT)  # 'symmetric'

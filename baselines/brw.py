@@ -37,28 +37,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from baselines._guided_filter import guided_filter
-from baselines._matlab_compat import rgb2gray, source_stack
+from baselines._matlab_compat import rgb2gray, smooth_symmetric, source_stack
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
-
-
-def _gauss_1d(sigma: float) -> np.ndarray:
-    """Separable factor of ``fspecial('gauss', w, sigma)``, ``w = ceil(6 sigma)`` made odd."""
-    w = int(np.ceil(sigma * 6))
-    w += 1 - w % 2
-    x = np.arange(w) - (w - 1) / 2
-    g = np.exp(-(x**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """``imfilter(x, fspecial('gauss', ...), 'symmetric')``."""
-    g = _gauss_1d(sigma)
-    return cv2.sepFilter2D(x, cv2.CV_64F, g, g, borderType=cv2.BORDER_REFLECT)
 
 
 def _gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +56,7 @@ def _gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def saliency(dx: np.ndarray, dy: np.ndarray, sigma: float, alpha: float = 0.5) -> np.ndarray:
     """``WeightGradient`` ('eigdecxq' measure ``wt``): structure-tensor saliency at one scale."""
-    dxx, dxy, dyy = _smooth(dx * dx, sigma), _smooth(dx * dy, sigma), _smooth(dy * dy, sigma)
+    dxx, dxy, dyy = (smooth_symmetric(d, sigma) for d in (dx * dx, dx * dy, dy * dy))
     b = -(dxx + dyy)
     c = dxx * dyy - dxy * dxy
     disc = np.sqrt(np.maximum(b * b - 4 * c, 0.0))  # MATLAB: a tiny negative gives ~0 after abs()
