@@ -64,23 +64,33 @@ def _msum(x: np.ndarray) -> float:
     return float(np.sum(np.sum(x, axis=0)))
 
 
-def weighted_q(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
+def weighted_q(sources: Sequence[np.ndarray], f: np.ndarray, *, octave_bits: bool = False) -> float:
     """Piella's saliency-weighted index Q_W (survey coding) of the fused image ``f``.
 
     Local variances of windows where a source is exactly flat are taken as 0; the survey's guard (0.5
     added to every variance where their sum is exactly 0) fires only where all sources are flat at grey
     level 0, because MATLAB's separable ``filter2`` leaves rounding noise (not 0) in windows flat at any
     other level (see the module docstring). Windows flat in every source at non-zero levels get weight 0.
+
+    ``octave_bits=True`` evaluates the code literally with Octave's ``filter2`` bits instead (full 2-D
+    kernel: every exactly flat window has variance exactly 0, so the guard fires on all of them): what
+    the Octave reference harness computes (``tests/test_golden_octave.py``), not what MATLAB gives.
     """
     ssims, variances, zero_flat = [], [], []
     for s in sources:
         # ssim_index(fuse, img_i): mu1/sigma1 belong to the fused image
         mf, ms, vf, vs, cov = local_moments(f, s, _BOX8)
         ssims.append(((2 * mf * ms + _C) * (2 * cov + _C)) / ((mf * mf + ms * ms + _C) * (vf + vs + _C)))
+        if octave_bits:
+            variances.append(vs)
+            continue
         flat = flat_windows(s, _BOX8.n)
         variances.append(np.where(flat, 0.0, vs))
         zero_flat.append(flat & (s[: flat.shape[0], : flat.shape[1]] == 0))
-    pad = np.logical_and.reduce(zero_flat) * 0.5
+    if octave_bits:
+        pad = (np.sum(variances, axis=0) == 0) * 0.5
+    else:
+        pad = np.logical_and.reduce(zero_flat) * 0.5
     variances = [v + pad for v in variances]
     total = np.sum(variances, axis=0)
     n = len(variances)
@@ -100,8 +110,10 @@ def _edges(img: np.ndarray) -> np.ndarray:
     return np.sqrt(gx * gx + gy * gy)
 
 
-def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
+def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray, *, octave_bits: bool = False) -> float:
     """Q_E of the survey: ``Q_W`` of the images times ``Q_W`` of their Prewitt edge images.
+
+    ``octave_bits``: see :func:`weighted_q` (the survey's code as Octave runs it; golden tests only).
 
     Examples
     --------
@@ -111,7 +123,8 @@ def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     1.0
     """
     srcs, f = check_inputs(sources, fused, min_n=2, metric="qe@liu2020")
-    return weighted_q(srcs, f) * weighted_q([_edges(s) for s in srcs], _edges(f))
+    q_img = weighted_q(srcs, f, octave_bits=octave_bits)
+    return q_img * weighted_q([_edges(s) for s in srcs], _edges(f), octave_bits=octave_bits)
 
 
 @register_metric(

@@ -15,7 +15,9 @@ liboctave-dev``); CI and users never run it. It fetches nothing: the upstream re
 
 Each group of :data:`specs.GROUPS` runs in its own ``octave-cli`` process (Liu's toolbox and the survey's
 copy define the same function names). Cases go to Octave as ``.mat`` files of ``uint8`` images; values
-come back printed with ``%.17g`` (round-trip exact). A call that errors is recorded with its message.
+come back printed with ``%.17g`` (round-trip exact). A call that errors is recorded with its message; a
+complex result (e.g. ``ssim_mscale_new`` when a scale's mean contrast-structure is negative: a negative base
+to a fractional power) is stored as null with the complex number in ``nonfinite`` (never its real part).
 ``--only`` / ``--case`` merge into an existing output file (other entries are kept).
 """
 
@@ -40,6 +42,8 @@ from benchmarks.octave import specs as S
 
 HERE = Path(__file__).resolve().parent
 SHIMS = HERE / "shims"
+#: Prefix of the message for a complex result (|imag| > 1e-9 |v|): stored as null + the number in "nonfinite"
+COMPLEX = "complex: "
 
 
 def _q(s: str) -> str:
@@ -130,8 +134,13 @@ def _script(
         "  t0 = tic;",
         "  try",
         "    v = fn();",
-        "    v = double(real(v(1)));",
-        "    fprintf(fid, '%s\\t%s\\t%.17g\\t%.4f\\t\\n', cid, gid, v, toc(t0));",
+        "    v = double(v(1));",
+        "    if abs(imag(v)) > 1e-9 * abs(v)",  # a complex result (e.g. a negative base ^ a fraction)
+        "      fprintf(fid, '%s\\t%s\\tNaN\\t%.4f\\tcomplex: %.17g%+.17gi\\n', cid, gid, toc(t0), "
+        "real(v), imag(v));",
+        "    else",
+        "      fprintf(fid, '%s\\t%s\\t%.17g\\t%.4f\\t\\n', cid, gid, real(v), toc(t0));",
+        "    end",
         "  catch err",
         "    msg = strrep(strrep(err.message, sprintf('\\n'), ' '), sprintf('\\t'), ' ');",
         "    fprintf(fid, '%s\\t%s\\tNaN\\t%.4f\\t%s\\n', cid, gid, toc(t0), msg);",
@@ -258,7 +267,10 @@ def write_golden(path: Path, case_list: list[dict], specs: list[S.Spec], res: di
     nonfinite = old.get("nonfinite", {})
     for cid, gid, v, sec, err in res["results"]:
         values.setdefault(cid, {})[gid] = v if np.isfinite(v) else None
-        if not np.isfinite(v) and not err:
+        if err.startswith(COMPLEX):  # a value, not an error: null in "values", the number in "nonfinite"
+            nonfinite.setdefault(cid, {})[gid] = err
+            err = ""
+        elif not np.isfinite(v) and not err:
             nonfinite.setdefault(cid, {})[gid] = repr(v)
         seconds.setdefault(cid, {})[gid] = sec
         if err:
@@ -451,7 +463,7 @@ def main(argv=None) -> int:
         )
     res = run(args.upstream, case_list, specs, args.jobs, args.timeout, skip)
     write_golden(args.out, case_list, specs, res, args.upstream)
-    n_err = sum(1 for r in res["results"] if r[4])
+    n_err = sum(1 for r in res["results"] if r[4] and not r[4].startswith(COMPLEX))
     print(f"{len(res['results'])} values ({n_err} errors) -> {args.out}")
     return 0
 
