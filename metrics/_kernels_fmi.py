@@ -61,7 +61,9 @@ _SC = _W + 1
 _LSC = _SC + 1
 _ZERO = _LSC + 1  # 1: the bound's weight is 0 (a one-hot pdf, or c == 0 with c >= 0)
 _SP = _ZERO + 1
-_ROWS = _SP + 1
+_VAL = _SP + 1  # fmi_XF of a computed lane
+_IDX = _VAL + 1  # compacted lane t computes the block's lane _IDX[t]
+_ROWS = _IDX + 1
 
 
 @intrinsic
@@ -291,7 +293,7 @@ def _cells(n, fb, pb):
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _pair(n, fb, xb, pb):
-    """``fmi_XF`` of every lane from its cells, added to the lane's total (1 for an exact match)."""
+    """``fmi_XF`` of every lane from its cells (into row ``_VAL``)."""
     for j in range(n):
         s_up = 0.0  # sum_ij min(F_i, X_j) = sum over cells of mass * (9 - i)(9 - j)
         for k in range(_K):
@@ -339,12 +341,44 @@ def _pair(n, fb, xb, pb):
         hj -= sm - pb[_u(_SP * _B + j)]
         mi = xh + fh - hj
         q = 2.0 * mi / (xh + fh)
-        val = 0.0 if (pb[_u(_ZERO * _B + j)] != 0) | (mi == 0) else q
-        pb[_u(_ACC * _B + j)] += 1.0 if pb[_u(_EQ * _B + j)] != 0 else val
+        pb[_u(_VAL * _B + j)] = 0.0 if (pb[_u(_ZERO * _B + j)] != 0) | (mi == 0) else q
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _totals(feats, fused, out, fb, xb, pb):
+def _compact(n, fb, xb, pb, fc):
+    """Move the lanes that did not match exactly to the front: the source's raw windows in place, the
+    F side into ``fc`` (``fb`` stays whole for the next source). Returns their number."""
+    t = 0
+    for j in range(n):
+        if pb[_u(_EQ * _B + j)] == 0:
+            pb[_u(_IDX * _B + t)] = j
+            for row in range(_R, _R + _L):
+                xb[_u(row * _B + t)] = xb[_u(row * _B + j)]
+            for row in range(_SIDE):
+                fc[_u(row * _B + t)] = fb[_u(row * _B + j)]
+            t += 1
+    return t
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _accumulate(n, t, pb):
+    """Add this source's fmi_XF to every lane's total: 1 for an exact match, else the computed value
+    (lane j itself when ``t == n``, else compacted lane ``t`` for block lane ``_IDX[t]``)."""
+    if t == n:
+        for j in range(n):
+            val = pb[_u(_VAL * _B + j)]
+            pb[_u(_ACC * _B + j)] += 1.0 if pb[_u(_EQ * _B + j)] != 0 else val
+    else:
+        for j in range(n):
+            if pb[_u(_EQ * _B + j)] != 0:
+                pb[_u(_ACC * _B + j)] += 1.0
+        for i in range(t):
+            j = int(pb[_u(_IDX * _B + i)])
+            pb[_u(_ACC * _B + j)] += pb[_u(_VAL * _B + i)]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _totals(feats, fused, out, fb, xb, pb, fc):
     """The loop of :func:`fmi_totals` over blocks of windows; compiled without numba's reference
     counting (``_nrt=False``): nothing here allocates."""
     n_src, m, ncols = feats.shape
@@ -360,17 +394,25 @@ def _totals(feats, fused, out, fb, xb, pb):
             f_ready = False
             for k in range(n_src):
                 _side_raw(feats[k], y, x0, n, xb)
-                if _equal(n, fb, xb, pb) == 0:  # every lane an exact match: fmi_XF = 1
+                todo = _equal(n, fb, xb, pb)
+                if todo == 0:  # every lane an exact match: fmi_XF = 1
                     for j in range(n):
                         pb[_u(_ACC * _B + j)] += 1.0
                     continue
                 if not f_ready:
                     _side(n, fb)
                     f_ready = True
-                _side(n, xb)
-                _prepare(n, fb, xb, pb)
-                _cells(n, fb, pb)
-                _pair(n, fb, xb, pb)
+                if todo == n:
+                    t = n
+                    fs = fb
+                else:  # compute only the lanes that did not match (copied regions of decision-map fusion)
+                    t = _compact(n, fb, xb, pb, fc)
+                    fs = fc
+                _side(t, xb)
+                _prepare(t, fs, xb, pb)
+                _cells(t, fs, pb)
+                _pair(t, fs, xb, pb)
+                _accumulate(n, t, pb)
             for j in range(n):
                 out[_u(y * cols + x0 + j)] = pb[_u(_ACC * _B + j)]
     return out
@@ -385,7 +427,8 @@ def fmi_totals(feats, fused):
     n_src, m, ncols = feats.shape
     out = np.zeros((m - 2) * (ncols - 2))
     # zeros: lanes past a short last block hold finite values (their logs are taken, then ignored)
-    _totals(feats, fused, out, np.zeros(_SIDE * _B), np.zeros(_SIDE * _B), np.zeros(_ROWS * _B))
+    side = _SIDE * _B
+    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side))
     return out
 
 
