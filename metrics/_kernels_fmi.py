@@ -133,6 +133,12 @@ def _logs(buf, start, count):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
+def _logs_array(buf):
+    """In-place log of a 1-D array (for tests)."""
+    _logs(buf, 0, buf.size)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _side_raw(m, y, x0, n, sb):
     """Raw 3x3 windows of ``m`` at row ``y``, columns ``x0 .. x0 + n - 1``, column-major."""
     for j in range(n):
