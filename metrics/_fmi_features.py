@@ -30,6 +30,7 @@ import numpy as np
 import pywt
 from scipy import fft
 
+from metrics._jit import kernels
 from metrics._matlab import correlate
 from metrics.ag import matlab_gradient
 
@@ -168,6 +169,13 @@ def feature_edge(img: np.ndarray) -> np.ndarray:
     by = correlate(x, _SOBEL8, "nearest")  # y_mask = op
     b = bx * bx + by * by
     cutoff = 4.0 * np.mean(b)
+    k = kernels("fmi")
+    if k is not None:  # the same comparisons in one compiled pass (no boolean temporaries)
+        return k.edge_thin(bx, by, b, cutoff, np.empty_like(b))
+    return _edge_thin_numpy(bx, by, b, cutoff)
+
+
+def _edge_thin_numpy(bx: np.ndarray, by: np.ndarray, b: np.ndarray, cutoff: float) -> np.ndarray:
     ax, ay = np.abs(bx), np.abs(by)
     eps100 = 100.0 * np.finfo(np.float64).eps
     left_ok = np.ones_like(b, dtype=bool)

@@ -424,6 +424,27 @@ def _totals(feats, fused, out, fb, xb, pb, fc):
     return out
 
 
+@njit(cache=True, error_model="numpy", _nrt=False)
+def edge_thin(bx, by, b, cutoff, out):
+    """MATLAB ``edge``'s Sobel thinning (see :func:`metrics._fmi_features.feature_edge`) into ``out``:
+    the same comparisons as its NumPy path, per pixel (a neighbour outside the image counts as satisfied)."""
+    h, w = b.shape
+    eps100 = 100.0 * np.finfo(np.float64).eps
+    for r in range(h):
+        for c in range(w):
+            v = b[r, c]
+            ax = abs(bx[r, c])
+            ay = abs(by[r, c])
+            left = True if c == 0 else b[r, c - 1] <= v
+            right = True if c == w - 1 else v > b[r, c + 1]
+            up = True if r == 0 else b[r - 1, c] <= v
+            down = True if r == h - 1 else v > b[r + 1, c]
+            horiz = (ax >= ay - eps100) & left & right
+            vert = (ay >= ax - eps100) & up & down
+            out[r, c] = 1.0 if (v > cutoff) & (horiz | vert) else 0.0
+    return out
+
+
 def fmi_totals(feats, fused):
     """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``.
 

@@ -109,6 +109,29 @@ def test_fmi_kernel_decision_map_fusion(n):
         assert a is not None and _close(a, b), (feature, n, a, b)
 
 
+def test_edge_thinning_kernel_equals_numpy_path():
+    """MATLAB edge()'s thinning compiled: the very same 0/1 map (ties, flat and tiny images included)."""
+    from metrics._fmi_features import _SOBEL8, _edge_thin_numpy
+    from metrics._matlab import correlate
+
+    rng = np.random.default_rng(11)
+    srcs, fused = _scene(6, shape=(41, 67))
+    for img in (
+        *srcs,
+        fused,
+        rng.integers(0, 3, (30, 45)).astype(float),
+        np.full((7, 9), 4.0),
+        rng.random((3, 3)),
+    ):
+        bx, by = correlate(img, _SOBEL8.T, "nearest"), correlate(img, _SOBEL8, "nearest")
+        b = bx * bx + by * by
+        expected = _edge_thin_numpy(bx, by, b, 4.0 * np.mean(b))
+        np.testing.assert_array_equal(FEATURES["edge"](img), expected)
+        np.testing.assert_array_equal(
+            _jit.kernels("fmi").edge_thin(bx, by, b, 4.0 * np.mean(b), np.empty_like(b)), expected
+        )
+
+
 def test_fmi_kernel_log_within_one_ulp():
     """The kernel's vectorisable log (fdlibm's algorithm) against NumPy's, on the range it is used on."""
     k = _jit.kernels("fmi")
