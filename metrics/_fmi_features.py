@@ -30,6 +30,7 @@ import numpy as np
 import pywt
 from scipy import fft
 
+from metrics._jit import kernels
 from metrics._matlab import correlate
 from metrics.ag import matlab_gradient
 
@@ -168,6 +169,13 @@ def feature_edge(img: np.ndarray) -> np.ndarray:
     by = correlate(x, _SOBEL8, "nearest")  # y_mask = op
     b = bx * bx + by * by
     cutoff = 4.0 * np.mean(b)
+    k = kernels("fmi")
+    if k is not None:  # the same comparisons in one compiled pass (no boolean temporaries)
+        return k.edge_thin(bx, by, b, cutoff, np.empty_like(b))
+    return _edge_thin_numpy(bx, by, b, cutoff)
+
+
+def _edge_thin_numpy(bx: np.ndarray, by: np.ndarray, b: np.ndarray, cutoff: float) -> np.ndarray:
     ax, ay = np.abs(bx), np.abs(by)
     eps100 = 100.0 * np.finfo(np.float64).eps
     left_ok = np.ones_like(b, dtype=bool)
@@ -197,6 +205,7 @@ def rerange(x: np.ndarray) -> np.ndarray:
 
 
 _DWT_MATRIX_MAX = 2048
+_BAND_COLS = 64  # output samples per banded block
 
 
 @lru_cache(maxsize=8)
@@ -213,21 +222,52 @@ def _dwt_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+@lru_cache(maxsize=8)
+def _dwt_bands(n: int) -> tuple[int, tuple[tuple[int, int, int, np.ndarray], ...]]:
+    """``[lo | hi]`` of :func:`_dwt_matrices` cut into blocks of ``_BAND_COLS`` output samples, each with
+    only the input rows where it has non-zero taps (the 102-tap filter touches ~230 of 520 inputs per
+    block): (number of output columns, ((first row, last row + 1, first column, block), ...))."""
+    lo, hi = _dwt_matrices(n)
+    both = np.hstack([lo, hi])
+    blocks = []
+    c0 = 0
+    while c0 < both.shape[1]:
+        c1 = min(c0 + _BAND_COLS, lo.shape[1] if c0 < lo.shape[1] else both.shape[1])  # not across lo|hi
+        rows = np.flatnonzero(np.any(both[:, c0:c1] != 0, axis=1))
+        r0, r1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 1)
+        block = np.ascontiguousarray(both[r0:r1, c0:c1])
+        block.setflags(write=False)
+        blocks.append((r0, r1, c0, block))
+        c0 = c1
+    return both.shape[1], tuple(blocks)
+
+
+def _banded_product(x: np.ndarray, n: int) -> np.ndarray:
+    """``x @ [lo | hi]`` (the one-level dmey transform of every row of ``x``), block by block over the
+    band of non-zero taps: ~2.3x fewer multiply-adds than the dense product, same value up to rounding."""
+    ncols, blocks = _dwt_bands(n)
+    out = np.empty((x.shape[0], ncols))
+    for r0, r1, c0, block in blocks:
+        np.matmul(x[:, r0:r1], block, out=out[:, c0 : c0 + block.shape[1]])
+    return out
+
+
 def feature_wavelet(img: np.ndarray) -> np.ndarray:
     """``rerange([cA cH; cV cD])`` of MATLAB ``dwt2(img, 'dmey')``.
 
-    Computed as four matrix products with :func:`_dwt_matrices` (BLAS, ~3x faster than ``pywt.dwt2``'s
-    102-tap loops at 520x520); equal to ``pywt.dwt2`` up to rounding (~1e-12 on coefficients of ~500).
+    Computed as banded matrix products with :func:`_dwt_matrices` (BLAS over the filter's band, ~6x
+    faster than ``pywt.dwt2``'s 102-tap loops at 520x520); equal to ``pywt.dwt2`` up to rounding (~1e-12
+    on coefficients of ~500).
     """
     x = np.asarray(img, dtype=np.float64)
     if max(x.shape) > _DWT_MATRIX_MAX:  # dense matrices cost O(n^3): the filter loop wins on big images
         ca, (ch, cv, cd) = pywt.dwt2(x, _DMEY, mode="symmetric")
         return rerange(np.block([[ca, ch], [cv, cd]]))
-    lo_c, hi_c = _dwt_matrices(x.shape[1])
-    lo_r, hi_r = _dwt_matrices(x.shape[0])
-    low, high = x @ lo_c, x @ hi_c  # along rows (axis 1)
-    ca, ch = lo_r.T @ low, hi_r.T @ low  # then along columns (axis 0): cH = detail along axis 0
-    cv, cd = lo_r.T @ high, hi_r.T @ high
+    nr, nc = _dwt_matrices(x.shape[0])[0].shape[1], _dwt_matrices(x.shape[1])[0].shape[1]
+    rows = _banded_product(x, x.shape[1])  # [low | high]: along rows (axis 1)
+    t = _banded_product(rows.T, x.shape[0])  # then along columns: [[cA', cH'], [cV', cD']] transposed
+    ca, ch = t[:nc, :nr].T, t[:nc, nr:].T  # cH = detail along axis 0
+    cv, cd = t[nc:, :nr].T, t[nc:, nr:].T
     return rerange(np.block([[ca, ch], [cv, cd]]))
 
 

@@ -1,287 +1,486 @@
 """numba kernel of FMI's window stage (private; see :mod:`metrics.fmi` for the definition).
 
-One pass over the windows, all per-window arithmetic in registers: no temporaries. The knife-edge
-quantities (exact window equality, the window sums, ``c`` and its ``== 0`` test, the one-hot SD test)
-are computed with the same operations in the same order as the NumPy path, so every branch decision is
-the same; the remaining sums (covariance of the bound, joint entropy) differ from the NumPy path by
-rounding only (tested: within 1e-12 relative on the reference grid, far inside the 1e-9 budget).
-
 :func:`fmi_totals` returns, per window (row-major), the sum over sources of ``fmi_XF``, exactly what
 :func:`metrics.fmi.fmi_value` accumulates, so the final mean is the same NumPy reduction.
 
-Speed notes (issue 15): the loop is compiled with ``_nrt=False`` (numba's reference counting off; the
-caller allocates every array), because with it each inlined helper call increfs and decrefs its ~20
-array arguments with atomic instructions -- 27 % of the run time in ``perf``; and the 17 logs of the
-joint entropy are taken back to back (independent calls overlap) before the sum, in the same order.
-Both changes leave every value bit-identical.
+Layout (issue 15): windows are processed in blocks of ``_B`` consecutive windows of a row, one SIMD lane
+per window. Every stage is a loop over the block's lanes whose body is straight-line arithmetic with
+selects instead of branches, reading and writing rows of ``_B`` doubles in three small scratch buffers
+(the fused side, the current source's side, the pair), so LLVM vectorises every stage. Buffer indices go
+through :func:`_u` (an unsigned index: numba then omits its negative-index wraparound, which would hide
+the affine address from the vectoriser). The logarithms of a stage are taken afterwards in one
+vectorised loop over a contiguous buffer region (:func:`_log`: fdlibm's ``e_log.c`` algorithm, below 1
+ulp, written with bit casts so that it vectorises; libm's ``log`` is a scalar call).
+
+Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
+min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
+-- use the same operations in the same order as the NumPy path, so every branch decision is the same.
+The Frechet bound's cells are found without a sequential merge: the interval that ends at F's a-th
+interior cdf breakpoint lies in cell ``(a, #{b: X_b < F_a})``, the one that ends at X's b-th in cell
+``(#{a: F_a <= X_b}, b)`` (X first on ties, as the NumPy path), plus the last cell ``(8, 8)``; a cell's
+mass is its breakpoint minus the largest breakpoint before it (the same two numbers the merged
+difference subtracts). Only the order of the sums over cells (the bound's covariance, the joint-entropy
+correction) and the logarithm's last bit differ from the NumPy path: rounding only (tests: within
+1e-12 relative; the reference grid's tolerance is 1e-9).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 _TINY = 1e-300
 _L = 9
-_NSCRATCH = 15
-_K = 2 * _L - 1  # merged cdf intervals: cells where a Frechet bound has mass
+_K = 2 * _L - 1  # cells where a Frechet bound has mass
+_B = 32  # windows per block (lanes); small enough that the scratch stays in L1/L2
+
+# Rows (of _B doubles) of a side buffer: raw window (column-major), normalised, pdf, log pdf, cdf,
+# centred pdf, then sum of squares of the centred pdf, SD, entropy (nats), sum of the cdf.
+_R, _N, _P, _LP, _CDF, _T = 0, 9, 18, 27, 36, 45
+_TT, _SD, _H, _SUM = 54, 55, 56, 57
+_SIDE = 58
+# Rows of the pair buffer.
+_FLAG = 0  # 1: the F window has been normalised in place (an earlier source did not match exactly)
+_ACC = 1  # sum over sources so far
+_EQ = 2  # 1: exact match with this source
+_C = 3  # correlation c
+_UP = 4  # 1: c >= 0 (upper Frechet bound)
+_PX = 5  # X pdf, reversed for the lower bound
+_LPX = _PX + _L
+_CX = _LPX + _L  # cdf of _PX
+_CR = _CX + _L  # per cell: bound's mass
+_CW = _CR + _K  # (9 - i)(9 - j)
+_CP = _CW + _K  # fp_i px_j
+_CL = _CP + _K  # log fp_i + log px_j
+_MIX = _CL + _K  # mixture's cell value
+_LMIX = _MIX + _K  # log |mixture cell|
+_W = _LMIX + _K
+_SC = _W + 1
+_LSC = _SC + 1
+_ZERO = _LSC + 1  # 1: the bound's weight is 0 (a one-hot pdf, or c == 0 with c >= 0)
+_SP = _ZERO + 1
+_VAL = _SP + 1  # fmi_XF of a computed lane
+_IDX = _VAL + 1  # compacted lane t computes the block's lane _IDX[t]
+_ROWS = _IDX + 1
+
+
+@intrinsic
+def _f2i(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _i2f(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _u(typingctx, x):
+    """An int64 index as uint64 (same bits): numba skips the negative-index wraparound for it."""
+
+    def codegen(context, builder, signature, args):
+        return args[0]
+
+    return types.uint64(types.int64), codegen
+
+
+# fdlibm e_log.c (Sun Microsystems, 1993; "Permission to use, copy, modify, and distribute this software
+# is freely granted, provided that this notice is preserved"): the published minimax coefficients.
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
 
 
 @njit(cache=True, error_model="numpy", inline="always", _nrt=False)
-def _xlogx(p):
-    t = abs(p)
-    if t < _TINY:
-        t = _TINY
-    return p * np.log(t)
+def _log(x):
+    """Natural log of a positive normal double (or +inf / nan), below 1 ulp (fdlibm's algorithm).
+
+    x = 2^k (1 + f) with 1 + f in [sqrt(2)/2, sqrt(2)); log(1 + f) = f - s (f - R) with s = f / (2 + f).
+    """
+    bits = _f2i(x)
+    m = bits & 0x000FFFFFFFFFFFFF
+    i = (m + 0x00095F6400000000) & 0x0010000000000000  # mantissa >= sqrt(2)/2 * 2: halve it
+    f = _i2f(m | (i ^ 0x3FF0000000000000)) - 1.0
+    dk = float((bits >> 52) - 1023 + (i >> 52))
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
+    hfsq = 0.5 * f * f
+    out = dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
+    return out if x < np.inf else x
 
 
 @njit(cache=True, error_model="numpy", inline="always", _nrt=False)
-def _side(raw, norm, p, lp, cdf, t):
-    """Normalise one window (``raw`` -> ``norm``), then pdf, its log, cdf, centred pdf; returns
-    (tt, sd, h, sum_cdf)."""
-    mx = raw[0]
-    mn = raw[0]
-    for i in range(1, _L):
-        v = raw[i]
-        if v > mx:
-            mx = v
-        if v < mn:
-            mn = v
-    span = mx - mn
-    if span == 0:
+def _logs(buf, start, count):
+    """``buf[start:start + count] = log(buf[start:start + count])`` in one vectorised loop."""
+    for t in range(count):
+        buf[_u(start + t)] = _log(buf[_u(start + t)])
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _logs_array(buf):
+    """In-place log of a 1-D array (for tests)."""
+    _logs(buf, 0, buf.size)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _side_raw(m, y, x0, n, sb):
+    """Raw 3x3 windows of ``m`` at row ``y``, columns ``x0 .. x0 + n - 1``, column-major."""
+    for j in range(n):
+        for cc in range(3):
+            for rr in range(3):
+                sb[_u((_R + cc * 3 + rr) * _B + j)] = m[_u(y + rr), _u(x0 + j + cc)]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _side(n, sb):
+    """Normalise the raw windows (constant -> ones), then pdf, cdf, centred pdf, SD and entropy."""
+    for j in range(n):
+        mx = sb[_u(_R * _B + j)]
+        mn = mx
+        for i in range(1, _L):
+            v = sb[_u((_R + i) * _B + j)]
+            mx = v if v > mx else mx
+            mn = v if v < mn else mn
+        span = mx - mn
         for i in range(_L):
-            norm[i] = 1.0
-    else:
+            d = (sb[_u((_R + i) * _B + j)] - mn) / span
+            sb[_u((_N + i) * _B + j)] = 1.0 if span == 0 else d
+        c0 = (sb[_u(_N * _B + j)] + sb[_u((_N + 1) * _B + j)]) + sb[_u((_N + 2) * _B + j)]
+        c1 = (sb[_u((_N + 3) * _B + j)] + sb[_u((_N + 4) * _B + j)]) + sb[_u((_N + 5) * _B + j)]
+        c2 = (sb[_u((_N + 6) * _B + j)] + sb[_u((_N + 7) * _B + j)]) + sb[_u((_N + 8) * _B + j)]
+        tot = (c0 + c1) + c2
+        acc = 0.0
+        sum_cdf = 0.0
+        e = 0.0
+        e2 = 0.0
         for i in range(_L):
-            norm[i] = (raw[i] - mn) / span
-    c0 = (norm[0] + norm[1]) + norm[2]
-    c1 = (norm[3] + norm[4]) + norm[5]
-    c2 = (norm[6] + norm[7]) + norm[8]
-    tot = (c0 + c1) + c2
-    for i in range(_L):
-        p[i] = norm[i] / tot
-    acc = p[0]
-    cdf[0] = acc
-    sum_cdf = acc
-    for i in range(1, _L):
-        acc = acc + p[i]
-        cdf[i] = acc
-        sum_cdf = sum_cdf + acc
-    s = p[0]
-    for i in range(1, _L):
-        s = s + p[i]
-    mean = s / _L
-    for i in range(_L):
-        t[i] = p[i] - mean
-    tt = t[0] * t[0]
-    for i in range(1, _L):
-        tt = tt + t[i] * t[i]
-    e = 0.0
-    e2 = 0.0
-    h = 0.0
-    for i in range(_L):
-        q = p[i]
-        e += (i + 1.0) * q
-        e2 += (i + 1.0) * (i + 1.0) * q
-        lq = np.log(max(q, _TINY))
-        lp[i] = lq
-        h -= q * lq
-    sd = np.sqrt(e2 - e * e)
-    return tt, sd, h, sum_cdf
+            q = sb[_u((_N + i) * _B + j)] / tot
+            sb[_u((_P + i) * _B + j)] = q
+            sb[_u((_LP + i) * _B + j)] = q if q > _TINY else _TINY  # log taken below
+            acc = q if i == 0 else acc + q
+            sum_cdf = acc if i == 0 else sum_cdf + acc
+            sb[_u((_CDF + i) * _B + j)] = acc
+            e += (i + 1.0) * q
+            e2 += (i + 1.0) * (i + 1.0) * q
+        mean = acc / _L  # acc = sum of the pdf, accumulated in order
+        tt = 0.0
+        for i in range(_L):
+            t = sb[_u((_P + i) * _B + j)] - mean
+            sb[_u((_T + i) * _B + j)] = t
+            tt = t * t if i == 0 else tt + t * t
+        sb[_u(_TT * _B + j)] = tt
+        # population SD over the index 1..9 (exactly 0 for a one-hot pdf, the only case that branches)
+        sb[_u(_SD * _B + j)] = np.sqrt(e2 - e * e)
+        sb[_u(_SUM * _B + j)] = sum_cdf
+    _logs(sb, _LP * _B, _L * _B)
+    for j in range(n):
+        h = 0.0
+        for i in range(_L):
+            h -= sb[_u((_P + i) * _B + j)] * sb[_u((_LP + i) * _B + j)]
+        sb[_u(_H * _B + j)] = h
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _equal(n, fb, xb, pb):
+    """Exact match of the source's raw window with the F window (raw, or normalised once an earlier
+    source did not match: the reference code's in-place quirk). Returns the number of non-matches."""
+    todo = 0
+    for j in range(n):
+        flag = pb[_u(_FLAG * _B + j)] != 0
+        eq = True
+        for i in range(_L):
+            fn_i = fb[_u((_N + i) * _B + j)]
+            fr_i = fb[_u((_R + i) * _B + j)]
+            eq &= xb[_u((_R + i) * _B + j)] == (fn_i if flag else fr_i)
+        pb[_u(_EQ * _B + j)] = 1.0 if eq else 0.0
+        pb[_u(_FLAG * _B + j)] = 1.0 if (flag or not eq) else 0.0
+        todo += 0 if eq else 1
+    return todo
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _prepare(n, fb, xb, pb):
+    """c, the bound (upper for c >= 0), X's pdf reversed for the lower bound, and its cdf."""
+    for j in range(n):
+        s = 0.0
+        for i in range(_L):
+            prod = xb[_u((_T + i) * _B + j)] * fb[_u((_T + i) * _B + j)]
+            s = prod if i == 0 else s + prod
+        q = s / np.sqrt(xb[_u(_TT * _B + j)] * fb[_u(_TT * _B + j)])
+        c = 0.0 if s == 0 else q
+        upper = c >= 0
+        pb[_u(_C * _B + j)] = c
+        pb[_u(_UP * _B + j)] = 1.0 if upper else 0.0
+        acc = 0.0
+        for i in range(_L):
+            p_up = xb[_u((_P + i) * _B + j)]
+            p_lo = xb[_u((_P + _L - 1 - i) * _B + j)]
+            lp_up = xb[_u((_LP + i) * _B + j)]
+            lp_lo = xb[_u((_LP + _L - 1 - i) * _B + j)]
+            p = p_up if upper else p_lo
+            pb[_u((_PX + i) * _B + j)] = p
+            pb[_u((_LPX + i) * _B + j)] = lp_up if upper else lp_lo
+            acc = p if i == 0 else acc + p
+            pb[_u((_CX + i) * _B + j)] = acc
 
 
 @njit(cache=True, error_model="numpy", inline="always", _nrt=False)
-def _pair(
-    xp, xlp, xt, xtt, xsd, xh, xsum, fp, flp, fcdf, ft, ftt, fsd, fh, fsum, px, lpx, cx, key, lab, r, i0, mix,
-    lmix,
-):
-    """``fmi_XF`` of one window pair that did not take the equality shortcut (see metrics.fmi)."""
-    s = xt[0] * ft[0]
-    for i in range(1, _L):
-        s = s + xt[i] * ft[i]
-    if s == 0:
-        c = 0.0
+def _ends(n, sb, s_cdf, s_p, s_lp, a0, ob, o_cdf, o_p, o_lp, strict, pb, k0):
+    """Cells of the intervals that end at breakpoints ``a0 .. a0 + 3`` of one sorted cdf (S) against the
+    other (O): cell ``(a, #{b: O_b < S_a})`` (``<=`` unless ``strict``: X before F on ties). Four
+    breakpoints per pass over O (fewer loads); O is sorted, so the test is true exactly for b < count."""
+    for j in range(n):
+        e0 = sb[_u((s_cdf + a0) * _B + j)]
+        e1 = sb[_u((s_cdf + a0 + 1) * _B + j)]
+        e2 = sb[_u((s_cdf + a0 + 2) * _B + j)]
+        e3 = sb[_u((s_cdf + a0 + 3) * _B + j)]
+        before = sb[_u((s_cdf + a0 - 1) * _B + j)]
+        pe0 = before if a0 > 0 else 0.0
+        last = o_cdf + _L - 2
+        c0 = c1 = c2 = c3 = _L - 1.0  # -> count of O breakpoints below
+        v_p = ob[_u((o_p + _L - 1) * _B + j)]
+        v_lp = ob[_u((o_lp + _L - 1) * _B + j)]
+        v_pv = ob[_u(last * _B + j)]
+        p0 = p1 = p2 = p3 = v_p  # -> O's pdf at the count
+        l0 = l1 = l2 = l3 = v_lp  # -> its log
+        q0 = q1 = q2 = q3 = v_pv  # -> O's largest breakpoint below (0 if none)
+        for b in range(_L - 2, -1, -1):
+            o = ob[_u((o_cdf + b) * _B + j)]
+            p_b = ob[_u((o_p + b) * _B + j)]
+            lp_b = ob[_u((o_lp + b) * _B + j)]
+            below_o = ob[_u((o_cdf + b - 1) * _B + j)]
+            below = below_o if b > 0 else 0.0
+            t0 = (o < e0) if strict else (o <= e0)
+            t1 = (o < e1) if strict else (o <= e1)
+            t2 = (o < e2) if strict else (o <= e2)
+            t3 = (o < e3) if strict else (o <= e3)
+            c0 = c0 if t0 else b
+            c1 = c1 if t1 else b
+            c2 = c2 if t2 else b
+            c3 = c3 if t3 else b
+            p0 = p0 if t0 else p_b
+            p1 = p1 if t1 else p_b
+            p2 = p2 if t2 else p_b
+            p3 = p3 if t3 else p_b
+            l0 = l0 if t0 else lp_b
+            l1 = l1 if t1 else lp_b
+            l2 = l2 if t2 else lp_b
+            l3 = l3 if t3 else lp_b
+            q0 = q0 if t0 else below
+            q1 = q1 if t1 else below
+            q2 = q2 if t2 else below
+            q3 = q3 if t3 else below
+        # mass = breakpoint - the largest breakpoint before it (of either cdf); covariance weight
+        # (9 - i)(9 - j); independence product and its log (products and sums commute exactly)
+        pb[_u((_CR + k0) * _B + j)] = e0 - max(pe0, q0)
+        pb[_u((_CR + k0 + 1) * _B + j)] = e1 - max(e0, q1)
+        pb[_u((_CR + k0 + 2) * _B + j)] = e2 - max(e1, q2)
+        pb[_u((_CR + k0 + 3) * _B + j)] = e3 - max(e2, q3)
+        pb[_u((_CW + k0) * _B + j)] = (_L - a0) * (_L - c0)
+        pb[_u((_CW + k0 + 1) * _B + j)] = (_L - a0 - 1) * (_L - c1)
+        pb[_u((_CW + k0 + 2) * _B + j)] = (_L - a0 - 2) * (_L - c2)
+        pb[_u((_CW + k0 + 3) * _B + j)] = (_L - a0 - 3) * (_L - c3)
+        pb[_u((_CP + k0) * _B + j)] = sb[_u((s_p + a0) * _B + j)] * p0
+        pb[_u((_CP + k0 + 1) * _B + j)] = sb[_u((s_p + a0 + 1) * _B + j)] * p1
+        pb[_u((_CP + k0 + 2) * _B + j)] = sb[_u((s_p + a0 + 2) * _B + j)] * p2
+        pb[_u((_CP + k0 + 3) * _B + j)] = sb[_u((s_p + a0 + 3) * _B + j)] * p3
+        pb[_u((_CL + k0) * _B + j)] = sb[_u((s_lp + a0) * _B + j)] + l0
+        pb[_u((_CL + k0 + 1) * _B + j)] = sb[_u((s_lp + a0 + 1) * _B + j)] + l1
+        pb[_u((_CL + k0 + 2) * _B + j)] = sb[_u((s_lp + a0 + 2) * _B + j)] + l2
+        pb[_u((_CL + k0 + 3) * _B + j)] = sb[_u((s_lp + a0 + 3) * _B + j)] + l3
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _cells(n, fb, pb):
+    """The bound's 17 cells: mass, covariance weight, independence product and its log."""
+    for a0 in (0, 4):  # cells ending at F's breakpoints: (a, #{b: X_b < F_a})
+        _ends(n, fb, _CDF, _P, _LP, a0, pb, _CX, _PX, _LPX, True, pb, a0)
+    for b0 in (0, 4):  # cells ending at X's breakpoints: (#{a: F_a <= X_b}, b)
+        _ends(n, pb, _CX, _PX, _LPX, b0, fb, _CDF, _P, _LP, False, pb, _L - 1 + b0)
+    k = _K - 1  # the last interval: cell (8, 8), up to 1
+    for j in range(n):
+        last = max(fb[_u((_CDF + _L - 2) * _B + j)], pb[_u((_CX + _L - 2) * _B + j)])
+        pb[_u((_CR + k) * _B + j)] = max(1.0 - last, 0.0)
+        pb[_u((_CW + k) * _B + j)] = 1.0
+        pb[_u((_CP + k) * _B + j)] = fb[_u((_P + _L - 1) * _B + j)] * pb[_u((_PX + _L - 1) * _B + j)]
+        pb[_u((_CL + k) * _B + j)] = fb[_u((_LP + _L - 1) * _B + j)] + pb[_u((_LPX + _L - 1) * _B + j)]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _pair(n, fb, xb, pb):
+    """``fmi_XF`` of every lane from its cells (into row ``_VAL``)."""
+    for j in range(n):
+        s_up = 0.0  # sum_ij min(F_i, X_j) = sum over cells of mass * (9 - i)(9 - j)
+        for k in range(_K):
+            s_up += pb[_u((_CR + k) * _B + j)] * pb[_u((_CW + k) * _B + j)]
+        fsum = fb[_u(_SUM * _B + j)]
+        upper = pb[_u(_UP * _B + j)] != 0
+        c = pb[_u(_C * _B + j)]
+        sum_bound = s_up if upper else (_L + 1) * fsum - s_up
+        cov = sum_bound - fsum * xb[_u(_SUM * _B + j)]
+        xsd = xb[_u(_SD * _B + j)]
+        fsd = fb[_u(_SD * _B + j)]
+        zero = (xsd == 0) | (fsd == 0) | (upper & (c == 0))
+        w = c / (cov / (fsd * xsd))
+        sc = 1.0 - w
+        pb[_u(_W * _B + j)] = w
+        pb[_u(_SC * _B + j)] = sc
+        t = abs(sc)
+        pb[_u(_LSC * _B + j)] = t if t > _TINY else _TINY
+        pb[_u(_ZERO * _B + j)] = 1.0 if zero else 0.0
+    _logs(pb, _LSC * _B, _B)
+    for j in range(n):
+        # joint entropy (nats) = entropy of the scaled independence table + a correction on the cells
+        sc = pb[_u(_SC * _B + j)]
+        w = pb[_u(_W * _B + j)]
+        lsc = pb[_u(_LSC * _B + j)]
+        sp = 0.0
+        for k in range(_K):
+            prod = pb[_u((_CP + k) * _B + j)]
+            prod *= sc
+            mix = w * pb[_u((_CR + k) * _B + j)] + prod
+            pb[_u((_MIX + k) * _B + j)] = mix
+            t = abs(mix)
+            pb[_u((_LMIX + k) * _B + j)] = t if t > _TINY else _TINY
+            sp += prod * (pb[_u((_CL + k) * _B + j)] + lsc)  # prod ln|prod| from the logs of its factors
+        pb[_u(_SP * _B + j)] = sp
+    _logs(pb, _LMIX * _B, _K * _B)
+    for j in range(n):
+        sm = 0.0
+        for k in range(_K):
+            sm += pb[_u((_MIX + k) * _B + j)] * pb[_u((_LMIX + k) * _B + j)]
+        sc = pb[_u(_SC * _B + j)]
+        xh = xb[_u(_H * _B + j)]
+        fh = fb[_u(_H * _B + j)]
+        hj = -(sc * pb[_u(_LSC * _B + j)]) + sc * (fh + xh)
+        hj -= sm - pb[_u(_SP * _B + j)]
+        mi = xh + fh - hj
+        q = 2.0 * mi / (xh + fh)
+        pb[_u(_VAL * _B + j)] = 0.0 if (pb[_u(_ZERO * _B + j)] != 0) | (mi == 0) else q
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _compact(n, fb, xb, pb, fc):
+    """Move the lanes that did not match exactly to the front: the source's raw windows in place, the
+    F side into ``fc`` (``fb`` stays whole for the next source). Returns their number."""
+    t = 0
+    for j in range(n):
+        if pb[_u(_EQ * _B + j)] == 0:
+            pb[_u(_IDX * _B + t)] = j
+            for row in range(_R, _R + _L):
+                xb[_u(row * _B + t)] = xb[_u(row * _B + j)]
+            for row in range(_SIDE):
+                fc[_u(row * _B + t)] = fb[_u(row * _B + j)]
+            t += 1
+    return t
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _accumulate(n, t, pb):
+    """Add this source's fmi_XF to every lane's total: 1 for an exact match, else the computed value
+    (lane j itself when ``t == n``, else compacted lane ``t`` for block lane ``_IDX[t]``)."""
+    if t == n:
+        for j in range(n):
+            val = pb[_u(_VAL * _B + j)]
+            pb[_u(_ACC * _B + j)] += 1.0 if pb[_u(_EQ * _B + j)] != 0 else val
     else:
-        c = s / np.sqrt(xtt * ftt)
-    upper = c >= 0
-    if upper:
-        for i in range(_L):
-            px[i] = xp[i]
-            lpx[i] = xlp[i]
-    else:
-        for i in range(_L):
-            px[i] = xp[_L - 1 - i]
-            lpx[i] = xlp[_L - 1 - i]
-    acc = px[0]
-    cx[0] = acc
-    for i in range(1, _L):
-        acc = acc + px[i]
-        cx[i] = acc
-    # Merge the 8 interior breakpoints of F and X (the NumPy path's order: on a tie X comes first) by
-    # ranks instead of a sequential merge: F's a-th breakpoint lands at a + #(X breakpoints below it).
-    for a in range(_L - 1):
-        fa = fcdf[a]
-        cnt = 0
-        for b in range(_L - 1):
-            cnt += cx[b] < fa
-        pos = a + cnt
-        key[pos] = fa
-        lab[pos] = 1
-    for b in range(_L - 1):
-        xb = cx[b]
-        cnt = 0
-        for a in range(_L - 1):
-            cnt += fcdf[a] <= xb
-        pos = b + cnt
-        key[pos] = xb
-        lab[pos] = 0
-    i0[0] = 0
-    for k in range(2 * _L - 2):
-        i0[k + 1] = i0[k] + lab[k]
-    r[0] = key[0]
-    for k in range(1, 2 * _L - 2):
-        r[k] = key[k] - key[k - 1]
-    r[2 * _L - 2] = max(1.0 - key[2 * _L - 3], 0.0)
-    s_up = 0.0
-    for k in range(2 * _L - 1):
-        ii = i0[k]
-        s_up += r[k] * ((_L - ii) * (ii + (_L - k)))
-    sum_bound = s_up if upper else (_L + 1) * fsum - s_up
-    cov = sum_bound - fsum * xsum
-    if xsd == 0 or fsd == 0 or (upper and c == 0):
-        return 0.0  # w = 0: the joint pdf is the independence table, MI exactly 0
-    w = c / (cov / (fsd * xsd))
-    sc = 1.0 - w
-    hj = -_xlogx(sc) + sc * (fh + xh)
-    lsc = np.log(max(abs(sc), _TINY))
-    sm = 0.0
-    sp = 0.0
-    for k in range(2 * _L - 1):
-        ii = i0[k]
-        jj = k - ii
-        prod = fp[ii] * px[jj]
-        prod *= sc
-        mix[k] = w * r[k] + prod
-        # prod * ln|prod| without a log: ln|prod| = ln fp + ln px + ln|sc| (a zero factor gives prod = 0)
-        sp += prod * ((flp[ii] + lpx[jj]) + lsc)
-    # the 17 logs back to back (independent calls overlap), then sum p ln|p| in the same order as before
-    for k in range(2 * _L - 1):
-        t = abs(mix[k])
-        if t < _TINY:
-            t = _TINY
-        lmix[k] = np.log(t)
-    for k in range(2 * _L - 1):
-        sm += mix[k] * lmix[k]
-    hj -= sm - sp
-    mi = xh + fh - hj
-    if mi == 0:
-        return 0.0
-    return 2.0 * mi / (xh + fh)
+        for j in range(n):
+            if pb[_u(_EQ * _B + j)] != 0:
+                pb[_u(_ACC * _B + j)] += 1.0
+        for i in range(t):
+            j = int(pb[_u(_IDX * _B + i)])
+            pb[_u(_ACC * _B + j)] += pb[_u(_VAL * _B + i)]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _totals(feats, fused, out, fb, xb, pb, fc):
+    """The loop of :func:`fmi_totals` over blocks of windows; compiled without numba's reference
+    counting (``_nrt=False``): nothing here allocates."""
+    n_src, m, ncols = feats.shape
+    rows = m - 2
+    cols = ncols - 2
+    for y in range(rows):
+        for x0 in range(0, cols, _B):
+            n = min(_B, cols - x0)
+            for j in range(n):
+                pb[_u(_FLAG * _B + j)] = 0.0
+                pb[_u(_ACC * _B + j)] = 0.0
+            _side_raw(fused, y, x0, n, fb)
+            f_ready = False
+            for k in range(n_src):
+                _side_raw(feats[k], y, x0, n, xb)
+                todo = _equal(n, fb, xb, pb)
+                if todo == 0:  # every lane an exact match: fmi_XF = 1
+                    for j in range(n):
+                        pb[_u(_ACC * _B + j)] += 1.0
+                    continue
+                if not f_ready:
+                    _side(n, fb)
+                    f_ready = True
+                if todo == n:
+                    t = n
+                    fs = fb
+                else:  # compute only the lanes that did not match (copied regions of decision-map fusion)
+                    t = _compact(n, fb, xb, pb, fc)
+                    fs = fc
+                _side(t, xb)
+                _prepare(t, fs, xb, pb)
+                _cells(t, fs, pb)
+                _pair(t, fs, xb, pb)
+                _accumulate(n, t, pb)
+            for j in range(n):
+                out[_u(y * cols + x0 + j)] = pb[_u(_ACC * _B + j)]
+    return out
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def edge_thin(bx, by, b, cutoff, out):
+    """MATLAB ``edge``'s Sobel thinning (see :func:`metrics._fmi_features.feature_edge`) into ``out``:
+    the same comparisons as its NumPy path, per pixel (a neighbour outside the image counts as satisfied)."""
+    h, w = b.shape
+    eps100 = 100.0 * np.finfo(np.float64).eps
+    for r in range(h):
+        for c in range(w):
+            v = b[r, c]
+            ax = abs(bx[r, c])
+            ay = abs(by[r, c])
+            left = True if c == 0 else b[r, c - 1] <= v
+            right = True if c == w - 1 else v > b[r, c + 1]
+            up = True if r == 0 else b[r - 1, c] <= v
+            down = True if r == h - 1 else v > b[r + 1, c]
+            horiz = (ax >= ay - eps100) & left & right
+            vert = (ay >= ax - eps100) & up & down
+            out[r, c] = 1.0 if (v > cutoff) & (horiz | vert) else 0.0
+    return out
 
 
 def fmi_totals(feats, fused):
     """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``.
 
-    ``feats`` is (N, H, W) (sources' feature maps), ``fused`` (H, W). Allocates the output and the
-    scratch vectors here, so the compiled loop needs no reference counting (see :func:`_totals`).
+    ``feats`` is (N, H, W) (sources' feature maps), ``fused`` (H, W), both C-contiguous float64.
+    Allocates the output and the scratch here, so the compiled loop needs no reference counting.
     """
     n_src, m, ncols = feats.shape
     out = np.zeros((m - 2) * (ncols - 2))
-    _totals(
-        feats,
-        fused,
-        out,
-        np.empty((_NSCRATCH, _L)),
-        np.empty((2, _K)),
-        np.empty(2 * _L - 2),
-        np.empty(2 * _L - 2, dtype=np.int64),
-        np.empty(2 * _L - 1),
-        np.empty(2 * _L - 1, dtype=np.int64),
-    )
-    return out
-
-
-@njit(cache=True, error_model="numpy", _nrt=False)
-def _totals(feats, fused, out, scratch, cells, key, lab, r, i0):
-    """The loop of :func:`fmi_totals`, compiled without numba's reference counting (``_nrt=False``).
-
-    With it, every inlined helper call increfs/decrefs each array argument by an atomic instruction:
-    ~44 per window pair, over a quarter of the run time. Nothing here allocates, so it is not needed.
-    """
-    n_src, m, ncols = feats.shape
-    rows = m - 2
-    cols = ncols - 2
-    fr = scratch[0]
-    fn = scratch[1]
-    fp = scratch[2]
-    flp = scratch[3]
-    xlp = scratch[4]
-    lpx = scratch[5]
-    fcdf = scratch[6]
-    ft = scratch[7]
-    xr = scratch[8]
-    xn = scratch[9]
-    xp = scratch[10]
-    xcdf = scratch[11]
-    xt = scratch[12]
-    px = scratch[13]
-    cx = scratch[14]
-    mix = cells[0]
-    lmix = cells[1]
-    for y in range(rows):
-        for x in range(cols):
-            for cc in range(3):
-                for rr in range(3):
-                    fr[cc * 3 + rr] = fused[y + rr, x + cc]
-            f_ready = False
-            f_normalised = False
-            ftt = fsd = fh = fsum = 0.0
-            acc = 0.0
-            for k in range(n_src):
-                for cc in range(3):
-                    for rr in range(3):
-                        xr[cc * 3 + rr] = feats[k, y + rr, x + cc]
-                if not f_ready:
-                    ftt, fsd, fh, fsum = _side(fr, fn, fp, flp, fcdf, ft)
-                    f_ready = True
-                equal = True
-                ref = fn if f_normalised else fr
-                for i in range(_L):
-                    if xr[i] != ref[i]:
-                        equal = False
-                        break
-                if equal:
-                    acc += 1.0
-                    continue
-                f_normalised = True
-                xtt, xsd, xh, xsum = _side(xr, xn, xp, xlp, xcdf, xt)
-                acc += _pair(
-                    xp,
-                    xlp,
-                    xt,
-                    xtt,
-                    xsd,
-                    xh,
-                    xsum,
-                    fp,
-                    flp,
-                    fcdf,
-                    ft,
-                    ftt,
-                    fsd,
-                    fh,
-                    fsum,
-                    px,
-                    lpx,
-                    cx,
-                    key,
-                    lab,
-                    r,
-                    i0,
-                    mix,
-                    lmix,
-                )
-            out[y * cols + x] = acc
+    # zeros: lanes past a short last block hold finite values (their logs are taken, then ignored)
+    side = _SIDE * _B
+    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side))
     return out
 
 

@@ -180,6 +180,19 @@ def test_wavelet_feature_size_and_range():
     assert set(FEATURES) == {"none", "gradient", "edge", "dct", "wavelet"}
 
 
+@pytest.mark.parametrize("shape", [(52, 40), (37, 101), (130, 257), (3, 3)])
+def test_wavelet_feature_banded_products_equal_pywt(shape):
+    """The banded matrix products (blocks of 64 outputs over their non-zero taps) are pywt.dwt2."""
+    import pywt
+
+    from metrics._fmi_features import _DMEY, rerange
+
+    x = np.random.default_rng(1).integers(0, 256, shape).astype(float)
+    ca, (ch, cv, cd) = pywt.dwt2(x, _DMEY, mode="symmetric")
+    expected = rerange(np.block([[ca, ch], [cv, cd]]))
+    np.testing.assert_allclose(feature_wavelet(x), expected, rtol=0, atol=1e-13)
+
+
 # --------------------------------------------------------------------------- ground-truth metrics
 def test_psnr_gt_and_mse_gt_hand_values():
     gt = np.array([[0.0, 10.0], [20.0, 30.0]])

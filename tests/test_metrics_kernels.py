@@ -93,6 +93,66 @@ def test_fmi_kernel_single_window_and_n1():
         assert a is not None and _close(a, b), (n, shape, a, b)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_fmi_kernel_decision_map_fusion(n):
+    """Fused images that copy each source over random regions (decision-map fusion): blocks of windows
+    where some lanes match a source exactly and others do not (the kernel computes only the latter)."""
+    rng = np.random.default_rng(20 + n)
+    srcs, _ = _scene(5 + n, shape=(37, 101), n=n)
+    label = rng.integers(0, n, size=(5, 13)).repeat(8, axis=0).repeat(8, axis=1)[:37, :101]
+    fused = np.choose(label, srcs)
+    fused[rng.random(fused.shape) < 0.01] += 1.0  # a few isolated changes
+    for feature in ("none", "edge", "gradient"):
+        fe = FEATURES[feature]
+        feats, ff = [fe(s) for s in srcs], fe(fused)
+        a, b = fmi_mod.fmi_value_compiled(feats, ff), fmi_mod.fmi_value(feats, ff)
+        assert a is not None and _close(a, b), (feature, n, a, b)
+
+
+def test_edge_thinning_kernel_equals_numpy_path():
+    """MATLAB edge()'s thinning compiled: the very same 0/1 map (ties, flat and tiny images included)."""
+    from metrics._fmi_features import _SOBEL8, _edge_thin_numpy
+    from metrics._matlab import correlate
+
+    rng = np.random.default_rng(11)
+    srcs, fused = _scene(6, shape=(41, 67))
+    for img in (
+        *srcs,
+        fused,
+        rng.integers(0, 3, (30, 45)).astype(float),
+        np.full((7, 9), 4.0),
+        rng.random((3, 3)),
+    ):
+        bx, by = correlate(img, _SOBEL8.T, "nearest"), correlate(img, _SOBEL8, "nearest")
+        b = bx * bx + by * by
+        expected = _edge_thin_numpy(bx, by, b, 4.0 * np.mean(b))
+        np.testing.assert_array_equal(FEATURES["edge"](img), expected)
+        np.testing.assert_array_equal(
+            _jit.kernels("fmi").edge_thin(bx, by, b, 4.0 * np.mean(b), np.empty_like(b)), expected
+        )
+
+
+def test_fmi_kernel_log_within_one_ulp():
+    """The kernel's vectorisable log (fdlibm's algorithm) against NumPy's, on the range it is used on."""
+    k = _jit.kernels("fmi")
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            rng.random(20000),
+            np.exp(rng.uniform(-700.0, 700.0, 20000)),
+            1.0 + rng.uniform(-1e-6, 1e-6, 2000),
+            [1e-300, 0.5, 1.0, 2.0, np.sqrt(2.0), np.sqrt(0.5), np.finfo(float).max],
+        ]
+    )
+    buf = x.copy()
+    k._logs_array(buf)
+    ref = np.log(x)
+    assert np.all(np.abs(buf - ref) <= np.spacing(np.abs(ref)) + (ref == 0) * 1e-300)
+    special = np.array([np.inf, np.nan])
+    k._logs_array(special)
+    assert special[0] == np.inf and np.isnan(special[1])
+
+
 @pytest.mark.slow
 def test_fmi_kernel_on_reference_images(reference_dir):
     from PIL import Image
