@@ -49,6 +49,7 @@ def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
         if noisy.any():
             noisy &= ~flat_windows(dist, win.n)  # both flat: s12 is already exact
             r, c = np.nonzero(noisy)
+            s12 = s12.copy()  # local_moments' maps are read-only when memoised
             s12[r, c] = win.exact_at(ref * dist, r, c) - mx[r, c] * win.exact_at(dist, r, c)
         s1 = np.where(s1 < 0, 0.0, s1)
         s2 = np.where(s2 < 0, 0.0, s2)
