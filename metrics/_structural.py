@@ -5,7 +5,8 @@
   exactly-flat windows). Memoised for frozen inputs (:func:`metrics._memo.freeze`, as the runner and
   ``bench score`` pass them): Qy, Qy@liu, Qc, Qc@sesf ask for the same (source, fused) moments with the
   same window, SSIM and its variants too, and the source-only pairs (Qy's (A, B), Qs's (A, A)) come back
-  for every fused image of a scene. Same arrays as computed the first time (read-only): no value moves.
+  for every fused image of a scene; one image's own mean and variance maps are shared by all its pairs
+  (a source's by every fused image). Same arrays as computed the first time (read-only): no value moves.
 
 The MATLAB emulations (windows, ``filter2``, rounding) live in :mod:`metrics._matlab`, the memo caches in
 :mod:`metrics._memo`, input validation in :mod:`metrics._checks`.
@@ -21,12 +22,40 @@ import numpy as np
 from metrics._matlab import OctaveWindow
 from metrics._memo import _ALL_MEMOS, _frozen_owner, array_key, flat_windows
 
-#: Bytes the moments memo may hold (5 maps of 8 bytes per pixel per entry: 10.6 MB at 520x520).
-MOMENTS_MAX_BYTES = 160 << 20
-_MOMENTS: OrderedDict = OrderedDict()
-_MOMENTS_SIZES: dict = {}
-_MOMENTS_LOCK = threading.Lock()
-_ALL_MEMOS.append((_MOMENTS, {}, _MOMENTS_SIZES))
+
+class _Lru:
+    """A byte-bounded LRU of tuples of read-only arrays (cleared by :func:`metrics._memo.clear_memos`)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.cache: OrderedDict = OrderedDict()
+        self.sizes: dict = {}
+        self.lock = threading.Lock()
+        _ALL_MEMOS.append((self.cache, {}, self.sizes))
+
+    def get(self, key):
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+            return hit
+
+    def put(self, key, val: tuple) -> tuple:
+        for a in val:
+            a.setflags(write=False)
+        with self.lock:
+            self.cache[key] = val
+            self.sizes[key] = sum(a.nbytes for a in val)
+            while len(self.cache) > 1 and sum(self.sizes.values()) > self.max_bytes:
+                old, _ = self.cache.popitem(last=False)
+                self.sizes.pop(old, None)
+        return val
+
+
+#: (x, y, window, exact) -> the five maps (10.6 MB per entry at 520x520).
+_MOMENTS = _Lru(160 << 20)
+#: (image, window) -> (mu, sigma^2): one image's half, shared by all its pairs (4.2 MB at 520x520).
+_IMAGE_MOMENTS = _Lru(96 << 20)
 
 
 def _window_key(win: OctaveWindow) -> tuple:
@@ -62,21 +91,20 @@ def local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, *, exact_near
     if not (_frozen_owner(x) and _frozen_owner(y)):
         return _local_moments(x, y, win, exact_near_flat)
     key = (array_key(x), array_key(y), _window_key(win), exact_near_flat)
-    with _MOMENTS_LOCK:
-        hit = _MOMENTS.get(key)
-        if hit is not None:
-            _MOMENTS.move_to_end(key)
-            return hit
-    val = _local_moments(x, y, win, exact_near_flat)
-    for a in val:
-        a.setflags(write=False)
-    with _MOMENTS_LOCK:
-        _MOMENTS[key] = val
-        _MOMENTS_SIZES[key] = sum(a.nbytes for a in val)
-        while len(_MOMENTS) > 1 and sum(_MOMENTS_SIZES.values()) > MOMENTS_MAX_BYTES:
-            old, _ = _MOMENTS.popitem(last=False)
-            _MOMENTS_SIZES.pop(old, None)
-    return val
+    hit = _MOMENTS.get(key)
+    if hit is not None:
+        return hit
+    return _MOMENTS.put(key, _local_moments(x, y, win, exact_near_flat))
+
+
+def _image_moments(img: np.ndarray, win: OctaveWindow, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, sigma^2)`` of one frozen image (no extra exact windows), memoised per (image, window)."""
+    key = (array_key(img), _window_key(win))
+    hit = _IMAGE_MOMENTS.get(key)
+    if hit is not None:
+        return hit
+    m = win.filter_valid(img, flat)
+    return _IMAGE_MOMENTS.put(key, (m, win.filter_valid(img * img, flat) - m * m))
 
 
 def _local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, exact_near_flat: bool):
@@ -84,9 +112,17 @@ def _local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, exact_near_f
     fy = flat_windows(y, win.n)
     fxy = fx & fy
     ex = (fx | fy) if exact_near_flat else None
-    mx = win.filter_valid(x, fx, ex)
-    my = win.filter_valid(y, fy, ex)
-    sxx = win.filter_valid(x * x, fx, ex) - mx * mx
-    syy = win.filter_valid(y * y, fy, ex) - my * my
+    # An image's mean and variance depend on its partner only through the extra exact windows (ex & ~own
+    # flat = the partner's flat windows): without those they are the image's own, shared by its pairs.
+    if _frozen_owner(x) and (ex is None or not fy.any()):
+        mx, sxx = _image_moments(x, win, fx)
+    else:
+        mx = win.filter_valid(x, fx, ex)
+        sxx = win.filter_valid(x * x, fx, ex) - mx * mx
+    if _frozen_owner(y) and (ex is None or not fx.any()):
+        my, syy = _image_moments(y, win, fy)
+    else:
+        my = win.filter_valid(y, fy, ex)
+        syy = win.filter_valid(y * y, fy, ex) - my * my
     sxy = win.filter_valid(x * y, fxy, ex) - mx * my
     return mx, my, sxx, syy, sxy
