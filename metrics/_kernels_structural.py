@@ -21,7 +21,8 @@ def _fma(typingctx, a, b, c):
     sig = types.float64(types.float64, types.float64, types.float64)
 
     def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.fma", [ir.DoubleType()])
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [dbl], ir.FunctionType(dbl, [dbl, dbl, dbl]))
         return builder.call(fn, args)
 
     return sig, codegen

@@ -87,8 +87,11 @@ def test_local_moments_memo_is_read_only_and_keyed_by_content():
 
 def test_exact_windows_compiled_equal_numpy_path(monkeypatch):
     pytest.importorskip("numba")
+    from metrics._jit import kernels
     from metrics._matlab import OctaveWindow
 
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+    assert kernels("structural") is not None  # the kernel builds (else the comparison below is void)
     rng = np.random.default_rng(7)
     for win in (OctaveWindow(7, 1.5, renormalize=True), OctaveWindow(11, None), OctaveWindow(17, 3.4)):
         for img in (
