@@ -2,8 +2,14 @@
 
 Usage::
 
-    python benchmarks/full_run_speed.py [--methods all] [--metrics all] [--dataset lytro] [--limit 4]
-                                        [--jobs 2] [--json out.json]
+    python benchmarks/full_run_speed.py [--preset issue15] [--methods all] [--metrics all]
+                                        [--dataset lytro] [--limit 4] [--jobs 2] [--top 0] [--json out.json]
+
+``--preset issue15`` selects what issue 15's baseline measured ("16 methods x 20 scenes x 76 metrics",
+143,000 unit-CPU for the full lytro table): the 16 methods registered then (:data:`ISSUE15_METHODS`, i.e.
+all but the survey ports added later) and every no-reference metric but the three ``@liu2020`` variants
+and the decision-map metrics added later (:data:`ISSUE15_LATER_METRICS`), so that a full-table figure is
+comparable with the issue's; explicit ``--methods``/``--metrics`` override it.
 
 What it does:
 
@@ -15,7 +21,10 @@ What it does:
   the reaped children: user + system), and the compute profile the runner writes into ``run.json``
   (``compute_seconds``: single-call seconds per method and per metric, with shares);
 * every figure is printed in seconds and as a ratio to the unit (``unit-CPU`` = CPU seconds / unit);
-  with ``--limit N`` the totals are also extrapolated linearly to all scenes of the dataset (said so).
+  with ``--limit N`` the totals are also extrapolated linearly to all scenes of the dataset (said so);
+* the share of every method's fusion and every metric in the run's compute (``run.json``; the runner
+  times each call by wall clock, so on a loaded machine the seconds are inflated but the shares stay
+  comparable), and each share applied to the measured CPU total as an estimated unit-CPU per entry.
 
 The machine is shared: repeat and compare ratios, not seconds. The script reports, it does not fail.
 """
@@ -42,6 +51,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _unit import measure_unit  # noqa: E402
 
+#: The methods registered when issue 15 was filed (before the survey ports gfdf, quadtree, nsct, dsift,
+#: ifcnn, mwgf, sr, nsct_sr, misf, brw, asr were added).
+ISSUE15_METHODS = "average,dtcwt,dwt,fmm,focusstack,gacn,gf,lp,max,msrsf,rp,sesf,sesf_scse,sesf_sse,sf,sff"
+#: Metrics added after issue 15 was filed (the survey variants and the decision-map metrics).
+ISSUE15_LATER_METRICS = ("qg@liu2020", "qe@liu2020", "qy@liu2020", "dm_acc", "dm_iou", "dm_bf")
+
+
+def issue15_metrics() -> str:
+    """Every no-reference metric registered now except those added after issue 15 (76 at the time)."""
+    from bench.registry import get_metric, list_metrics
+
+    ids = [m for m in list_metrics("all") if not get_metric(m).info.needs_reference]
+    return ",".join(m for m in ids if m not in ISSUE15_LATER_METRICS)
+
 
 def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -57,14 +80,20 @@ def _n_scenes(dataset: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--methods", default="all")
-    ap.add_argument("--metrics", default="all")
+    ap.add_argument("--preset", choices=["issue15"], default=None, help="issue 15's method/metric set")
+    ap.add_argument("--methods", default=None, help="default: all (issue15: its 16 methods)")
+    ap.add_argument("--metrics", default=None, help="default: all (issue15: its 76 metrics)")
     ap.add_argument("--dataset", default="lytro")
     ap.add_argument("--limit", type=int, default=None, help="first N scenes only (totals extrapolated)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--top", type=int, default=15, help="metrics listed by share")
+    ap.add_argument("--top", type=int, default=0, help="metrics listed by share (0: all)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.methods is None:
+        args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
+    if args.metrics is None:
+        args.metrics = issue15_metrics() if args.preset == "issue15" else "all"
+    n_metrics = len(args.metrics.split(",")) if args.preset == "issue15" else None
 
     u0 = measure_unit()
     with tempfile.TemporaryDirectory(prefix="mfif-full-run-") as tmp:
@@ -93,35 +122,49 @@ def main(argv: list[str] | None = None) -> int:
     scenes = _n_scenes(args.dataset)
     scale = (scenes / args.limit) if (args.limit and scenes and args.limit < scenes) else 1.0
     load = os.getloadavg()[0]
+    shown_metrics = f"{n_metrics} metrics (issue 15 set)" if n_metrics else args.metrics
+    shown_methods = "the 16 methods of issue 15" if args.methods == ISSUE15_METHODS else args.methods
     print(
-        f"# full run: bench run --methods {args.methods} --metrics {args.metrics} --dataset {args.dataset}"
+        f"# full run: bench run --methods {shown_methods} --metrics {shown_metrics} --dataset {args.dataset}"
         f"{f' --limit {args.limit}' if args.limit else ''} --jobs {args.jobs}, fresh cache; "
         f"exit {proc.returncode}; load {load:.1f} on {os.cpu_count()} cpus (shared machine: compare ratios)"
     )
     print(
         f"# unit = uniform_filter 5x5 over both lytro-01 images: {unit * 1e3:.2f} ms CPU "
-        f"(before {u0['cpu_s'] * 1e3:.2f}, after {u1['cpu_s'] * 1e3:.2f})"
+        f"(before {u0['cpu_s'] * 1e3:.2f}, after {u1['cpu_s'] * 1e3:.2f}); figures below in seconds and "
+        f"as unit-CPU = seconds / unit"
     )
     rows = [
         ("wall", wall),
         ("CPU, run + workers", cpu),
-        ("compute (run.json): fusion + metrics", fuse_s + met_s),
+        ("compute (run.json, wall per call): fusion + metrics", fuse_s + met_s),
         ("  fusion", fuse_s),
         ("  metrics", met_s),
     ]
     print(f"| figure | seconds | unit-CPU | x{scale:.1f} (all scenes, extrapolated) |")
     print("| --- | ---: | ---: | ---: |")
-    for name, s in rows:
-        print(f"| {name} | {s:.1f} | {s / unit:,.0f} | {s * scale / unit:,.0f} |")
+    for name, sec in rows:
+        print(f"| {name} | {sec:.1f} | {sec / unit:,.0f} | {sec * scale / unit:,.0f} |")
     total = fuse_s + met_s
     if total:
-        print(f"\n| metric (top {args.top}) | seconds | unit-CPU | share of compute |")
-        print("| --- | ---: | ---: | ---: |")
-        for mid, v in list(met.items())[: args.top]:
-            sec = v["seconds"]
-            print(f"| {mid} | {sec:.1f} | {sec / unit:,.0f} | {100 * sec / total:.1f} % |")
+        print(
+            f"\nshares of compute: fusion {100 * fuse_s / total:.1f} %, metrics {100 * met_s / total:.1f} %; "
+            f"'est. unit-CPU' = share x measured CPU / unit{f' x{scale:.1f}' if scale != 1 else ''}"
+        )
+        for kind, entries, top in (("method (fusion)", fuse, 0), ("metric", met, args.top)):
+            items = sorted(entries.items(), key=lambda kv: -kv[1]["seconds"])
+            head = f"{kind}{f' (top {top})' if top else ''}"
+            print(f"\n| {head} | seconds | share of compute | est. unit-CPU |")
+            print("| --- | ---: | ---: | ---: |")
+            for key, v in items[: top or None]:
+                sec = v["seconds"]
+                est = cpu * sec / total * scale / unit
+                print(f"| {key} | {sec:.1f} | {100 * sec / total:.2f} % | {est:,.0f} |")
     if args.json:
-        out = {"unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "scale": scale, "compute": prof, "cmd": cmd}
+        out = {
+            "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
+            "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof, "cmd": cmd,
+        }  # fmt: skip
         args.json.write_text(json.dumps(out, indent=1))
     return 0
 

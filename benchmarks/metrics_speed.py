@@ -81,11 +81,14 @@ import time, numpy as np
 t0 = time.process_time()
 import numba
 t1 = time.process_time()
-from metrics import _kernels_fmi, _kernels_qp  # _kernels_fmi builds (or loads) its kernel at import
+from metrics import _kernels_fmi, _kernels_qp, _kernels_structural  # fmi/structural build (or load) at import
 _kernels_fmi.fmi_totals(np.random.rand(2, 8, 8), np.random.rand(8, 8))
-eo = np.random.rand(4, 8, 8) + 1j * np.random.rand(4, 8, 8)
-acc = [np.zeros((8, 8)) for _ in range(5)]
-_kernels_qp.orientation_stage(eo, 0.1, 0.5, 0.5, *acc)
+eo = np.random.rand(6, 4, 8, 8) + 1j * np.random.rand(6, 4, 8, 8)
+out = [np.zeros((8, 8)) for _ in range(3)]
+t = np.full(6, 0.1)
+_kernels_qp.phase_congruency(eo, t, t, t, np.zeros((5, 1, 1)), True, True, 6, *out)
+m = np.ones((8, 8))
+_kernels_qp.correlation_update(True, out[0], m, m, m, m, m, m > 0, 1e-4)
 t2 = time.process_time()
 print(t1 - t0, t2 - t1)
 """

@@ -41,6 +41,7 @@ import math
 import cv2
 import numpy as np
 
+from metrics._jit import kernels
 from metrics._memo import flat_windows
 
 
@@ -204,6 +205,17 @@ class OctaveWindow:
 
     def exact_at(self, img: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Octave's ``filter2(h, img, 'valid')`` at the windows with top-left corners ``(rows, cols)``."""
+        compiled = kernels("structural")
+        if compiled is not None:  # the same fused multiply-adds in one compiled loop (same bits)
+            if not hasattr(self, "_arrays"):
+                self._arrays = (
+                    np.array([p for p, _ in self._order], dtype=np.int64),
+                    np.array([q for _, q in self._order], dtype=np.int64),
+                    np.array(self._taps, dtype=np.float64),
+                )
+            r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+            img = np.ascontiguousarray(img, dtype=np.float64)
+            return compiled.exact_at(img, r.ravel(), c.ravel(), *self._arrays).reshape(r.shape)
         acc = np.zeros(np.shape(rows), dtype=np.float64)
         for (p, q), t in zip(self._order, self._taps, strict=True):
             acc = fma(t, img[rows + p, cols + q], acc)

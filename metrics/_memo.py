@@ -235,7 +235,7 @@ def flat_windows(img: np.ndarray, k: int) -> np.ndarray:
         hit = _flat_windows(img, k)
         hit.setflags(write=False)
         _FLAT_CACHE[key] = hit
-        while len(_FLAT_CACHE) > 16:
+        while len(_FLAT_CACHE) > 64:  # a pass asks for ~40 (image, k) maps (vif/ms-ssim scales)
             _FLAT_CACHE.popitem(last=False)
     return hit
 

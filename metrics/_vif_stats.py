@@ -13,6 +13,12 @@ from scale 2 on both images are first filtered with it (``filter2 'valid'``) and
 kept (starting with the first); local statistics by ``filter2 'valid'`` with the clamps of the original
 code. Octave's exact rounding is reproduced on exactly-flat windows (see ``metrics._structural``) and, where
 a flat reference window's noise variance escapes the 1e-10 clamp, on the covariance there.
+
+For frozen inputs (as the runner and ``bench score`` pass them) the four scales' statistics of a
+(reference, distorted) pair are memoised (``vif``, its variants and ``viff`` ask for the same pairs), and
+so is each image's pyramid (frozen, so that the window statistics of scales 2-4 hit the
+:func:`metrics._structural.local_moments` and flat-window memos: a source's pyramid and moments are
+computed once per scene). Same arrays as computed the first time: no value moves.
 """
 
 from __future__ import annotations
@@ -20,15 +26,40 @@ from __future__ import annotations
 import numpy as np
 
 from metrics._matlab import OctaveWindow
-from metrics._memo import flat_windows
+from metrics._memo import _frozen_owner, flat_windows, freeze, memoize_images
 from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
 _TOL = 1e-10
 
 
+def _pyramid_compute(img: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The image at the four scales (scale s > 1: filtered with scale s's window, every 2nd row/column)."""
+    out = [img]
+    for win in _WINDOWS[1:]:
+        img = freeze(win.filter_valid(img)[::2, ::2])
+        out.append(img)
+    return tuple(out)
+
+
+_pyramid = memoize_images(_pyramid_compute, maxsize=8)
+
+
+def _stats_compute(ref: np.ndarray, dist: np.ndarray) -> tuple:
+    out = tuple(_scale_stats(ref, dist))
+    for maps in out:
+        for a in maps:
+            a.setflags(write=False)
+    return out
+
+
+_stats = memoize_images(_stats_compute, maxsize=4)
+
+
 def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
-    """Yield ``(g, sigma1_sq, sv_sq)`` maps for the four scales, after the reference code's clamps.
+    """``(g, sigma1_sq, sv_sq)`` maps for the four scales, after the reference code's clamps.
+
+    Read-only (memoised) when both inputs are frozen; an iterator of fresh arrays otherwise.
 
     Raises
     ------
@@ -37,8 +68,19 @@ def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
     """
     if min(ref.shape) < 41:
         raise ValueError(f"VIF needs images of at least 41x41 pixels (4 scales), got {ref.shape}")
+    if _frozen_owner(ref) and _frozen_owner(dist):
+        return _stats(ref, dist)
+    return _scale_stats(ref, dist)
+
+
+def _scale_stats(ref: np.ndarray, dist: np.ndarray):
+    frozen = _frozen_owner(ref) and _frozen_owner(dist)
+    refs = _pyramid(ref) if frozen else None
+    dists = _pyramid(dist) if frozen else None
     for s, win in enumerate(_WINDOWS, start=1):
-        if s > 1:
+        if frozen:
+            ref, dist = refs[s - 1], dists[s - 1]
+        elif s > 1:
             ref = win.filter_valid(ref)[::2, ::2]
             dist = win.filter_valid(dist)[::2, ::2]
         mx, _, s1, s2, s12 = local_moments(ref, dist, win)
@@ -49,6 +91,7 @@ def vif_scale_stats(ref: np.ndarray, dist: np.ndarray):
         if noisy.any():
             noisy &= ~flat_windows(dist, win.n)  # both flat: s12 is already exact
             r, c = np.nonzero(noisy)
+            s12 = s12.copy()  # local_moments' maps are read-only when memoised
             s12[r, c] = win.exact_at(ref * dist, r, c) - mx[r, c] * win.exact_at(dist, r, c)
         s1 = np.where(s1 < 0, 0.0, s1)
         s2 = np.where(s2 < 0, 0.0, s2)

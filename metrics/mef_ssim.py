@@ -35,7 +35,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import filter2_valid, fspecial_gaussian, gaussian_2d, imfilter_symmetric_2x2_decimate
-from metrics._memo import flat_windows, memoize_images
+from metrics._memo import flat_windows, memoize_images, source_memo
 
 _EPS = np.finfo(np.float64).eps
 _W = 11
@@ -160,18 +160,19 @@ def noise_windows(xs: Sequence[np.ndarray], levels: int = 3) -> list[int]:
     return out
 
 
-@memoize_images
-def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
+def _source_side_compute(*xs: np.ndarray) -> tuple:
+    """Everything of one scale's MEF-SSIM that depends on the sources only (read-only arrays).
+
+    ``(mu, a, live, lam, mu1, s1)``: box means, desired-patch coefficients, live windows, the patch
+    rescaling, and the desired patch's Gaussian mean and variance. Memoised per set of sources
+    (:data:`_source_side`): every fused image of a scene reuses it (about 2/3 of the work).
+    """
     k = len(xs)
     gau = lambda a: filter2_valid(a, _GAUSS)  # noqa: E731
     mu, norms, a, max_ed, nrm, zero = _patch_weights(xs)
     live = [(nk > 0) & ~zero for nk in norms]
-    # Gaussian moments
     gx = [gau(x) for x in xs]
-    gf = gau(f)
     gxx = {(i, j): gau(xs[i] * xs[j]) for i in range(k) for j in range(i, k)}
-    gxf = [gau(x * f) for x in xs]
-    gff = gau(f * f)
     wrr = np.zeros_like(max_ed)
     for i in range(k):
         for j in range(k):
@@ -180,11 +181,38 @@ def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
             d_gau = (gxx[ii, jj] - mu[j] * gx[i] - mu[i] * gx[j] + mu[i] * mu[j] * _GSUM) * both
             wrr += a[i] * a[j] * d_gau
     wr = sum(a[i] * (gx[i] - mu[i] * _GSUM) * live[i] for i in range(k))  # sum_p w r (before scaling)
-    wrf = sum(a[i] * (gxf[i] - mu[i] * gf) * live[i] for i in range(k))  # sum_p w r f (before scaling)
     lam = np.where(zero | (nrm == 0), 1.0, max_ed / np.where(nrm > 0, nrm, 1))
     mu1 = lam * wr
-    mu2 = gf
     s1 = lam * lam * wrr - 2 * mu1 * mu1 + mu1 * mu1 * _GSUM
+    out = (tuple(mu), tuple(a), tuple(live), lam, mu1, s1)
+    for arr in (*mu, *a, *live, lam, mu1, s1):
+        arr.setflags(write=False)
+    return out
+
+
+_source_side = source_memo(_source_side_compute, maxsize=6)
+
+
+def _decimate_compute(x: np.ndarray) -> np.ndarray:
+    out = imfilter_symmetric_2x2_decimate(x)
+    out.setflags(write=False)
+    return out
+
+
+# the sources' coarser scales, once per scene (frozen results, so their content keys are hashed once)
+_source_decimate = source_memo(_decimate_compute, maxsize=12)
+
+
+@memoize_images
+def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
+    k = len(xs)
+    gau = lambda a: filter2_valid(a, _GAUSS)  # noqa: E731
+    mu, a, live, lam, mu1, s1 = _source_side(*xs)
+    gf = gau(f)
+    gxf = [gau(x * f) for x in xs]
+    gff = gau(f * f)
+    wrf = sum(a[i] * (gxf[i] - mu[i] * gf) * live[i] for i in range(k))  # sum_p w r f (before scaling)
+    mu2 = gf
     s2 = gff - 2 * mu2 * mu2 + mu2 * mu2 * _GSUM
     s12 = lam * wrf - mu1 * mu2 - mu2 * mu1 + mu1 * mu2 * _GSUM
     q = (2 * s12 + _C) / (s1 + s2 + _C)
@@ -208,7 +236,7 @@ def mef_ms_ssim(xs: Sequence[np.ndarray], f: np.ndarray, levels: int = 3) -> flo
     for lev in range(levels):
         qs.append(mef_ssim_single_scale(xs, f))
         if lev < levels - 1:
-            xs = [imfilter_symmetric_2x2_decimate(x) for x in xs]
+            xs = [_source_decimate(x) for x in xs]
             f = imfilter_symmetric_2x2_decimate(f)
     with np.errstate(invalid="ignore"):
         return float(np.prod(np.power(qs, _LEVEL_WEIGHTS)))

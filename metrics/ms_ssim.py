@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.types import MetricInfo
 from metrics._matlab import OctaveWindow
-from metrics._memo import memoize_images
+from metrics._memo import _frozen_owner, freeze, memoize_images
 from metrics._structural import local_moments
 from metrics._variants import register_family
 from metrics.ssim import _G11
@@ -36,6 +36,19 @@ _WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _BOX2 = OctaveWindow(2, None)
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
+
+
+def _half_compute(img: np.ndarray) -> np.ndarray:
+    return freeze(_BOX2.filter_valid(img)[::2, ::2])
+
+
+_half_memo = memoize_images(_half_compute, maxsize=16)
+
+
+def _half(img: np.ndarray) -> np.ndarray:
+    """The next scale (2x2 mean 'valid', every 2nd row/column); memoised and frozen for frozen input, so a
+    source's scales and their window statistics (metrics._structural) are computed once per scene."""
+    return _half_memo(img) if _frozen_owner(img) else _BOX2.filter_valid(img)[::2, ::2]
 
 
 @memoize_images
@@ -61,8 +74,7 @@ def ms_ssim_wang(x: np.ndarray, y: np.ndarray) -> float:
         mcs.append(float(np.mean(cs)))
         mssim = float(np.mean(ssim_map))
         if lev < levels - 1:
-            x = _BOX2.filter_valid(x)[::2, ::2]
-            y = _BOX2.filter_valid(y)[::2, ::2]
+            x, y = _half(x), _half(y)
     with np.errstate(invalid="ignore"):
         return float(np.prod(np.power(mcs[:-1], _WEIGHTS[:-1])) * mssim)
 

@@ -24,6 +24,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._memo import source_memo
 from metrics._phasecong import phasecong_liu
 
@@ -100,7 +101,21 @@ _source_side = source_memo(_source_side_compute, maxsize=4)
 def _correlation_score(stats: tuple, feat_f: np.ndarray, mask_max: np.ndarray) -> float:
     """Liu's ``correlation_coeffcient`` generalised to N sources (sources first, then the max map)."""
     mu_f = _filt(feat_f)
-    sigma_f_sq = _filt(feat_f * feat_f) - mu_f * mu_f
+    sff = _filt(feat_f * feat_f)
+    compiled = kernels("qp")
+    if compiled is not None:  # one fused pass per map (metrics._kernels_qp), same arithmetic
+        result = np.empty(feat_f.shape)
+        for i, (x, mu, sigma_sq, mask) in enumerate(stats):
+            compiled.correlation_update(i == 0, result, _filt(x * feat_f), mu, mu_f, sigma_sq, sff, mask, _C)
+    else:
+        result = _correlation_numpy(stats, feat_f, mu_f, sff)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.sum(result) / np.sum(mask_max))
+
+
+def _correlation_numpy(stats: tuple, feat_f: np.ndarray, mu_f: np.ndarray, sff: np.ndarray) -> np.ndarray:
+    """The per-pixel maximum over the maps of the masked local correlation (NumPy path)."""
+    sigma_f_sq = sff - mu_f * mu_f
     result = None
     for x, mu, sigma_sq, mask in stats:
         sigma_xf = _filt(x * feat_f) - mu * mu_f
@@ -115,8 +130,7 @@ def _correlation_score(stats: tuple, feat_f: np.ndarray, mask_max: np.ndarray) -
             sigma_xf /= den
         res = np.where(mask, sigma_xf, 0.0)
         result = res if result is None else np.fmax(result, res)  # MATLAB max ignores NaN
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.sum(result) / np.sum(mask_max))
+    return result
 
 
 def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:

@@ -26,6 +26,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._memo import source_memo
 from metrics._structural import local_moments
 from metrics.ssim import _G11, ssim_map
 
@@ -40,16 +41,28 @@ def piella_qs(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     >>> round(piella_qs([a, a], a), 12)
     1.0
     """
+    weights = _source_weights(*sources)
+    q = np.zeros_like(weights[0])
+    for w, s in zip(weights, sources, strict=True):
+        q = q + w * ssim_map(f, s)
+    return float(np.mean(q))
+
+
+def _source_weights_compute(*sources: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per source ``var_i / sum var`` (read-only): the sources-only part, memoised per scene."""
     # variances exactly as ssim_index(img1, img2) returns them (sigma1_sq of every source)
     var = [local_moments(s, s, _G11)[2] for s in sources]
     total = np.sum(var, axis=0)
     pad = (total == 0) * 0.5
     var = [v + pad for v in var]
     total = np.sum(var, axis=0)
-    q = np.zeros_like(total)
-    for v, s in zip(var, sources, strict=True):
-        q = q + (v / total) * ssim_map(f, s)
-    return float(np.mean(q))
+    out = tuple(v / total for v in var)
+    for w in out:
+        w.setflags(write=False)
+    return out
+
+
+_source_weights = source_memo(_source_weights_compute, maxsize=4)
 
 
 @register_metric(

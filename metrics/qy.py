@@ -36,22 +36,31 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow
-from metrics._memo import flat_windows, memoize_images
+from metrics._memo import flat_windows, memoize_images, source_memo
 from metrics._structural import local_moments
 
 _G7 = OctaveWindow(7, 1.5, renormalize=True)
 _C = 2e-16  # C1 = C2 in Liu's ssim_yang: practically no stabilisation
 
 
-def _ssim_yang(x: np.ndarray, y: np.ndarray, exact: bool = False):
+def _moments(x: np.ndarray, y: np.ndarray) -> tuple:
+    # exact bits also where only one image is flat: there a variance is pure noise that the weight
+    # var_A / (var_A + var_B) divides by (Octave golden g03_480x640_blurA: one window gave inf, Octave finite)
+    return local_moments(x, y, _G7, exact_near_flat=True)
+
+
+# the sources' pair (A, B) comes back for every fused image of a scene: kept in the source budget
+_source_moments = source_memo(_moments, maxsize=4)
+
+
+def _ssim_yang(x: np.ndarray, y: np.ndarray, exact: bool = False, *, sources: bool = False):
     """Liu's ``ssim_yang``: 7x7 Gaussian (sigma 1.5) SSIM map with C1 = C2 = 2e-16, plus both variances.
 
     With ``exact=True`` the second moments of exactly flat windows are set to the exact zero that real
     arithmetic gives (the reference code leaves ~1e-12 rounding noise there, see :func:`qy_map`).
+    ``sources=True``: both are sources (their moments are memoised per scene).
     """
-    # exact bits also where only one image is flat: there a variance is pure noise that the weight
-    # var_A / (var_A + var_B) divides by (Octave golden g03_480x640_blurA: one window gave inf, Octave finite)
-    mx, my, sxx, syy, sxy = local_moments(x, y, _G7, exact_near_flat=True)
+    mx, my, sxx, syy, sxy = (_source_moments if sources else _moments)(x, y)
     if exact:
         fx, fy = flat_windows(x, 7), flat_windows(y, 7)
         sxx = np.where(fx, 0.0, sxx)
@@ -74,7 +83,7 @@ def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray, exact: bool = False) -> 
     real arithmetic gives: zero second moments on flat windows, so lambda is 0/0 (dropped) where both
     sources are flat, exactly 0 or 1 where one is.
     """
-    s_ab, va, vb = _ssim_yang(a, b, exact)
+    s_ab, va, vb = _ssim_yang(a, b, exact, sources=True)
     s_af, _, _ = _ssim_yang(a, f, exact)
     s_bf, _, _ = _ssim_yang(b, f, exact)
     with np.errstate(divide="ignore", invalid="ignore"):

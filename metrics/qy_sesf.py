@@ -32,6 +32,7 @@ from scipy import ndimage
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._memo import memoize_images, source_memo
 
 _C = 2e-16  # C1 = C2 of Liu's ssim_yang
 _GUARD = 1e-10  # the SESF authors' denominator guard
@@ -55,15 +56,41 @@ def _filter2_valid(img: np.ndarray) -> np.ndarray:
     return out[3:-3, 3:-3]
 
 
+def _first_moments_compute(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(filter2(w, img), filter2(w, img.*img))`` ('valid', read-only): one image's half of the moments."""
+    out = _filter2_valid(img), _filter2_valid(img * img)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+# Every (source, fused) pair needs each image's own filtered moments; the sources' come back for every fused
+# image of a scene and the fused image's for both sources (content-keyed memo, same arrays: no value moves).
+_first_moments = memoize_images(_first_moments_compute, maxsize=8)
+
+
 def _ssim_yang_guarded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mu1, mu2 = _filter2_valid(x), _filter2_valid(y)
+    mu1, xx = _first_moments(x)
+    mu2, yy = _first_moments(y)
     mu1_sq, mu2_sq, mu1_mu2 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-    s1 = _filter2_valid(x * x) - mu1_sq
-    s2 = _filter2_valid(y * y) - mu2_sq
+    s1 = xx - mu1_sq
+    s2 = yy - mu2_sq
     s12 = _filter2_valid(x * y) - mu1_mu2
     num = (2 * mu1_mu2 + _C) * (2 * s12 + _C)
     den = (mu1_sq + mu2_sq + _C) * (s1 + s2 + _C)
     return num / (den + _GUARD), s1, s2
+
+
+def _source_side_compute(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(SSIM(A,B) >= 0.75, lambda)``: everything of the guarded Qy that depends on the sources only."""
+    ssim_ab, s_a, s_b = _ssim_yang_guarded(a, b)
+    out = ssim_ab >= 0.75, s_a / (s_a + s_b + _GUARD)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+_source_side = source_memo(_source_side_compute, maxsize=4)
 
 
 def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
@@ -104,11 +131,9 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     if min(fus.shape) < 7:
         raise ValueError(f"Qy needs images of at least 7x7 pixels, got {fus.shape}")
     a, b = srcs
-    ssim_ab, s_a, s_b = _ssim_yang_guarded(a, b)
+    bin_map, lam = _source_side(a, b)
     ssim_af, _, _ = _ssim_yang_guarded(a, fus)
     ssim_bf, _, _ = _ssim_yang_guarded(b, fus)
-    bin_map = ssim_ab >= 0.75
-    lam = s_a / (s_a + s_b + _GUARD)
     q1 = (lam * ssim_af + (1 - lam) * ssim_bf) * bin_map
     q2 = np.maximum(ssim_af, ssim_bf) * ~bin_map
     return float(np.mean(q1 + q2))
