@@ -3,6 +3,7 @@
 * :func:`source_stack`: checks the sources and returns them as float64 in [0, 1]; values that sit on
   the 8-bit grid (the sources came from 8-bit files and were read as float32) are snapped to the exact
   doubles ``k/255``, i.e. what the MATLAB originals compute from ``double(imread(...))/255``.
+  :class:`CompactSources`: the same sources one at a time, without holding the float64 stack (brw).
 * :func:`rgb2gray`: MATLAB ``rgb2gray`` on doubles (no rounding; weights from the inverse YIQ matrix).
 * :func:`gray_0_255`: ``double(rgb2gray(uint8 img))`` of one 0..255 image (rounded like MATLAB's uint8
   ``rgb2gray``) when it holds 8-bit values, the unrounded gray otherwise (dsift, mwgf).
@@ -22,16 +23,8 @@ RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
-    """N x H x W (x 3) float64 stack of N >= 2 equal-shape HxW / HxWx3 sources in [0, 1].
-
-    With ``return_grid``, also whether the values were snapped to the 8-bit grid.
-
-    Raises
-    ------
-    ValueError
-        Fewer than two sources, shapes differ, wrong layout, or non-finite values.
-    """
+def _checked_sources(images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.dtype, bool]:
+    """The checks of :func:`source_stack`: ``(arrays, working dtype, whether on the 8-bit grid)``."""
     if len(images) < 2:
         raise ValueError(f"Expected at least 2 source images, got {len(images)}")
     shapes = {np.shape(im) for im in images}
@@ -53,7 +46,21 @@ def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
         scaled = a * dt.type(255.0)  # float32 inputs checked in float32 (half the traffic)
         worst.append(np.abs(scaled - np.rint(scaled)).max())
     snapped = bool(max(worst) <= 1e-3)  # compared in dt, as the stacked form did
-    out = np.empty((len(arrs),) + shape, dtype=np.float64)
+    return arrs, dt, snapped
+
+
+def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
+    """N x H x W (x 3) float64 stack of N >= 2 equal-shape HxW / HxWx3 sources in [0, 1].
+
+    With ``return_grid``, also whether the values were snapped to the 8-bit grid.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two sources, shapes differ, wrong layout, or non-finite values.
+    """
+    arrs, dt, snapped = _checked_sources(images)
+    out = np.empty((len(arrs),) + arrs[0].shape, dtype=np.float64)
     for o, a in zip(out, arrs, strict=True):
         a = a.astype(dt, copy=False)
         if snapped:
@@ -62,6 +69,32 @@ def source_stack(images: Sequence[np.ndarray], return_grid: bool = False):
         else:
             o[...] = a
     return (out, snapped) if return_grid else out
+
+
+class CompactSources:
+    """The sources of :func:`source_stack` without the float64 stack (the same checks and values).
+
+    ``sources[k]`` is a fresh float64 array equal, bit for bit, to ``source_stack(images)[k]``; between
+    calls only the compact form is kept: on the 8-bit grid the rounded ``255 x`` values in the sources'
+    precision (float32 inputs: half a float64 copy), otherwise the caller's arrays themselves.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray]):
+        arrs, dt, self.snapped = _checked_sources(images)
+        self.shape = arrs[0].shape
+        if self.snapped:
+            self._data = [np.rint(a.astype(dt, copy=False) * dt.type(255.0)) for a in arrs]
+        else:
+            self._data = [a.astype(dt, copy=False) for a in arrs]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        x = self._data[k].astype(np.float64)  # a copy (the caller may write to it)
+        if self.snapped:
+            x /= 255.0
+        return x
 
 
 def rgb2gray(stack: np.ndarray) -> np.ndarray:

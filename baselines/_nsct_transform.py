@@ -283,9 +283,23 @@ def _symext_index(n: int, p: int, s: int) -> np.ndarray:
     return idx
 
 
-@lru_cache(maxsize=32)
 def _atrous_kernel_spectrum(name: str, which: int, lev: int, fshape: tuple[int, int]) -> np.ndarray:
-    """rfft2 (size ``fshape``) of pyramid filter ``which`` (0..3: h0, h1, g0, g1) upsampled by ``2**lev``."""
+    """rfft2 (size ``fshape``) of pyramid filter ``which`` (0..3: h0, h1, g0, g1) upsampled by ``2**lev``.
+
+    Cached up to ``STREAM_RESPONSES_PIXELS``; above, made per call (16 cached spectra of a 24 MP image
+    would hold 3 GB; the extra cost is 2 real FFTs per pyramid level and channel).
+    """
+    if fshape[0] * fshape[1] <= STREAM_RESPONSES_PIXELS:
+        return _atrous_kernel_spectrum_cached(name, which, lev, fshape)
+    return _atrous_kernel_spectrum_of(name, which, lev, fshape)
+
+
+@lru_cache(maxsize=32)
+def _atrous_kernel_spectrum_cached(name: str, which: int, lev: int, fshape: tuple[int, int]) -> np.ndarray:
+    return _atrous_kernel_spectrum_of(name, which, lev, fshape)
+
+
+def _atrous_kernel_spectrum_of(name: str, which: int, lev: int, fshape: tuple[int, int]) -> np.ndarray:
     from scipy import fft
 
     f = pyramid_filters(name)[which]
@@ -398,28 +412,40 @@ def _band_responses(shape: tuple[int, int], levels: int, name: str, cdt: str, ki
 
     Band ``j``'s response is the left-to-right product of its tree path's filter responses; the paths
     come in depth-first order, so the partial products of the shared prefix are kept (one per depth)
-    and each filter response is computed when its edge of the tree is first walked.
+    and each filter response is computed when its edge of the tree is first walked. The root response
+    (depth 1, a plain filter response, no product) is not kept once the depth-2 product is made: it is
+    made again, the same bits, for the second subtree (2 extra FFTs; 8 B/px less held at 24 MP).
     """
     k1, k2, f1, f2 = dfb_filters(name, kind)
-    prefix: list = []  # (step key, product up to this depth)
+
+    def step_response(step):
+        which, i, m = step
+        f = {"k1": k1, "k2": k2}.get(which)
+        if f is None:
+            f = (f1 if which == "f1" else f2)[i]
+        return _response(_efilter2_taps(f) if m is None else _zconv2_taps(f, m), shape)
+
+    prefix: list = []  # (step key, product up to this depth, or None for a dropped root response)
     for path in _dfb_tree(levels):
         keys = [(st[0], st[1], None if st[2] is None else st[2].tobytes()) for st in path]
         d = 0
         while d < len(prefix) and d < len(path) - 1 and prefix[d][0] == keys[d]:
             d += 1
         del prefix[d:]
-        for step, key in zip(path[d:], keys[d:], strict=True):
-            which, i, m = step
-            f = {"k1": k1, "k2": k2}.get(which)
-            if f is None:
-                f = (f1 if which == "f1" else f2)[i]
-            r = _response(_efilter2_taps(f) if m is None else _zconv2_taps(f, m), shape)
+        for j in range(d, len(path)):
+            r = step_response(path[j])
             if prefix:
-                r = prefix[-1][1] * r
-            prefix.append((key, r))
+                base = prefix[-1][1]
+                if base is None:  # the dropped root response: made again
+                    base = step_response(path[j - 1])
+                np.multiply(base, r, out=r)  # base * r (this operand order), into r's buffer
+                del base
+                if len(prefix) == 1:
+                    prefix[0] = (prefix[0][0], None)
+            prefix.append((keys[j], r))
             del r
-        leaf = prefix.pop()[1]  # never a prefix of a later band
-        yield leaf.astype(cdt)
+        leaf = prefix.pop()[1].astype(cdt, copy=False)  # never a prefix of a later band
+        yield leaf
         del leaf
 
 
@@ -434,6 +460,7 @@ def nsdfb_dec(x: np.ndarray, levels: int, name: str = "vk", dtype: type = np.flo
     shape = x.shape[-2:]
     cdt = "complex64" if dtype == np.float32 else "complex128"
     spec = _rfft2(x.astype(dtype, copy=False))
+    del x  # the caller may drop its bandpass image now (this generator held the last reference)
     prod = np.empty_like(spec)
     for r in _responses(shape, levels, name, cdt, "d"):
         yield _irfft2(np.multiply(spec, r, out=prod), shape)

@@ -245,17 +245,18 @@ def asr(
     if mean_rule not in ("winner", "average"):
         raise ValueError(f"asr: mean_rule must be 'winner' or 'average', got {mean_rule!r}")
     args = (int(overlap), float(epsilon), precision, mean_rule)
-    stack = source_stack(images) * 255.0  # Script.m: double(imread(...)), 0..255
+    stack = source_stack(images)  # a fresh float64 array: scaled in place
+    stack *= 255.0  # Script.m: double(imread(...)), 0..255
     dicts = dictionaries() if dicts is None else dicts
     if stack.ndim == 3:
         return asr_channel(stack, dicts, *args) / 255.0
-    return (
-        np.stack(
-            [asr_channel(stack[..., c], dicts, *args) for c in range(3)],
-            axis=-1,
-        )
-        / 255.0
-    )
+    # channels written into the output as they finish (no list of planes, no stacked copy)
+    out = np.empty(stack.shape[1:])
+    for c in range(3):
+        out[..., c] = asr_channel(stack[..., c], dicts, *args)
+    del stack
+    out /= 255.0
+    return out
 
 
 @register_method(
@@ -289,5 +290,5 @@ def fuse(
     mean_rule: str = "winner",
 ) -> FusionResult:
     """Registry entry: :func:`asr` clipped to [0, 1]; no decision map."""
-    fused = asr(images, overlap, epsilon, precision, mean_rule)
-    return FusionResult(np.clip(fused, 0.0, 1.0).astype(np.float32), None)
+    fused = asr(images, overlap, epsilon, precision, mean_rule)  # a fresh array: clipped in place
+    return FusionResult(np.clip(fused, 0.0, 1.0, out=fused).astype(np.float32), None)

@@ -61,7 +61,8 @@ def nsct_fuse(
     Returns
     -------
     ndarray
-        Fused float64 array, same shape as one source (not rounded).
+        Fused float64 array, same shape as one source (not rounded; colour: a view of a channel-major
+        array, not C-contiguous).
 
     References
     ----------
@@ -73,11 +74,13 @@ def nsct_fuse(
     srcs = [s if s.ndim == 3 else s[:, :, None] for s in sources]
     h, w, k = srcs[0].shape
     # channels are independent: one channel at a time (the memory peak is that of one (N, H, W) plane
-    # stack; every FFT is per plane, so the result is the batched one, bit for bit)
-    out = np.empty((h, w, k), dtype=np.float64)
+    # stack; every FFT is per plane, so the result is the batched one, bit for bit). The output is stored
+    # channel-major and returned as an (H, W, K) view: a channel's pages are touched only when it is
+    # written, so the last channel's peak does not carry the whole output
+    out = np.empty((k, h, w), dtype=np.float64)
     for c in range(k):
-        out[:, :, c] = _fuse_channel([s[:, :, c] for s in srcs], levels, pfilt, dfilt, lowpass_rule, dtype)[0]
-    return out if sources[0].ndim == 3 else out[:, :, 0]
+        out[c] = _fuse_channel([s[:, :, c] for s in srcs], levels, pfilt, dfilt, lowpass_rule, dtype)[0]
+    return out.transpose(1, 2, 0) if sources[0].ndim == 3 else out[0]
 
 
 def _fuse_channel(planes, levels, pfilt, dfilt, lowpass_rule, dtype) -> np.ndarray:

@@ -10,7 +10,9 @@ The big pair is ``lytro/lytro-01`` (520x520) resized with OpenCV ``INTER_CUBIC``
 requested size (24 MP = 6000x4000) and written once as PNG to a temporary folder. Each (method, size)
 runs in its own process under ``/usr/bin/time -v``: the reported peak RSS ("Maximum resident set
 size") covers reading the two PNGs, the fusion (``tile="auto"``: tiled above the method's threshold)
-and nothing else; wall time is the process's, minus nothing (model loading is a fraction of a second).
+and nothing else; wall time is the process's, minus nothing (model loading is a fraction of a second);
+CPU time of the fusion call (``fuse_cpu_s``) and the 5x5 uniform-filter unit at the same size measured in
+the same run (``unit_cpu_s``) go into the JSON for ``big_images_classical.py --table``.
 ``--compare`` instead fuses each size twice in one process, ``tile=0`` and ``tile=1024``, and reports
 the share of pixels within one grey level and bit-identical.
 
@@ -67,10 +69,19 @@ torch.set_num_threads({threads})
 from bench.imageio import read_image
 from bench.registry import get_method
 imgs = [read_image(p) for p in {paths!r}]
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 res = get_method({method!r}).fuse(imgs, device="cpu")
 print("FUSE_SECONDS", time.perf_counter() - t0, res.image.shape)
+print("FUSE_CPU", time.process_time() - c0)
 """
+
+
+def _unit(mp: float) -> float:
+    """The 5x5 uniform-filter unit over both images at this size (``big_images_classical.unit``)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from big_images_classical import unit
+
+    return unit(mp)
 
 
 def measure(method: str, paths: list[Path], threads: int) -> dict:
@@ -89,6 +100,9 @@ def measure(method: str, paths: list[Path], threads: int) -> dict:
         res["error"] = f"exit {proc.returncode}: {' | '.join(tail)}"
     else:
         res["fuse_s"] = float(fuse.group(1))
+        cpu = re.search(r"FUSE_CPU ([0-9.]+)", proc.stdout)
+        if cpu:  # all threads of the process (one torch thread: comparable to the unit)
+            res["fuse_cpu_s"] = float(cpu.group(1))
     return res
 
 
@@ -139,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     for mp in sizes:
         paths = make_pair(mp, work)
         w, h = _size(mp)
+        u = None if args.compare else _unit(mp)
         for m in methods:
             if args.compare:
                 r = {**compare(m, paths, args.threads), "mp": mp, "size": f"{w}x{h}"}
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"{m:8s} {w}x{h} tiled vs untiled: {line}", flush=True)
             else:
-                r = {**measure(m, paths, args.threads), "mp": mp, "size": f"{w}x{h}"}
+                r = {**measure(m, paths, args.threads), "mp": mp, "size": f"{w}x{h}", "unit_cpu_s": u}
                 if "error" in r:
                     print(f"{m:8s} {w}x{h}: ERROR {r['error']}", flush=True)
                 else:

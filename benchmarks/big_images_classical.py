@@ -14,6 +14,9 @@ across machines where seconds are not. The budget is 6 GB peak RSS at 24 MP; row
 marked. Children run with one thread (OMP/BLAS/OpenCV = 1) and the workers' allocator settings.
 
 The script reports, it does not fail. The machine it ran on is shared: quote ratios, not seconds.
+``--table a.json b.json ...`` prints the per-MP table (rows = methods; per size CPU s / units / peak MB)
+from the JSON outputs of this script, ``big_images.py`` and ``big_images_banded.py``
+(:mod:`_big_table`).
 """
 
 from __future__ import annotations
@@ -37,13 +40,18 @@ sys.path.insert(0, str(REPO))
 BUDGET_MB = 6 * 1024
 
 
+def make_pair_shape(mp: float) -> tuple[int, int]:
+    """(height, width) of the synthetic pair of ``mp`` megapixels (3:2; 24 MP = 4000x6000)."""
+    w = int(round((mp * 1e6 * 1.5) ** 0.5))
+    return int(round(mp * 1e6 / w)), w
+
+
 def make_pair(mp: float, seed: int = 0):
     """A seeded multi-focus colour pair of ``mp`` megapixels (left half sharp in A, right half in B)."""
     import cv2
     import numpy as np
 
-    w = int(round((mp * 1e6 * 1.5) ** 0.5))
-    h = int(round(mp * 1e6 / w))
+    h, w = make_pair_shape(mp)
     rng = np.random.default_rng(seed)
     small = rng.random((max(h // 8, 2), max(w // 8, 2), 3), dtype=np.float32)
     sharp = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -93,8 +101,15 @@ def main() -> int:
     ap.add_argument("--mp", default="0.25,2,12,24", help="megapixel sizes (comma-separated)")
     ap.add_argument("--methods", default="@classical", help="method ids (comma-separated) or @classical")
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--table", nargs="+", metavar="JSON", help="print the per-MP markdown table of these "
+                    "JSON outputs (this script's, big_images.py's, big_images_banded.py's) and exit")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "MP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.table:
+        from _big_table import table
+
+        print(table(args.table))
+        return 0
     if args.child:
         print(json.dumps(child(args.child[0], float(args.child[1]))))
         return 0

@@ -110,3 +110,123 @@ def test_nsct_streamed_path_same_bits(monkeypatch):
     monkeypatch.setattr(t, "STREAM_RESPONSES_PIXELS", 0)
     streamed = nsct.nsct_fuse(srcs, precision="float32")
     np.testing.assert_array_equal(streamed, cached)
+
+
+# --- brw, asr, the shared helpers: the memory-lean forms give the bits of the straight forms -------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: [(np.floor(rng.random((9, 11, 3)) * 256) / 255).astype(np.float32) for _ in range(3)],
+        lambda rng: [rng.random((9, 11, 3)).astype(np.float32) for _ in range(2)],  # off the 8-bit grid
+        lambda rng: [rng.random((9, 11)) for _ in range(2)],  # float64 gray
+        lambda rng: [np.floor(rng.random((9, 11)) * 256) / 255 for _ in range(2)],  # float64 on the grid
+    ],
+)
+def test_compact_sources_equal_source_stack(make):
+    from baselines._matlab_compat import CompactSources, source_stack
+
+    imgs = make(np.random.default_rng(5))
+    stack, snapped = source_stack(imgs, return_grid=True)
+    src = CompactSources(imgs)
+    assert src.snapped == snapped and len(src) == len(imgs) and src.shape == imgs[0].shape
+    for k in range(len(imgs)):
+        got = src[k]
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, stack[k])
+        got += 1.0  # a fresh copy each time
+        np.testing.assert_array_equal(src[k], stack[k])
+
+
+def _brw_straight(images):
+    """The former brw (float64 stack, both scales' gradients at once, fresh copies everywhere)."""
+    from baselines import brw as b
+    from baselines._guided_filter import guided_filter
+    from baselines._matlab_compat import rgb2gray, source_stack
+
+    def pair(g1, g2):
+        dx1, dy1 = b._gradient(g1)
+        dx2, dy2 = b._gradient(g2)
+
+        def sal(dx, dy, sigma, alpha=0.5):
+            dxx, dxy, dyy = (b.smooth_symmetric(d, sigma) for d in (dx * dx, dx * dy, dy * dy))
+            bb = -(dxx + dyy)
+            c = dxx * dyy - dxy * dxy
+            disc = np.sqrt(np.maximum(bb * bb - 4 * c, 0.0))
+            s1 = np.sqrt(np.abs((-bb + disc) / 2))
+            s2 = np.sqrt(np.abs((-bb - disc) / 2))
+            return np.sqrt((s1 + s2) ** 2 + alpha * (s1 - s2) ** 2)
+
+        maps = [(sal(dx1, dy1, s) > sal(dx2, dy2, s)).astype(np.float64) for s in (3.0, 8.0)]
+        m1 = guided_filter(g1, maps[0], 5, 1e-2)
+        m2 = guided_filter(g1, maps[1], 11, 1e-2)
+        h1, h2 = b.seeds(m1, m2, 0.9, 0.8)
+        g8 = np.clip(np.floor(g1 * 255.0 + 0.5), 0, 255)
+        f = b.fgs(np.stack([h1, h1 + h2]), g8, 0.02)
+        x1 = f[0] / (f[1] + np.spacing(np.abs(f[1])))
+        x2 = 1.0 - x1
+        fmap = np.zeros_like(m1)
+        fmap[x1 >= x2] = m1[x1 >= x2]
+        fmap[x2 >= x1] = m2[x2 >= x1]
+        return fmap
+
+    stack = source_stack(images)
+    gray = rgb2gray(stack)
+    fused, fgray = stack[0], gray[0]
+    index = np.zeros(stack.shape[1:3])
+    for k in range(1, stack.shape[0]):
+        m = pair(fgray, gray[k])
+        mb = m if fused.ndim == 2 else m[..., None]
+        fused = mb * fused + (1.0 - mb) * stack[k]
+        fgray = rgb2gray(fused[None])[0]
+        index = m * index + (1.0 - m) * k
+    return fused, index
+
+
+@pytest.mark.parametrize("n, shape", [(2, (37, 45, 3)), (3, (30, 41, 3)), (2, (33, 40))])
+def test_brw_lean_equals_straight(n, shape):
+    from baselines import brw
+
+    rng = np.random.default_rng(8)
+    base = rng.random(shape)
+    imgs = [(np.floor(np.clip(base + 0.2 * rng.random(shape) * i, 0, 1) * 255) / 255).astype(np.float32)
+            for i in range(n)]
+    want_f, want_i = _brw_straight(imgs)
+    got_f, got_i = brw.brw(imgs)
+    np.testing.assert_array_equal(got_f, want_f)
+    np.testing.assert_array_equal(got_i, want_i)
+
+
+def test_fgs_in_place_same_bits():
+    from baselines.brw import fgs
+
+    rng = np.random.default_rng(2)
+    img = rng.random((2, 23, 31))
+    guide = np.floor(rng.random((23, 31)) * 256)
+    want = fgs(img, guide, 0.02)
+    work = img.copy()
+    got = fgs(work, guide, 0.02, overwrite=True)
+    assert got is work
+    np.testing.assert_array_equal(got, want)
+
+
+def test_box_counts_uncached_above_threshold_same_bits(monkeypatch):
+    from baselines import _guided_filter as g
+
+    x = np.random.default_rng(4).random((19, 26, 2))
+    xs = np.ascontiguousarray(x.transpose(2, 0, 1))
+    want, want_stack = g.box_mean(x, 3), g.box_mean_stack(xs, 3)
+    monkeypatch.setattr(g, "_CACHE_COUNTS_MAX_PIXELS", 0)
+    g._counts_cached.cache_clear()
+    np.testing.assert_array_equal(g.box_mean(x, 3), want)
+    np.testing.assert_array_equal(g.box_mean_stack(xs, 3), want_stack)
+    assert g._counts_cached.cache_info().currsize == 0
+
+
+def test_nsct_kernel_spectrum_uncached_same_bits():
+    from baselines import _nsct_transform as t
+
+    for which in range(4):
+        np.testing.assert_array_equal(t._atrous_kernel_spectrum_of("pyrexc", which, 2, (64, 70)),
+                                      t._atrous_kernel_spectrum_cached("pyrexc", which, 2, (64, 70)))
