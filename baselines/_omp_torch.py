@@ -15,9 +15,10 @@ with every signal of a chunk advancing together as tensor operations. Per signal
 * output ``sum |c|`` and the residual ``x - D c``.
 
 What differs from the compiled kernel is the order of float operations only: ``L^-1`` is kept as a
-matrix (a new row per atom, ``[-w^T L^-1 / l, 1 / l]``), so both triangular solves become batched
-matrix-vector products, and ``beta = c G`` is one dense product per step over the chunk (a GEMM: 4x the
-multiply-adds of ``G_:,I c`` at 64 of 256 atoms, but the fastest form on a GPU). Codes agree with the
+matrix (a new row per atom, ``[-w^T L^-1 / l, 1 / l]``), so the forward solve is a batched
+matrix-vector product and ``c = L^-T y = sum_j y_j (L^-1)_j`` grows by one term per atom; ``beta = c G``
+is one dense product per step over the chunk (a GEMM: K / k times the multiply-adds of ``G_:,I c`` with
+k atoms selected, but compute-bound, the fastest form on a GPU). Codes agree with the
 compiled kernel to ~1e-12 relative; an atom choice or a stop can flip where two quantities tie within
 that, so the fused images of :func:`baselines.sr.sr_fuse` agree to a measured share of pixels, not bit for
 bit (see ``tests/test_omp_torch.py`` and the sr metadata). Signals that stop leave the working set when
@@ -81,7 +82,7 @@ def _chunk(x, a0, g, eps2: float):
     deltaprev = torch.zeros(b, dtype=dt, device=dev)
     linv = torch.zeros((b, n, n), dtype=dt, device=dev)  # L^-1 (lower triangular)
     ind = torch.zeros((b, n), dtype=torch.long, device=dev)
-    y = torch.zeros((b, n), dtype=dt, device=dev)
+    c = torch.zeros((b, n), dtype=dt, device=dev)  # code on the selected atoms, c = L^-T y
     code = torch.zeros((b, kk), dtype=dt, device=dev)  # the working rows' current codes
     selected = torch.zeros((b, kk), dtype=torch.bool, device=dev)
     done = torch.zeros(b, dtype=torch.bool, device=dev)  # stopped (rows kept until the next compaction)
@@ -106,8 +107,8 @@ def _chunk(x, a0, g, eps2: float):
             break
         if int(done.sum()) * 4 >= len(done):  # compact: stopped rows leave the working set
             keep = ~done
-            gid, alpha, resn, deltaprev, linv, ind, y, code, selected, a0, pos, ap = (
-                t[keep] for t in (gid, alpha, resn, deltaprev, linv, ind, y, code, selected, a0, pos, ap)
+            gid, alpha, resn, deltaprev, linv, ind, c, code, selected, a0, pos, ap = (
+                t[keep] for t in (gid, alpha, resn, deltaprev, linv, ind, c, code, selected, a0, pos, ap)
             )
             if i:
                 w, rest = w[keep], rest[keep]
@@ -124,13 +125,14 @@ def _chunk(x, a0, g, eps2: float):
         ind[:, i] = pos
         selected.scatter_(1, pos[:, None], True)
         a0i = a0.gather(1, ind[:, : i + 1])
-        y[:, i] = (linv[:, i, : i + 1] * a0i).sum(dim=1)  # (L^-1 alpha0_I)_i
-        c = (y[:, None, : i + 1] @ linv[:, : i + 1, : i + 1])[:, 0]  # c = L^-T y
+        yi = (linv[:, i, : i + 1] * a0i).sum(dim=1)  # (L^-1 alpha0_I)_i
+        # c = L^-T y = sum_j y_j (row j of L^-1): the rows of L^-1 never change, so one term per atom
+        c[:, : i + 1] += yi[:, None] * linv[:, i, : i + 1]
         code.zero_()
-        code.scatter_(1, ind[:, : i + 1], c)
+        code.scatter_(1, ind[:, : i + 1], c[:, : i + 1])
         beta = code @ g  # G_:,I c
         torch.sub(a0, beta, out=alpha)
-        delta = (c * beta.gather(1, ind[:, : i + 1])).sum(dim=1)
+        delta = (c[:, : i + 1] * beta.gather(1, ind[:, : i + 1])).sum(dim=1)
         resn = resn - delta + deltaprev
         deltaprev = delta
     return out

@@ -31,7 +31,7 @@ import numpy as np
 
 from baselines import _mst
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
 
 TOOLBOX = "https://github.com/yuliu316316/MST-SR-Fusion-Toolbox"
@@ -302,6 +302,7 @@ def check_params(overlap: int, epsilon: float, precision: str) -> None:
             " uint8()."
         ),
         params=(("overlap", 7), ("epsilon", 0.1), ("precision", "float64"), ("quantize", "round")),
+        param_specs=(ParamSpec("omp", "str", choices=OMP_CHOICES, doc="OMP implementation"),),
     )
 )
 def fuse(
@@ -312,6 +313,7 @@ def fuse(
     quantize: str = "round",
     *,
     device: str | None = "auto",
+    omp: str = "auto",
 ) -> FusionResult:
     """Fuse N >= 2 float [0, 1] images (HxW or HxWx3) with the toolbox SR rule; see :func:`sr_fuse`.
 
@@ -335,6 +337,9 @@ def fuse(
         the compiled Batch-OMP runs (outputs as before); on CUDA the float64 torch Batch-OMP
         (:mod:`baselines._omp_torch`, precision float64 only), whose images agree with the CPU's to the
         share of pixels given in the metadata notes, not bit for bit.
+    omp : {"auto", "compiled", "torch", "numpy"}
+        OMP implementation (see :func:`sr_fuse`); ``"torch"`` runs the torch OMP on ``device`` (also on
+        the CPU, to compare or to time it). Not part of the defaults: the default follows ``device``.
 
     Returns
     -------
@@ -342,6 +347,7 @@ def fuse(
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
     check_params(overlap, epsilon, precision)
+    resolve_omp(omp, precision, "cpu")  # a bad omp / precision pair fails before any work
     srcs = _mst.check_sources(images, "sr")
     if min(srcs[0].shape[:2]) < 8:
         raise ValueError(f"sr: a {srcs[0].shape[0]}x{srcs[0].shape[1]} image is smaller than one 8x8 patch")
@@ -351,7 +357,7 @@ def fuse(
     d = dictionary()
     return _mst.run_toolbox_method(
         srcs,
-        lambda planes: sr_fuse(planes, d, overlap, epsilon, precision, device=dev),
+        lambda planes: sr_fuse(planes, d, overlap, epsilon, precision, device=dev, omp=omp),
         "sr",
         quantize=quantize,
     )

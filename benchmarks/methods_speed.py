@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/methods_speed.py [--methods 'lp,gf'] [--repeats 15] [--json out.json]
+    python benchmarks/methods_speed.py --methods sr --param omp=torch   # KEY=VALUE to every method's fuse
 
 Methodology (style guide section 10):
 
@@ -141,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     ap.add_argument("--warmup", type=int, default=2, help="untimed calls per method (default 2)")
     ap.add_argument("--min-repeats", type=int, default=3, help="timed calls at least (slow methods: 1)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="passed to every fuse")
     args = ap.parse_args(argv)
+    from bench.commands.fuse_cmd import parse_params
+
+    params = parse_params(args.param)
 
     threads = _limit_threads()
     srcs, origin = load_pair()
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{u_cpu_med:.2f} ms CPU"
     )
     print("# ok: median CPU time <= target (wall time is inflated when other processes share the cores)")
+    if params:
+        print(f"# parameters passed to fuse: {params}")
     print()
     print("| method | median ms (wall) | IQR ms | median ms (CPU) | x unit (CPU) | target ms | ok |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | :-: |")
@@ -173,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         fuse = get_method(mid).fuse
         try:
             wall, cpu = time_call(
-                lambda f=fuse: f(srcs), args.repeats, warmup=args.warmup, min_repeats=args.min_repeats
+                lambda f=fuse: f(srcs, **params),
+                args.repeats,
+                warmup=args.warmup,
+                min_repeats=args.min_repeats,
             )
             med, iqr = _stats(wall)
             cmed, _ = _stats(cpu)
@@ -210,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             "numpy": np.__version__,
             "opencv": cv2.__version__,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "params": params,
         }
         args.json.write_text(json.dumps({"metadata": meta, "rows": rows}, indent=1))
     return 0
