@@ -86,6 +86,7 @@ def sr_fuse(
     band_patches: int = BAND_PATCHES,
     device: str = "cpu",
     omp: str = "auto",
+    threads: int | None = None,
 ) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's SR rule (the functional core).
 
@@ -114,6 +115,10 @@ def sr_fuse(
         float32. ``"torch"`` (:func:`baselines._omp_torch.omp_l1_torch`, float64 only) is the GPU route:
         same rules as the compiled Batch-OMP, other float summation order (codes to ~1e-12), so its
         fused images agree with the CPU default to a measured share of pixels, not bit for bit.
+    threads : int or None
+        Threads of the compiled OMP (None: :func:`baselines._omp.default_threads`, i.e. numba's thread
+        count, which joblib's workers set to their share of the cores). Any value gives the same result,
+        bit for bit.
 
     Returns
     -------
@@ -134,10 +139,11 @@ def sr_fuse(
     B. Yang, S. Li, "Multifocus image fusion and restoration with sparse representation", IEEE Trans.
     Instrum. Meas. 59(4), 884-892, 2010. doi:10.1109/TIM.2009.2026612
     """
-    from baselines._omp import compiled_available, omp_l1, omp_l1_compiled
+    from baselines._omp import compiled_available, default_threads, omp_l1, omp_l1_compiled
 
     omp = resolve_omp(omp, precision, device)
     compiled = omp == "compiled" and compiled_available()
+    threads = default_threads() if threads is None else max(1, int(threads))
 
     n = len(sources)
     p = int(round(np.sqrt(dict_.shape[0])))
@@ -165,7 +171,7 @@ def sr_fuse(
 
                     l1, resid = omp_l1_torch(x, dict_, epsilon, device=device)
                 elif compiled:  # per-patch compiled OMP: codes do not depend on the batch
-                    l1, resid = omp_l1_compiled(x, dict_, epsilon)
+                    l1, resid = omp_l1_compiled(x, dict_, epsilon, threads=threads)
                 else:  # the NumPy batched OMP: same fixed OMP_BATCH chunks as the unbanded run
                     l1, resid = omp_l1(x, dict_, epsilon, dtype=PRECISIONS[precision], batch=OMP_BATCH)
                 keep = slice(g0 - a, g1 - a)

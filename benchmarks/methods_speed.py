@@ -11,6 +11,7 @@ Methodology (style guide section 10):
   itself with ``GLIBC_TUNABLES`` set, printed in the header; ``MFIF_MALLOC_TUNABLES=0`` keeps glibc's
   defaults, which cost 5-10 % in page faults);
 * one thread everywhere: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1
+  (and ``NUMBA_NUM_THREADS``: sr's compiled OMP codes its chunks in that many threads)
   before NumPy is imported, ``threadpoolctl`` limits if installed, ``cv2.setNumThreads(1)``,
   ``torch.set_num_threads(1)`` if torch is already loaded;
 * input: ``lytro-01`` (``$MFIF_DATA/lytro/lytro-01/{A,B}.jpg``, 520x520 RGB) read once; without
@@ -31,7 +32,13 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import sys  # noqa: E402
