@@ -162,14 +162,26 @@ def compiled_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def default_threads() -> int:
+    """Threads for the compiled OMP: numba's thread count (``NUMBA_NUM_THREADS``; joblib's workers set it
+    to their share of the cores, so ``bench run --jobs N`` is not oversubscribed), 1 without numba."""
+    try:
+        from numba import config
+    except ImportError:
+        return 1
+    return max(1, int(config.NUMBA_NUM_THREADS))
+
+
 def omp_l1_compiled(
-    x: np.ndarray, dictionary: np.ndarray, epsilon: float, *, batch: int = 4096
+    x: np.ndarray, dictionary: np.ndarray, epsilon: float, *, batch: int = 4096, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`omp_l1` in float64 with the compiled Batch-OMP of :mod:`baselines._omp_kernel` (numba).
 
     OMP-Box's own algorithm (Cholesky update, ``alpha = D^T x - G_I c``, residual-norm recursion), one
     signal at a time; ``D^T x`` is one BLAS product per ``batch`` signals. Same parameters and returns
-    as :func:`omp_l1` (the residual in float64).
+    as :func:`omp_l1` (the residual in float64). ``threads > 1`` codes the chunks of ``batch`` signals
+    in that many threads (the kernel releases the GIL); every chunk is the same computation as in one
+    thread, so the result is the same bit for bit.
     """
     from baselines._omp_kernel import omp_chunk
 
@@ -181,7 +193,18 @@ def omp_l1_compiled(
     l1 = np.empty(m)
     res = np.empty((m, n))
     eps2 = float(epsilon) ** 2
-    for s0 in range(0, m, batch):
+
+    def chunk(s0: int) -> None:
         xb = np.ascontiguousarray(x[s0 : s0 + batch])
         omp_chunk(xb, xb @ d, dt, g, eps2, l1[s0 : s0 + batch], res[s0 : s0 + batch])
+
+    starts = range(0, m, batch)
+    if threads > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(int(threads), len(starts))) as pool:
+            list(pool.map(chunk, starts))
+    else:
+        for s0 in starts:
+            chunk(s0)
     return l1, res

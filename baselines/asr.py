@@ -32,7 +32,7 @@ the dictionary, the largest L1 norm (the first on ties) the code; the winner's m
 means) is added.
 No decision map (patch-wise selection of coefficients, like ``sr``).
 
-Agreement with the survey's images (``benchmarks/agreement_survey_c.py``, float32 OMP): 99.94-99.997 % of
+Agreement with the survey's images (``benchmarks/agreement_survey.py``, float32 OMP): 99.94-99.997 % of
 pixel values within 1 grey level on the five scenes (lytro-01: 99.995 %); the rest are near-ties of the L1
 comparison or of OMP atom choices (float32 here, MATLAB's Batch-OMP rounding there).
 """
@@ -278,7 +278,7 @@ def asr(
         "99.997 % (g_05), 99.943 % (g_06), 99.942 % (g_09), 99.968 % (g_10) of pixel values within 1 grey "
         "level (PSNR 64.5-75.9 dB), with the paper's mean rule (mean_rule='winner'); the Nov-2015 release's "
         "average of the two means (mean_rule='average') gives 84.6 % on g_10. "
-        "benchmarks/agreement_survey_c.py. Output float, clipped to [0, 1].",
+        "benchmarks/agreement_survey.py. Output float, clipped to [0, 1].",
         params=(("overlap", 7), ("epsilon", 0.1), ("precision", "float32"), ("mean_rule", "winner")),
     )
 )

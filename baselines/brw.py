@@ -262,7 +262,7 @@ def brw(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         version="1",
         notes="faithful: against the survey's published BRW images (Liu et al. 2020) 100.000 % of pixel "
         "values within 1 grey level on lytro-01, g_05, g_06, g_09, g_10, identical bytes on all five after "
-        "uint8 rounding (PSNR inf; benchmarks/agreement_survey_c.py). Output kept float, clipped to [0, 1].",
+        "uint8 rounding (PSNR inf; benchmarks/agreement_survey.py). Output kept float, clipped to [0, 1].",
         params=(),
     )
 )

@@ -163,7 +163,7 @@ def misf(images: Sequence[np.ndarray], colour: str = "gray") -> tuple[np.ndarray
         notes="faithful: against the survey's published MISF images (Liu et al. 2020) identical bytes on "
         "g_05, g_06, g_09, g_10 (100 %, PSNR inf) and 99.9996 % of values within 1 grey level on lytro-01 "
         "(PSNR 76.4 dB; weight map from the rounded rgb2gray images, colour='gray'; per-channel maps, "
-        "colour='channels': 98.81 %). benchmarks/agreement_survey_c.py. Output float, clipped to [0, 1].",
+        "colour='channels': 98.81 %). benchmarks/agreement_survey.py. Output float, clipped to [0, 1].",
         params=(("colour", "gray"),),
     )
 )

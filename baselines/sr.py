@@ -31,7 +31,7 @@ import numpy as np
 
 from baselines import _mst
 from bench.registry import register_method
-from bench.types import FusionResult, MethodInfo
+from bench.types import FusionResult, MethodInfo, ParamSpec
 from bench.weights import WeightsFile
 
 TOOLBOX = "https://github.com/yuliu316316/MST-SR-Fusion-Toolbox"
@@ -84,6 +84,9 @@ def sr_fuse(
     precision: str = "float64",
     *,
     band_patches: int = BAND_PATCHES,
+    device: str = "cpu",
+    omp: str = "auto",
+    threads: int | None = None,
 ) -> np.ndarray:
     """Fuse N >= 2 images with the toolbox's SR rule (the functional core).
 
@@ -104,6 +107,18 @@ def sr_fuse(
     band_patches : int
         Memory bound, not a setting: patches are coded by bands of patch rows of about this many patches
         per source plane. Any value gives the same result, bit for bit (see below).
+    device : str
+        Resolved torch device of the ``"torch"`` OMP (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+    omp : {"auto", "compiled", "torch", "numpy"}
+        OMP implementation. ``"auto"``: ``"torch"`` when ``device`` is not the CPU and ``precision`` is
+        float64, else ``"compiled"`` for float64 (``"numpy"`` when numba is missing) and ``"numpy"`` for
+        float32. ``"torch"`` (:func:`baselines._omp_torch.omp_l1_torch`, float64 only) is the GPU route:
+        same rules as the compiled Batch-OMP, other float summation order (codes to ~1e-12), so its
+        fused images agree with the CPU default to a measured share of pixels, not bit for bit.
+    threads : int or None
+        Threads of the compiled OMP (None: :func:`baselines._omp.default_threads`, i.e. numba's thread
+        count, which joblib's workers set to their share of the cores). Any value gives the same result,
+        bit for bit.
 
     Returns
     -------
@@ -124,9 +139,11 @@ def sr_fuse(
     B. Yang, S. Li, "Multifocus image fusion and restoration with sparse representation", IEEE Trans.
     Instrum. Meas. 59(4), 884-892, 2010. doi:10.1109/TIM.2009.2026612
     """
-    from baselines._omp import compiled_available, omp_l1, omp_l1_compiled
+    from baselines._omp import compiled_available, default_threads, omp_l1, omp_l1_compiled
 
-    compiled = precision == "float64" and compiled_available()
+    omp = resolve_omp(omp, precision, device)
+    compiled = omp == "compiled" and compiled_available()
+    threads = default_threads() if threads is None else max(1, int(threads))
 
     n = len(sources)
     p = int(round(np.sqrt(dict_.shape[0])))
@@ -149,8 +166,12 @@ def sr_fuse(
                 g1 = g0 + (y1 - y0) * nx
                 a, b = g0 // OMP_BATCH * OMP_BATCH, min(m, -(-g1 // OMP_BATCH) * OMP_BATCH)
                 x, means = _patch_rows(srcs, (k, ny, nx, p, step), a, b)
-                if compiled:  # per-patch compiled OMP: codes do not depend on the batch
-                    l1, resid = omp_l1_compiled(x, dict_, epsilon)
+                if omp == "torch":
+                    from baselines._omp_torch import omp_l1_torch
+
+                    l1, resid = omp_l1_torch(x, dict_, epsilon, device=device)
+                elif compiled:  # per-patch compiled OMP: codes do not depend on the batch
+                    l1, resid = omp_l1_compiled(x, dict_, epsilon, threads=threads)
                 else:  # the NumPy batched OMP: same fixed OMP_BATCH chunks as the unbanded run
                     l1, resid = omp_l1(x, dict_, epsilon, dtype=PRECISIONS[precision], batch=OMP_BATCH)
                 keep = slice(g0 - a, g1 - a)
@@ -221,6 +242,22 @@ def _patch_rows(srcs, grid, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     return out, means
 
 
+OMP_CHOICES = ("auto", "compiled", "torch", "numpy")
+
+
+def resolve_omp(omp: str, precision: str, device: str) -> str:
+    """The OMP implementation ``sr_fuse`` uses for ``omp`` / ``precision`` / ``device`` (see there)."""
+    if omp not in OMP_CHOICES:
+        raise ValueError(f"sr: omp must be one of {OMP_CHOICES}, got {omp!r}")
+    if omp in ("torch", "compiled") and precision != "float64":
+        raise ValueError(f"sr: omp={omp!r} runs in float64 only, got precision={precision!r}")
+    if omp != "auto":
+        return omp
+    if precision != "float64":
+        return "numpy"
+    return "torch" if str(device) != "cpu" else "compiled"
+
+
 def check_params(overlap: int, epsilon: float, precision: str) -> None:
     """Raise ValueError naming the parameter if an SR parameter is invalid."""
     if isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or not 0 <= overlap <= 7:
@@ -255,6 +292,7 @@ def check_params(overlap: int, epsilon: float, precision: str) -> None:
         ),
         n_image_rule="native: the patch whose code has the largest L1 norm among N sources (first on ties)",
         version="2",
+        device_aware=True,
         notes=(
             "faithful (>= 99 % of pixels within 1 grey level on all five survey scenes): default overlap=7,"
             " a sliding window of step 1 (Yang & Li 2010), reproduces the survey's SR images (Liu et al. "
@@ -270,6 +308,7 @@ def check_params(overlap: int, epsilon: float, precision: str) -> None:
             " uint8()."
         ),
         params=(("overlap", 7), ("epsilon", 0.1), ("precision", "float64"), ("quantize", "round")),
+        param_specs=(ParamSpec("omp", "str", choices=OMP_CHOICES, doc="OMP implementation"),),
     )
 )
 def fuse(
@@ -278,6 +317,9 @@ def fuse(
     epsilon: float = 0.1,
     precision: str = "float64",
     quantize: str = "round",
+    *,
+    device: str | None = "auto",
+    omp: str = "auto",
 ) -> FusionResult:
     """Fuse N >= 2 float [0, 1] images (HxW or HxWx3) with the toolbox SR rule; see :func:`sr_fuse`.
 
@@ -296,6 +338,14 @@ def fuse(
         several times faster than the NumPy float32 path; see :func:`sr_fuse`).
     quantize : {"round", "truncate", "none"}
         Output quantisation on the 0..255 scale (see :func:`baselines._mst.run_toolbox_method`).
+    device : str or None
+        ``"auto"`` (default: CUDA when torch sees it, else the CPU), ``"cpu"`` or ``"cuda[:N]"``. On the CPU
+        the compiled Batch-OMP runs (outputs as before); on CUDA the float64 torch Batch-OMP
+        (:mod:`baselines._omp_torch`, precision float64 only), whose images agree with the CPU's to the
+        share of pixels given in the metadata notes, not bit for bit.
+    omp : {"auto", "compiled", "torch", "numpy"}
+        OMP implementation (see :func:`sr_fuse`); ``"torch"`` runs the torch OMP on ``device`` (also on
+        the CPU, to compare or to time it). Not part of the defaults: the default follows ``device``.
 
     Returns
     -------
@@ -303,10 +353,17 @@ def fuse(
         ``image`` float32 in [0, 1]; ``decision_map`` None.
     """
     check_params(overlap, epsilon, precision)
+    resolve_omp(omp, precision, "cpu")  # a bad omp / precision pair fails before any work
     srcs = _mst.check_sources(images, "sr")
     if min(srcs[0].shape[:2]) < 8:
         raise ValueError(f"sr: a {srcs[0].shape[0]}x{srcs[0].shape[1]} image is smaller than one 8x8 patch")
+    from bench.device import resolve_device
+
+    dev = resolve_device(device)
     d = dictionary()
     return _mst.run_toolbox_method(
-        srcs, lambda planes: sr_fuse(planes, d, overlap, epsilon, precision), "sr", quantize=quantize
+        srcs,
+        lambda planes: sr_fuse(planes, d, overlap, epsilon, precision, device=dev, omp=omp),
+        "sr",
+        quantize=quantize,
     )

@@ -3,10 +3,12 @@
 Usage::
 
     python benchmarks/agreement_survey.py --methods gfdf,quadtree [--json out.json]
+    python benchmarks/agreement_survey.py --methods brw,misf,asr [--scenes g_05,g_10]
     python benchmarks/agreement_survey.py --methods nsct,sr --per-scene [--param overlap=7]
 
 (``benchmarks/agreement_survey_b.py``, the per-scene table of the nsct/sr ports, is now this module with
-``--per-scene``; it is kept as a thin entry point so existing commands work.)
+``--per-scene``; it is kept as a thin entry point so existing commands work. The later ports' script
+``agreement_survey_c.py`` was merged into this module: same table, same ``--scenes``.)
 
 The survey (github.com/yuliu316316/MFIF @ 267c081b) published the fused images of 18 methods; five
 scenes are in ``$MFIF_DATA/../reference/yuliu2020/Results`` (``c_01`` = ``lytro/lytro-01``, ``g_05``,
@@ -168,6 +170,7 @@ def main(
         default=default_methods,
         help="comma list of our ids, optionally id=survey_name (e.g. gf=gff)",
     )
+    ap.add_argument("--scenes", default=",".join(SCENES), help="comma list of survey scene ids (table view)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--param", action="append", default=[], help="KEY=VALUE passed to fuse (int/float/str)")
     ap.add_argument(
@@ -183,15 +186,25 @@ def main(
         return _main_per_scene(items, params, args.json)
     from bench.registry import get_method
 
+    scenes = tuple(s for s in args.scenes.split(",") if s)
+    unknown = sorted(set(scenes) - set(SCENES))
+    if unknown:
+        print(
+            f"error: --scenes: unknown scene(s) {', '.join(unknown)} (known: {', '.join(SCENES)})",
+            file=sys.stderr,
+        )
+        return 2
     rows = []
-    print("| method | " + " | ".join(SCENES) + " | faithful |")
-    print("| --- |" + " ---: |" * len(SCENES) + " :-: |")
+    print("| method | " + " | ".join(scenes) + " | faithful |")
+    print("| --- |" + " ---: |" * len(scenes) + " :-: |")
     for ours, _, theirs in items:
         fuse = get_method(ours).fuse
-        res = measure(lambda srcs, f=fuse: f(srcs, **params).image, theirs or SURVEY_NAME.get(ours, ours))
+        res = measure(
+            lambda srcs, f=fuse: f(srcs, **params).image, theirs or SURVEY_NAME.get(ours, ours), scenes
+        )
         ok = all(w >= FAITHFUL_WITHIN1 for w, _ in res.values())
         cells = " | ".join(f"{_pct(w)} % / {p:.1f} dB" for w, p in res.values())
-        print(f"| {ours} | {cells} | {'yes' if ok else 'no'} |")
+        print(f"| {ours} | {cells} | {'yes' if ok else 'no'} |", flush=True)
         rows.append(
             {
                 "method": ours,

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/methods_speed.py [--methods 'lp,gf'] [--repeats 15] [--json out.json]
+    python benchmarks/methods_speed.py --methods sr --param omp=torch   # KEY=VALUE to every method's fuse
 
 Methodology (style guide section 10):
 
@@ -10,6 +11,7 @@ Methodology (style guide section 10):
   itself with ``GLIBC_TUNABLES`` set, printed in the header; ``MFIF_MALLOC_TUNABLES=0`` keeps glibc's
   defaults, which cost 5-10 % in page faults);
 * one thread everywhere: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1
+  (and ``NUMBA_NUM_THREADS``: sr's compiled OMP codes its chunks in that many threads)
   before NumPy is imported, ``threadpoolctl`` limits if installed, ``cv2.setNumThreads(1)``,
   ``torch.set_num_threads(1)`` if torch is already loaded;
 * input: ``lytro-01`` (``$MFIF_DATA/lytro/lytro-01/{A,B}.jpg``, 520x520 RGB) read once; without
@@ -30,7 +32,13 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import sys  # noqa: E402
@@ -141,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     ap.add_argument("--warmup", type=int, default=2, help="untimed calls per method (default 2)")
     ap.add_argument("--min-repeats", type=int, default=3, help="timed calls at least (slow methods: 1)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="passed to every fuse")
     args = ap.parse_args(argv)
+    from bench.commands.fuse_cmd import parse_params
+
+    params = parse_params(args.param)
 
     threads = _limit_threads()
     srcs, origin = load_pair()
@@ -165,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{u_cpu_med:.2f} ms CPU"
     )
     print("# ok: median CPU time <= target (wall time is inflated when other processes share the cores)")
+    if params:
+        print(f"# parameters passed to fuse: {params}")
     print()
     print("| method | median ms (wall) | IQR ms | median ms (CPU) | x unit (CPU) | target ms | ok |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | :-: |")
@@ -173,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         fuse = get_method(mid).fuse
         try:
             wall, cpu = time_call(
-                lambda f=fuse: f(srcs), args.repeats, warmup=args.warmup, min_repeats=args.min_repeats
+                lambda f=fuse: f(srcs, **params),
+                args.repeats,
+                warmup=args.warmup,
+                min_repeats=args.min_repeats,
             )
             med, iqr = _stats(wall)
             cmed, _ = _stats(cpu)
@@ -210,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             "numpy": np.__version__,
             "opencv": cv2.__version__,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "params": params,
         }
         args.json.write_text(json.dumps({"metadata": meta, "rows": rows}, indent=1))
     return 0

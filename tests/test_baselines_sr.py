@@ -219,3 +219,28 @@ def test_survey_setting_overlap7_reproduces_g10():
     g10 = [s for s in agreement.SCENE_ROWS if s[1] == "g_10"]
     (row,) = agreement.measure_rows("sr", scenes=g10, overlap=7)
     assert row["within_1gl"] >= 0.999 and row["psnr"] >= 65.0, row
+
+
+def test_compiled_omp_threads_bit_identical():
+    """Chunks coded in several threads: the same bytes as one thread (every chunk is the same computation)."""
+    if not _omp.compiled_available():
+        pytest.skip("numba absent")
+    d = _random_dictionary(23)
+    x = np.rint(np.random.default_rng(24).standard_normal((50, 64)) * 30)
+    x -= x.mean(axis=1, keepdims=True)
+    l1a, ra = _omp.omp_l1_compiled(x, d, 0.1, batch=7)
+    l1b, rb = _omp.omp_l1_compiled(x, d, 0.1, batch=7, threads=3)
+    assert np.array_equal(l1a, l1b) and np.array_equal(ra, rb)
+
+
+def test_sr_fuse_threads_bit_identical():
+    """sr_fuse with 2 threads (> 1 OMP chunk per band: 65 x 65 patches per plane) equals 1 thread."""
+    if not _omp.compiled_available():
+        pytest.skip("numba absent")
+    d = _random_dictionary(25)
+    rng = np.random.default_rng(26)
+    a, b = (np.rint(rng.random((72, 72)) * 255) for _ in range(2))
+    one = sr.sr_fuse([a, b], d, 7, 0.1, threads=1)
+    two = sr.sr_fuse([a, b], d, 7, 0.1, threads=2)
+    assert np.array_equal(one, two)
+    assert _omp.default_threads() >= 1

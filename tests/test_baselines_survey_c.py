@@ -1,7 +1,7 @@
 """The later survey ports (issue 13 item 2: brw, ...): building blocks, contract, agreement.
 
 Agreement is measured against the fused images of Yu Liu's survey (github.com/yuliu316316/MFIF @
-267c081b, five scenes in ``shared/reference/yuliu2020/Results``) by ``benchmarks/agreement_survey_c.py``;
+267c081b, five scenes in ``shared/reference/yuliu2020/Results``) by ``benchmarks/agreement_survey.py``;
 the floors are the measured agreement minus a margin. The gray scenes run in the fast suite, lytro-01
 (520x520 colour) is slow. Skips only when the shared folders are absent.
 """
@@ -18,7 +18,7 @@ from bench.registry import get_method
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import agreement_survey_c as ag  # noqa: E402
+import agreement_survey as ag  # noqa: E402
 
 # method id -> (survey file name, {scene: (min % within 1 GL, min PSNR dB)})
 FLOORS = {

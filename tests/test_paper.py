@@ -198,3 +198,25 @@ def test_reimplemented_seed_table_with_flat_values_runs(tmp_path, capsys):
     assert r["paper"] == 0.92 and 0.0 < r["ours"] <= 1.0
     assert r["delta"] == pytest.approx(r["ours"] - 0.92)
     assert rows[("DWT", "SSIM")]["paper"] == 0.79 and rows[("DWT", "SSIM")]["ours"] is not None
+
+
+def test_markdown_table_for_model_cards():
+    """`bench paper --markdown`: one Markdown row per regenerated (row, metric), our ids and parameters."""
+    t = dataclasses.replace(
+        paper.TABLES["msrsf-table1"], rows={"SR": ("sr", {"overlap": 6}), "CNN": None, "Ours": ("msrsf", {})}
+    )
+    rows = [
+        paper._row("SR", "QABF", 0.7, 0.71),
+        paper._row("SR", "IFC", 9.5, None),
+        paper._row("CNN", "QABF", 0.73, None),
+        paper._row("Ours", "QABF", 0.7374, 0.7416),
+    ]
+    res = paper.PaperResult(
+        t, rows, {"CNN": "not implemented in mfif-bench"}, {"QABF": "qabf", "IFC": "ifc"}, None
+    )
+    lines = paper.format_markdown(res).splitlines()
+    assert lines[0] == "| row | metric (our id) | paper | ours | delta |"
+    assert lines[2] == "| SR (`sr`, overlap=6) | QABF (`qabf`) | 0.7000 | 0.7100 | +0.0100 |"
+    assert lines[3] == "| SR (`sr`, overlap=6) | IFC (`ifc`) | 9.5000 | – | – |"
+    assert lines[4] == "| Ours (`msrsf`) | QABF (`qabf`) | 0.7374 | 0.7416 | +0.0042 |"
+    assert lines[-1] == "absent: CNN (not implemented in mfif-bench)" and len(lines) == 7

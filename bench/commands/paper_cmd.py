@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help='print {"rows": [{"method", "metric", "paper", "ours", "delta"}, ...], ...}',
     )
     p.add_argument(
+        "--markdown", action="store_true", help="print the table as Markdown (for model cards)"
+    )
+    p.add_argument(
         "--reference",
         default=None,
         help="paper_tables.json to use instead of the packaged transcription (also $MFIF_REFERENCE); "
@@ -46,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from bench.errors import UserError
-    from bench.paper import TABLES, format_text, regenerate, to_json
+    from bench.paper import TABLES, format_markdown, format_text, regenerate, to_json
     from bench.paper_liu2020 import TABLES as LIU2020
 
     if args.table in LIU2020:
@@ -70,7 +73,10 @@ def main(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         repeats=args.repeats,
     )
-    print(json.dumps(to_json(res), indent=1) if args.json else format_text(res))
+    if args.json:
+        print(json.dumps(to_json(res), indent=1))
+    else:
+        print(format_markdown(res) if args.markdown else format_text(res))
     return 0
 
 
