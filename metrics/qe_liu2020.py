@@ -35,6 +35,11 @@ the pad on every flat window (Octave's exact-zero bits) 36 of the 90 images (the
 which have flat areas) differ from the survey by up to 1.1e-5 relative; with this rule all 90 agree within
 1e-13 relative (``tests/test_metrics_liu2020.py``).
 
+Under GNU Octave the survey's code gives other values wherever such windows exist (Octave's ``filter2`` is a
+full 2-D kernel: variances of flat windows are exactly 0 at every level, so the guard fires on all of them;
+up to 5.1e-5 relative on the Octave golden cases). ``qe_liu2020_value(..., octave_bits=True)`` is that
+literal evaluation; it reproduces every Octave golden value within 3e-15 (``tests/test_golden_octave.py``).
+
 Reference: G. Piella, H. Heijmans, "A new quality metric for image fusion", Proc. ICIP 2003, vol. 3,
 173-176, doi:10.1109/ICIP.2003.1247209.
 """

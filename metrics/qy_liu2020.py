@@ -27,6 +27,12 @@ image flat at 153 (elsewhere identical values give identical noise, so the ratio
 arithmetic gives q ~ 1 in each, and no exact evaluation can exceed 1 per window. Separable-filter emulations
 (SVD factors, column- or row-first) move the value by up to 6e-4 and match no better.
 
+Under GNU Octave the survey's code keeps Octave's residues on those windows: on the Octave golden cases with
+windows flat in both sources its value differs from ours by up to 92 % (a 480x640 scene with large saturated
+areas, where Octave returns 10.6 for a mean of SSIM values in [-1, 1]). ``qy_liu2020_value(...,
+octave_bits=True)`` is that literal evaluation; it reproduces every Octave golden value within 2.5e-12
+(``tests/test_golden_octave.py``), so the flat windows are the only difference.
+
 Reference: C. Yang, J.-Q. Zhang, X.-R. Wang, X. Liu, "A novel similarity based quality metric for image
 fusion", Information Fusion 9(2):156-160, 2008, doi:10.1016/j.inffus.2006.09.001.
 """

@@ -118,6 +118,8 @@ def _script(
 ) -> str:
     root = upstream / S.folder(group.repo)
     lines = ["1;", "pkg load image;", "warning('off', 'all');", "more off;"]
+    if group.setup:
+        lines.append(group.setup)
     for p in group.paths:
         lines.append(f"addpath({_q(root / p)});")
     if group.shims:
@@ -198,6 +200,10 @@ def run(
 
     def one(group_name: str, shard: int, pairs: list[tuple[str, S.Spec]]):
         g = S.GROUPS[group_name]
+        if g.kind == "python":
+            from benchmarks.octave.pyref import run_python_group
+
+            return run_python_group(g, pairs, images, upstream)
         build = tmp / f"build_{group_name}_{shard}"
         build.mkdir(exist_ok=True)
         out = tmp / f"out_{group_name}_{shard}.tsv"
@@ -256,6 +262,10 @@ def _upstream_info(upstream: Path, groups: set[str]) -> dict:
             "shims": list(g.shims),
             "pyrtools_mex": g.needs_pyrtools,
         }
+        if g.kind == "python":
+            from benchmarks.octave.pyref import versions
+
+            out[gname]["runtime"] = versions()
     return out
 
 

@@ -21,7 +21,8 @@ LIU = ("zhengliu6699/imageFusionMetrics", "d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439
 SURVEY = ("yuliu316316/MFIF", "267c081b8f3dd29cc62284463ca1cd16dc9b352a")
 IFC = ("jbhuang0604/SelfExSR", "8f6dd8c1d20cb7e8792a7177b4f6fd677633f598")
 MSSSIM = ("santoshchapaneri/Video-Error-Concealment", "807f4d457543fb6dbb2918f2a38e830f6ed9367c")
-REPOS = (TANG, VIFB, MEFB, LIU, SURVEY, IFC, MSSSIM)
+CDDFUSE = ("Zhaozixiang1228/MMIF-CDDFuse", "fd8da1f39d8d403b7343e577bd5a30cba38c7b7b")
+REPOS = (TANG, VIFB, MEFB, LIU, SURVEY, IFC, MSSSIM, CDDFUSE)
 
 
 def folder(repo: tuple[str, str]) -> str:
@@ -38,6 +39,7 @@ class Group:
     setup: str = ""
     needs_pyrtools: bool = False  # Liu's matlabPyrTools (.m from the zip + our mkoctfile build of corrDn.c)
     shims: tuple[str, ...] = ()  # files of benchmarks/octave/shims put on the path
+    kind: str = "octave"  # "python": a Python reference run in-process (benchmarks.octave.pyref)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ GROUPS = {
         Group("survey", SURVEY, ("evaluation/objective_metrics",), shims=("freqspace.m", "blkproc.m")),
         Group("ifc", IFC, ("quant_eval/ifcvec_release",), needs_pyrtools=True),
         Group("msssim", MSSSIM, ("",)),
+        Group("fmi", TANG, ("Evaluation",), setup="pkg load signal;"),  # dct2 (signal package)
+        Group("cddfuse", CDDFUSE, ("utils",), kind="python"),
     )
 }
 
@@ -76,8 +80,32 @@ SLOW_CASES = (  # "slow" ids (Qabf Tang/VIFB, Nabf, MEF-MS-SSIM): 7 sizes
     "syn_64x64_gt_flat",
     "syn_128x160_sharpen_avg",
 )
-SLOW_CASES_MEF = SLOW_CASES + ("g03_480x640_avg", "g03_480x640_max", "flower_350x534_avg")  # issue's sizes
+SLOW_CASES_MEF = SLOW_CASES + (  # the issue's three sizes, four fused images each (as its independent check)
+    "g03_480x640_avg",
+    "g03_480x640_max",
+    "g03_480x640_blend37",
+    "g03_480x640_blurA",
+    "flower_350x534_avg",
+    "flower_350x534_B",
+    "flower_350x534_max",
+    "flower_350x534_blur_avg",
+    "g06_256x256_A",
+    "g06_256x256_min",
+    "g06_256x256_halfAB",
+)
 MEDIUM_CASES = SLOW_CASES + ("g09_211x307_avg", "syn_233x377_avg", "g06_256x256_flat_avg")
+# analysis_fmi.m loops over every 3x3 window in Octave: 5-9 ms each on an idle machine (~30 min per call at
+# 520x520), ~130 ms under the load of the golden run (2 cores shared by 6 agents), so FMI ids run only on
+# these small cases: 6 sizes, 17x23 .. 64x64 (a 97x131 case would have needed ~80 min for the 3 features).
+FMI_CASES = (
+    "g10_17x23_avg",
+    "syn_17x23_avg",
+    "g10_23x29_min",
+    "g05_31x37_blend37",
+    "g05_47x53_blurA",
+    "news_59x83_halfAB",
+    "syn_64x64_gt_flat",
+)
 VISIBLE_SUBSET = ("syn_checker", "syn_flat", "lytro_04_avg", "lytro_12_halfAB")  # "medium" ids
 VISIBLE_SLOW = ("syn_checker", "syn_flat")  # "slow" ids
 
@@ -86,6 +114,8 @@ def run_on(spec: Spec, case_id: str) -> bool:
     """Whether the harness runs ``spec`` on the case (cost control; every id keeps >= 6 sizes)."""
     if spec.cost == "fast":
         return True
+    if spec.cost == "fmi":
+        return case_id in FMI_CASES  # never on the 520x520 visible cases (the visible set: see NOT_RUN)
     if case_id.startswith("visible_"):
         subset = VISIBLE_SUBSET if spec.cost == "medium" else VISIBLE_SLOW
         return any(case_id[len("visible_") :].startswith(v) for v in subset)
@@ -97,6 +127,8 @@ def run_on(spec: Spec, case_id: str) -> bool:
 _ENTROPY = "Octave image-package entropy() stands in for MATLAB's (same definition)."
 _FREQSPACE = "freqspace() shim (MATLAB's documented definition), benchmarks/octave/shims/freqspace.m."
 _BLKPROC = "blkproc() shim (distinct blocks, zero padding), benchmarks/octave/shims/blkproc.m."
+_SKIMAGE = ("skimage structural_similarity called with data_range=2.0 (skimage 0.19.2 default for float).",)
+_DCT2 = "dct2() of Octave's signal package (orthonormal 2-D DCT-II, MATLAB's definition; other rounding)."
 _COR = "matlabPyrTools corrDn.c compiled with mkoctfile --mex (+ one-line matrix.h)."
 
 SPECS: tuple[Spec, ...] = (
@@ -150,6 +182,28 @@ SPECS: tuple[Spec, ...] = (
     Spec("Qsf_liu", "liu", "metricZheng(A, B, F)", cost="medium"),
     Spec("Qp_liu", "liu", "metricZhao(A, B, F)", cost="medium"),
     Spec("Qcv_liu", "liu", "real(metricChen(A, B, F))", adaptations=(_FREQSPACE, _BLKPROC)),
+    # --- Tang's analysis_fmi.m (Haghighat's fast FMI), the original per-window loop code
+    Spec("FMI_none_w3", "fmi", "analysis_fmi(A, B, F, 'none', 3)", cost="fmi"),
+    Spec("FMI_gradient_w3", "fmi", "analysis_fmi(A, B, F, 'gradient', 3)", cost="fmi"),
+    Spec("FMI_dct_w3", "fmi", "analysis_fmi(A, B, F, 'dct', 3)", cost="fmi", adaptations=(_DCT2,)),
+    # --- CDDFuse's Python Evaluator (float32 0..255 inputs A, B, F; E = utils/Evaluator.py's Evaluator)
+    *(
+        Spec(f"cddfuse_{name}", "cddfuse", call, adaptations=_SKIMAGE if name == "SSIM" else ())
+        for name, call in (
+            ("EN", "E.EN(F)"),
+            ("SD", "E.SD(F)"),
+            ("SF", "E.SF(F)"),
+            ("AG", "E.AG(F)"),
+            ("MI", "E.MI(F, A, B)"),
+            ("SCD", "E.SCD(F, A, B)"),
+            ("VIFF", "E.VIFF(F, A, B)"),
+            ("Qabf", "E.Qabf(F, A, B)"),
+            ("SSIM", "E.SSIM(F, A, B)"),
+            ("PSNR", "E.PSNR(F, A, B)"),
+            ("MSE", "E.MSE(F, A, B)"),
+            ("CC", "E.CC(F, A, B)"),
+        )
+    ),
     # --- Yu Liu 2020 survey (its bug-fixed copy of Liu's toolbox); no visible values exist for these
     Spec("qg@liu2020", "survey", "metricXydeas(A, B, F)"),
     Spec("qe@liu2020", "survey", "metricPeilla(A, B, F, 3)"),
@@ -164,9 +218,16 @@ SPECS: tuple[Spec, ...] = (
     Spec("MS_SSIM_wang_avg", "msssim", "(ssim_mscale_new(A, F) + ssim_mscale_new(B, F)) / 2"),
 )
 
-# Not run by the harness (see the README developer section): FMI_* (the visible set used a vectorised
-# Octave re-implementation of analysis_fmi.m, not the upstream loop), cddfuse_* (a Python evaluator),
-# SSIM_tang_emul_builtin_L1 / SSIM_builtin_emul_L255_avg (emulations of MATLAB's built-in ssim).
-NOT_RUN = ("FMI_", "cddfuse_", "SSIM_tang_emul_builtin_L1", "SSIM_builtin_emul_L255_avg")
+# Not run by the harness (see the README developer section): FMI_edge_w3 / FMI_wavelet_w3 (need shims of
+# MATLAB's edge() and dwt2(..., 'dmey'), which Octave lacks or computes differently), FMI on the visible
+# 520x520 cases (the visible set used a vectorised Octave re-implementation of the loop code),
+# SSIM_tang_emul_builtin_L1 / SSIM_builtin_emul_L255_avg (emulations of MATLAB's
+# built-in ssim, which neither Octave nor any upstream folder provides).
+NOT_RUN = (
+    "FMI_edge_w3",
+    "FMI_wavelet_w3",
+    "SSIM_tang_emul_builtin_L1",
+    "SSIM_builtin_emul_L255_avg",
+)
 
 BY_ID = {s.gid: s for s in SPECS}
