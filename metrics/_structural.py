@@ -52,8 +52,9 @@ class _Lru:
         return val
 
 
-#: (x, y, window, exact) -> the five maps (10.6 MB per entry at 520x520).
-_MOMENTS = _Lru(160 << 20)
+#: (x, y, window, exact) -> the five maps (at most 10.6 MB per entry at 520x520; the means and variances
+#: are often the per-image arrays below, shared, so the memory held is less than counted).
+_MOMENTS = _Lru(96 << 20)
 #: (image, window) -> (mu, sigma^2): one image's half, shared by all its pairs (4.2 MB at 520x520).
 _IMAGE_MOMENTS = _Lru(96 << 20)
 

@@ -35,7 +35,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import filter2_valid, fspecial_gaussian, gaussian_2d, imfilter_symmetric_2x2_decimate
-from metrics._memo import flat_windows, memoize_images, source_memo
+from metrics._memo import flat_windows, freeze, memoize_images, source_memo
 
 _EPS = np.finfo(np.float64).eps
 _W = 11
@@ -194,9 +194,7 @@ _source_side = source_memo(_source_side_compute, maxsize=6)
 
 
 def _decimate_compute(x: np.ndarray) -> np.ndarray:
-    out = imfilter_symmetric_2x2_decimate(x)
-    out.setflags(write=False)
-    return out
+    return freeze(imfilter_symmetric_2x2_decimate(x))  # an owning read-only copy: content hashed once
 
 
 # the sources' coarser scales, once per scene (frozen results, so their content keys are hashed once)
@@ -237,7 +235,7 @@ def mef_ms_ssim(xs: Sequence[np.ndarray], f: np.ndarray, levels: int = 3) -> flo
         qs.append(mef_ssim_single_scale(xs, f))
         if lev < levels - 1:
             xs = [_source_decimate(x) for x in xs]
-            f = imfilter_symmetric_2x2_decimate(f)
+            f = freeze(imfilter_symmetric_2x2_decimate(f))
     with np.errstate(invalid="ignore"):
         return float(np.prod(np.power(qs, _LEVEL_WEIGHTS)))
 

@@ -24,6 +24,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import correlate
+from metrics._memo import source_memo
 
 _V = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 _H = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]) / 8
@@ -50,6 +51,20 @@ def _strength(g_s: np.ndarray, g_f: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(g_s > g_f, g_f / g_s, g_s / g_f)
     return np.where((g_s == 0) | (g_f == 0), 0.0, r)
+
+
+def _source_side_compute(src: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One source's gradient magnitude, orientation and weight ``g^1.5`` (read-only), memoised per scene."""
+    gv, gh = _sobel(src)
+    g = np.sqrt(gh**2 + gv**2)
+    a = _angle(gv, gh)
+    wt = np.where(g >= _TD, g**_LG, _WT_MIN)
+    for arr in (g, a, wt):
+        arr.setflags(write=False)
+    return g, a, wt
+
+
+_source_side = source_memo(_source_side_compute, maxsize=8)
 
 
 def nabf_kumar(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
@@ -89,15 +104,12 @@ def nabf_kumar(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     loss = np.zeros_like(fus)
     wt_sum = np.zeros_like(fus)
     for src in srcs:
-        gv, gh = _sobel(src)
-        g = np.sqrt(gh**2 + gv**2)
-        a = _angle(gv, gh)
+        g, a, wt = _source_side(src)
         g_rel = _strength(g, g_f)
         a_rel = np.abs(np.abs(a - a_f) - np.pi / 2) * 2 / np.pi
         qg = _NRG / (1 + np.exp(-_KG * (g_rel - _SG)))
         qa = _NRA / (1 + np.exp(-_KA * (a_rel - _SA)))
         q = np.sqrt(qg * qa)
-        wt = np.where(g >= _TD, g**_LG, _WT_MIN)
         artifact &= g_f > g
         loss += (1 - q) * wt
         wt_sum += wt

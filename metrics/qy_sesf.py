@@ -66,7 +66,7 @@ def _first_moments_compute(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # Every (source, fused) pair needs each image's own filtered moments; the sources' come back for every fused
 # image of a scene and the fused image's for both sources (content-keyed memo, same arrays: no value moves).
-_first_moments = memoize_images(_first_moments_compute, maxsize=8)
+_first_moments = memoize_images(_first_moments_compute, maxsize=4)
 
 
 def _ssim_yang_guarded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

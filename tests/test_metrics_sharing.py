@@ -16,7 +16,7 @@ from metrics._memo import clear_memos, freeze
 
 SHARED = [
     "qy", "qy@liu", "qy@mefb", "qy@sesf", "qc", "qc@sesf", "qs", "ssim", "ssim@af", "ms_ssim", "vif",
-    "vif@af", "viff", "viff@cddfuse", "mef_ssim", "mef_ssim@sesf", "qcv", "qcb", "qp",
+    "vif@af", "viff", "viff@cddfuse", "mef_ssim", "mef_ssim@sesf", "qcv", "qcb", "qp", "nabf",
 ]  # fmt: skip
 TWO_ONLY = {"qy", "qy@liu", "qy@mefb", "qy@sesf", "qc", "qc@sesf"}
 
