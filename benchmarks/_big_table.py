@@ -47,6 +47,11 @@ def _norm(row: dict, source: str) -> dict | None:
     return out
 
 
+def _num(x: float) -> str:
+    """3 significant digits, no exponent (0.0213, 2.45, 36.1, 221, 29066)."""
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _cell(r: dict | None) -> str:
     if r is None:
         return "not measured"
@@ -56,12 +61,12 @@ def _cell(r: dict | None) -> str:
     if r["mark"] == "flow":
         parts.append("data flow only")
     elif r["cpu"] is not None:
-        t = f"{r['mark'] if r['mark'] in ('>', 'w') else ''}{r['cpu']:.1f}"
-        u = f"{r['cpu'] / r['unit']:.3g}" if r["unit"] and r["mark"] != "w" else "-"
+        t = f"{r['mark'] if r['mark'] in ('>', 'w') else ''}{_num(r['cpu'])}"
+        u = _num(r["cpu"] / r["unit"]) if r["unit"] and r["mark"] != "w" else "-"
         parts.append(f"{t} s / {u} u")
         if r.get("projected_cpu"):
-            pu = f" = ~{r['projected_cpu'] / r['unit']:.0f} u" if r["unit"] else ""
-            parts.append(f"full ~{r['projected_cpu']:.0f} s{pu}")
+            pu = f" = ~{_num(r['projected_cpu'] / r['unit'])} u" if r["unit"] else ""
+            parts.append(f"full ~{_num(r['projected_cpu'])} s{pu}")
     if r["peak_mb"] is not None:
         over = " OVER" if r["peak_mb"] > BUDGET_MB else ""
         parts.append(f"{r['peak_mb']:.0f} MB ({r['peak_mb'] / r['mp']:.0f}/MP){over}")
