@@ -461,33 +461,6 @@ def format_text(res: PaperResult) -> str:
     return "\n".join(lines)
 
 
-def format_markdown(res: PaperResult) -> str:
-    """The side-by-side table as Markdown (model cards): paper row (our id and parameters), metric (our
-    id), paper, ours, delta; then the absent rows, the partial-run warning and the run folder."""
-    t = res.table
-    lines = ["| row | metric (our id) | paper | ours | delta |", "| --- | --- | ---: | ---: | ---: |"]
-    for r in res.rows:
-        if r["method"] in res.absent:
-            continue
-        spec = t.rows.get(r["method"])
-        who = r["method"]
-        if spec:
-            args = "".join(f", {k}={v}" for k, v in sorted(spec[1].items()))
-            who += f" (`{spec[0]}`{args})"
-        mid = res.metric_ids.get(r["metric"])
-        metric = f"{r['metric']} (`{mid}`)" if mid else r["metric"]
-        count = r["metric"].startswith("first_place")
-        lines.append(
-            f"| {who} | {metric} | {_fmt(r['paper'], count=count)} | {_fmt(r['ours'], count=count)} "
-            f"| {_fmt(r['delta'], signed=True, count=count)} |"
-        )
-    if res.absent:
-        lines += ["", "absent: " + "; ".join(f"{k} ({v})" for k, v in res.absent.items())]
-    if res.partial:
-        lines += ["", f"PARTIAL: {res.partial}; deltas are not comparable with the paper's full-set means"]
-    return "\n".join(lines)
-
-
 def _fmt(x, signed: bool = False, count: bool = False) -> str:
     if x is None:
         return "–"

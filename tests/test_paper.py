@@ -202,6 +202,8 @@ def test_reimplemented_seed_table_with_flat_values_runs(tmp_path, capsys):
 
 def test_markdown_table_for_model_cards():
     """`bench paper --markdown`: one Markdown row per regenerated (row, metric), our ids and parameters."""
+    from bench.paper_reimpl import format_markdown
+
     t = dataclasses.replace(
         paper.TABLES["msrsf-table1"], rows={"SR": ("sr", {"overlap": 6}), "CNN": None, "Ours": ("msrsf", {})}
     )
@@ -214,7 +216,7 @@ def test_markdown_table_for_model_cards():
     res = paper.PaperResult(
         t, rows, {"CNN": "not implemented in mfif-bench"}, {"QABF": "qabf", "IFC": "ifc"}, None
     )
-    lines = paper.format_markdown(res).splitlines()
+    lines = format_markdown(res).splitlines()
     assert lines[0] == "| row | metric (our id) | paper | ours | delta |"
     assert lines[2] == "| SR (`sr`, overlap=6) | QABF (`qabf`) | 0.7000 | 0.7100 | +0.0100 |"
     assert lines[3] == "| SR (`sr`, overlap=6) | IFC (`ifc`) | 9.5000 | – | – |"

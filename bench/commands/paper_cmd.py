@@ -23,9 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help='print {"rows": [{"method", "metric", "paper", "ours", "delta"}, ...], ...}',
     )
-    p.add_argument(
-        "--markdown", action="store_true", help="print the table as Markdown (for model cards)"
-    )
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for model cards)")
     p.add_argument(
         "--reference",
         default=None,
@@ -49,8 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from bench.errors import UserError
-    from bench.paper import TABLES, format_markdown, format_text, regenerate, to_json
+    from bench.paper import TABLES, format_text, regenerate, to_json
     from bench.paper_liu2020 import TABLES as LIU2020
+    from bench.paper_reimpl import format_markdown
 
     if args.table in LIU2020:
         check_run_options(args)
