@@ -77,10 +77,14 @@ def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
 
 
 @memoize_images
-def _steerable_subbands(im: np.ndarray) -> tuple[tuple[np.ndarray, int], ...]:
-    """The eight subbands ifcvec uses, coarsest level first, with their window exponent ``l``.
+def _steerable_subbands(im: np.ndarray) -> tuple[tuple[np.ndarray, int, np.ndarray, np.ndarray], ...]:
+    """The eight subbands ifcvec uses, coarsest level first: ``(band, l, mean, ss)``.
 
-    Memoised per image (the fused image's pyramid serves every source); the bands are read-only.
+    Each band is cropped to a multiple of 3 (as both ``distsub_est_m`` and ``refparams_vecgsm`` do), ``l``
+    is its window exponent, and ``mean`` / ``ss`` are the image-only statistics of ``distsub_est_m`` at the
+    block centres (box mean, and the sum of squared deviations ``sum(w.*y.^2) - n*mean.^2`` clamped at 0),
+    which are the same whether the image is the reference or the distorted one. Memoised per image (the
+    fused image's pyramid and statistics serve every source); the arrays are read-only.
     """
     lo = _corr(im, _LO0)
     per_level = []
@@ -89,10 +93,19 @@ def _steerable_subbands(im: np.ndarray) -> tuple[tuple[np.ndarray, int], ...]:
         lo = _corr(lo, _LOF)[::2, ::2]
     out = []
     for k, bands in enumerate(reversed(per_level)):  # coarsest first: l = 1, 2, 3, 4
+        lev = k + 1
+        win = 2**lev + 1
+        n = float(win * win)
         for band in bands:
-            out.append((band, k + 1))
-    for band, _ in out:
-        band.setflags(write=False)
+            h, w = (s // _M * _M for s in band.shape)
+            band = band[:h, :w]
+            mean = _block_sums(band, win) / n
+            # the code's association: sum(win(:)).*mean_x.^2 is n*(m*m) (see _distortion_channel)
+            ss = _block_sums(band * band, win) - n * (mean * mean)
+            ss[ss < 0] = 0.0
+            for a in (band, mean, ss):
+                a.setflags(write=False)
+            out.append((band, lev, mean, ss))
     return tuple(out)
 
 
@@ -126,25 +139,21 @@ def _gsm_reference(x: np.ndarray):
     return ss.reshape(h // _M, w // _M), lam
 
 
-def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int):
-    """``distsub_est_m``: gain g and noise variance vv at the block centres."""
+def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int, mx, ssx, my, ssy):
+    """``distsub_est_m``: gain g and noise variance vv at the block centres.
+
+    ``mx, ssx`` / ``my, ssy``: the per-image statistics of :func:`_steerable_subbands` (read-only).
+    """
     win = 2**lev + 1
     n = float(win * win)
-    mx = _block_sums(x, win) / n
-    my = _block_sums(y, win) / n
-    # the code's association: sum(win(:)).*mean_x.*mean_y is (n*mx)*my, sum(win(:)).*mean_x.^2 is n*(mx*mx);
-    # where y copies x the two differ by rounding, and that residue (not 0) is sv^2 (module docstring)
+    # the code's association: sum(win(:)).*mean_x.*mean_y is (n*mx)*my, while the variances use
+    # n*(mx*mx); where y copies x the two differ by rounding, and that residue (not 0) is sv^2 (docstring)
     cov = _block_sums(x * y, win) - n * mx * my
-    ssx = _block_sums(x * x, win) - n * (mx * mx)
-    ssy = _block_sums(y * y, win) - n * (my * my)
-    ssx[ssx < 0] = 0.0
-    ssy[ssy < 0] = 0.0
     g = cov / (ssx + _TOL)
     vv = (ssy - g * cov) / n
     low = ssx < _TOL
     g[low] = 0.0
     vv[low] = ssy[low]
-    ssx[low] = 0.0
     low = ssy < _TOL
     g[low] = 0.0
     vv[low] = 0.0
@@ -158,9 +167,8 @@ def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int):
 def _reference_gsm_compute(ref: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """``_gsm_reference`` of every (cropped) subband of ``ref``, in :func:`_steerable_subbands` order."""
     out = []
-    for x, _ in _steerable_subbands(ref):
-        h, w = (s // _M * _M for s in x.shape)
-        ss, lam = _gsm_reference(x[:h, :w])
+    for x, _, _, _ in _steerable_subbands(ref):
+        ss, lam = _gsm_reference(x)
         ss.setflags(write=False)
         lam.setflags(write=False)
         out.append((ss, lam))
@@ -195,11 +203,8 @@ def ifcvec(ref: np.ndarray, dist: np.ndarray) -> float:
         raise ValueError(f"IFC needs images of at least 72x72 pixels (4-level sp5 pyramid), got {ref.shape}")
     total = 0.0
     bands = zip(_steerable_subbands(ref), _steerable_subbands(dist), _reference_gsm(ref), strict=True)
-    for (x, lev), (y, _), (ss, lam) in bands:
-        h, w = (s // _M * _M for s in x.shape)
-        x = x[:h, :w]
-        y = y[:h, :w]
-        g, vv = _distortion_channel(x, y, lev)
+    for (x, lev, mx, ssx), (y, _, my, ssy), (ss, lam) in bands:
+        g, vv = _distortion_channel(x, y, lev, mx, ssx, my, ssy)
         off = math.ceil((2**lev) / 2 / _M)
         sl = (slice(off, g.shape[0] - off), slice(off, g.shape[1] - off))
         g, vv, ss = g[sl], vv[sl], ss[sl]

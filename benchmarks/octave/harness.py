@@ -14,7 +14,8 @@ liboctave-dev``); CI and users never run it. It fetches nothing: the upstream re
     python -m benchmarks.octave.harness import-tsv --upstream DIR --cases golden --out FILE out_*.tsv
 
 Each group of :data:`specs.GROUPS` runs in its own ``octave-cli`` process (Liu's toolbox and the survey's
-copy define the same function names). Cases go to Octave as ``.mat`` files of ``uint8`` images; values
+copy define the same function names); a ``kind="python"`` group (CDDFuse's Evaluator) runs in this process
+(:mod:`benchmarks.octave.pyref`). Cases go to Octave as ``.mat`` files of ``uint8`` images; values
 come back printed with ``%.17g`` (round-trip exact). A call that errors is recorded with its message; a
 complex result (e.g. ``ssim_mscale_new`` when a scale's mean contrast-structure is negative: a negative base
 to a fractional power) is stored as null with the complex number in ``nonfinite`` (never its real part).
