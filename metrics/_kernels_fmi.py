@@ -12,7 +12,8 @@ the affine address from the vectoriser). The logarithms of a stage are taken aft
 vectorised loop over a contiguous buffer region (:func:`_log`: fdlibm's ``e_log.c`` algorithm, below 1
 ulp, written with bit casts so that it vectorises; libm's ``log`` is a scalar call). Lanes that match a
 source exactly (copied regions of decision-map fusion, flat edge maps) are compacted away before the
-pair stages. Blocks of 32 lanes were fastest here (16 the same, 64 +10 %, 128 +50 %: the scratch leaves L1).
+pair stages. Blocks of 16 lanes were fastest here (24 +2 %, 32 +7 %, 64 +12 %; 128 +50 % on an earlier
+version: the scratch leaves L1). Values do not depend on the block size (per-lane arithmetic).
 
 Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
 min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
@@ -36,7 +37,7 @@ from numba.extending import intrinsic
 _TINY = 1e-300
 _L = 9
 _K = 2 * _L - 1  # cells where a Frechet bound has mass
-_B = 32  # windows per block (lanes); small enough that the scratch stays in L1/L2
+_B = 16  # windows per block (lanes); small enough that the scratch stays in L1
 
 # Rows (of _B doubles) of a side buffer: raw window (column-major), normalised, pdf, log pdf, cdf,
 # centred pdf, then sum of squares of the centred pdf, SD, entropy (nats), sum of the cdf.
