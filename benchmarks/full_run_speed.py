@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if not subreaper:
         print("# WARNING: could not become the subreaper: CPU counts only processes reaped by bench run")
     elif reaped:
-        print(f"# {reaped} worker process(es) outlived bench run: reaped here, their CPU included")
+        print(f"# {reaped} helper process(es) outlived bench run (e.g. loky's resource tracker): reaped here")
     print(
         f"# unit = uniform_filter 5x5 over both lytro-01 images: {unit * 1e3:.2f} ms CPU "
         f"(before {u0['cpu_s'] * 1e3:.2f}, after {u1['cpu_s'] * 1e3:.2f}); figures below in seconds and "

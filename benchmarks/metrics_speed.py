@@ -29,7 +29,7 @@ The TOTAL row sums the cold per-metric medians; a last line times one pass of al
 inputs (variants then share memoised work, as in ``bench score --metrics all``), and another over a new
 fused image of sources seen before (source-side memos hit: a run's steady state, and every published or
 external image of a scene after the first; ``--metrics`` with the ``@core`` ids gives the issue's
-"one external image" figure). Every time is also
+"one external image" figure; ``--in-pass`` lists each metric's share of both passes). Every time is also
 given as a ratio to the unit (``benchmarks/_unit.py``: one 5x5 ``uniform_filter`` pass over both
 lytro-01 colour images, as ``methods_speed.py``), measured in this run before and after (issue 15
 targets: every metric <= 15 units, the pass <= 120 units). ``first s`` is the first call of each metric
@@ -170,19 +170,26 @@ def _split(images: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     return images[:-1], images[-1]
 
 
-def time_all_together(fns, sources, fused, repeats: int = 3) -> float:
-    """Median CPU time of one pass of every metric over the same (fresh) inputs, shared caches allowed."""
-    cpus = []
+def time_all_together(fns, sources, fused, repeats: int = 3, per_metric: list | None = None) -> float:
+    """Median CPU time of one pass of every metric over the same (fresh) inputs, shared caches allowed.
+
+    With ``per_metric`` (a list), each metric's median CPU time inside the pass is appended to it.
+    """
+    cpus, each = [], [[] for _ in fns]
     for _ in range(repeats):
         srcs, fus = _split(fresh([*sources, fused]))
         c0 = time.process_time()
-        for fn in fns:
+        for k, fn in enumerate(fns):
+            t0 = time.process_time()
             fn(srcs, fus, reference=None)
+            each[k].append(time.process_time() - t0)
         cpus.append(time.process_time() - c0)
+    if per_metric is not None:
+        per_metric.extend(statistics.median(e) for e in each)
     return statistics.median(cpus)
 
 
-def time_scene_pass(fns, sources, fused, repeats: int = 3) -> float:
+def time_scene_pass(fns, sources, fused, repeats: int = 3, per_metric: list | None = None) -> float:
     """Median CPU time of one pass over a *new fused image of sources seen before*.
 
     The runner's steady state (every fused image of a scene after the first, and every published or
@@ -191,13 +198,17 @@ def time_scene_pass(fns, sources, fused, repeats: int = 3) -> float:
     srcs = fresh(sources)
     for fn in fns:  # the first fused image of the scene: fills the source-side memos
         fn(srcs, fresh([fused])[0], reference=None)
-    cpus = []
+    cpus, each = [], [[] for _ in fns]
     for _ in range(repeats):
         fus = fresh([fused])[0]
         c0 = time.process_time()
-        for fn in fns:
+        for k, fn in enumerate(fns):
+            t0 = time.process_time()
             fn(srcs, fus, reference=None)
+            each[k].append(time.process_time() - t0)
         cpus.append(time.process_time() - c0)
+    if per_metric is not None:
+        per_metric.extend(statistics.median(e) for e in each)
     return statistics.median(cpus)
 
 
@@ -207,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--json", help="write the rows as JSON to this file")
     ap.add_argument("--compile-cost", action="store_true", help="also time numba compile vs cache load")
+    ap.add_argument(
+        "--in-pass", action="store_true", help="also each metric's CPU inside the two passes (shared work)"
+    )
     args = ap.parse_args(argv)
     u0 = measure_unit()
 
@@ -273,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{sum(r['wall_median_s'] for r in rows):10.4f} {'':9s} {total_ref:8.2f}"
     )
     fns = [get_metric(r["metric"]).fn for r in rows]
-    together = time_all_together(fns, sources, fused)
-    scene_pass = time_scene_pass(fns, sources, fused)
+    in_pass, in_scene = [], []
+    together = time_all_together(fns, sources, fused, per_metric=in_pass)
+    scene_pass = time_scene_pass(fns, sources, fused, per_metric=in_scene)
+    for row, a, b in zip(rows, in_pass, in_scene, strict=True):
+        row["in_pass_cpu_s"], row["in_scene_pass_cpu_s"] = a, b
     u1 = measure_unit()
     unit = (u0["cpu_s"] + u1["cpu_s"]) / 2
     print(
@@ -290,6 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         f"# the same pass on a new fused image of sources seen before (a run's later images of a scene, "
         f"published/external images): CPU median {scene_pass:.3f} s = {scene_pass / unit:.0f} units"
     )
+    if args.in_pass:
+        print("# inside the passes (units): metric, pass with fresh sources, with known sources, share of it")
+        order = sorted(range(len(rows)), key=lambda k: -in_scene[k])
+        for k in order:
+            print(
+                f"#   {rows[k]['metric']:18s} {in_pass[k] / unit:7.1f} {in_scene[k] / unit:7.1f} "
+                f"{100 * in_scene[k] / scene_pass:6.1f} %"
+            )
     print(
         f"# targets (issue 15): every metric <= {PER_METRIC_UNITS} units: "
         f"{'yes' if all(r['cpu_median_s'] / unit <= PER_METRIC_UNITS for r in rows) else 'NO'}; "

@@ -20,6 +20,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import filter2_same
+from metrics._memo import memoize_images, source_memo
 
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
@@ -35,6 +36,19 @@ def _grad_angle(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     g = np.sqrt(gx * gx + gy * gy)
     gx = gx + (gx == 0) * _GUARD
     return g, np.arctan(gy / gx)
+
+
+def _grad_angle_frozen(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = _grad_angle(img)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+# a source's gradient magnitude and angle serve every fused image of a scene, the fused image's serve qg and
+# qg@liu2020 (content-keyed memos, the same arrays: same values)
+_source_grad_angle = source_memo(_grad_angle_frozen, maxsize=8)
+_fused_grad_angle = memoize_images(_grad_angle_frozen, maxsize=2)
 
 
 def qg_liu(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
@@ -73,11 +87,11 @@ def qg_liu(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qg", min_n=2)
-    g_f, a_f = _grad_angle(fus)
+    g_f, a_f = _fused_grad_angle(fus)
     num = np.zeros_like(fus)
     den = np.zeros_like(fus)
     for src in srcs:
-        g_s, a_s = _grad_angle(src)
+        g_s, a_s = _source_grad_angle(src)
         bimap = g_s > g_f
         g_s = g_s + (g_s == 0) * _GUARD
         buffer1 = g_f / g_s

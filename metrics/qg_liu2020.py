@@ -36,7 +36,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._provenance import YULIU2020, impl
-from metrics.qg import _grad_angle
+from metrics.qg import _fused_grad_angle, _source_grad_angle
 
 _GUARD = 0.00001
 _GAMMA_G, _K_G, _DELTA_G = 0.9994, -15.0, 0.5
@@ -66,11 +66,11 @@ def qg_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="qg@liu2020", min_n=2)
-    g_f, a_f = _grad_angle(fus)
+    g_f, a_f = _fused_grad_angle(fus)  # shared with qg (memo: same arrays)
     num = 0.0
     den = 0.0
     for src in srcs:
-        g_s, a_s = _grad_angle(src)
+        g_s, a_s = _source_grad_angle(src)  # per scene, shared with qg
         bimap = g_s > g_f
         g_s = g_s + (g_s == 0) * _GUARD
         buffer1 = g_f / g_s

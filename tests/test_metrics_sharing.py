@@ -16,7 +16,8 @@ from metrics._memo import clear_memos, freeze
 
 SHARED = [
     "qy", "qy@liu", "qy@mefb", "qy@sesf", "qc", "qc@sesf", "qs", "ssim", "ssim@af", "ms_ssim", "vif",
-    "vif@af", "viff", "viff@cddfuse", "mef_ssim", "mef_ssim@sesf", "qcv", "qcb", "qp", "nabf",
+    "vif@af", "viff", "viff@cddfuse", "mef_ssim", "mef_ssim@sesf", "qcv", "qcb", "qp", "nabf", "qg",
+    "qg@liu2020",
 ]  # fmt: skip
 TWO_ONLY = {"qy", "qy@liu", "qy@mefb", "qy@sesf", "qc", "qc@sesf"}
 
