@@ -63,6 +63,7 @@ def _cell(r: dict | None) -> str:
     elif r["cpu"] is not None:
         t = f"{r['mark'] if r['mark'] in ('>', 'w') else ''}{_num(r['cpu'])}"
         u = _num(r["cpu"] / r["unit"]) if r["unit"] and r["mark"] != "w" else "-"
+        u = (">" + u) if r["mark"] == ">" and u != "-" else u
         parts.append(f"{t} s / {u} u")
         if r.get("projected_cpu"):
             pu = f" = ~{_num(r['projected_cpu'] / r['unit'])} u" if r["unit"] else ""
