@@ -190,3 +190,12 @@ def smooth_symmetric(x: np.ndarray, sigma: float) -> np.ndarray:
 
     g = gauss_1d(sigma)
     return cv2.sepFilter2D(x, cv2.CV_64F, g, g, borderType=cv2.BORDER_REFLECT)  # 'symmetric'
+
+
+def gradient_zhou(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``GradientMethod(img, 'zhou')`` of the MWGF and BRW releases: backward differences, 1-pixel frame 0."""
+    dx = np.zeros_like(img)
+    dy = np.zeros_like(img)
+    dx[1:-1, 1:-1] = img[1:-1, 1:-1] - img[1:-1, :-2]
+    dy[1:-1, 1:-1] = img[1:-1, 1:-1] - img[:-2, 1:-1]
+    return dx, dy

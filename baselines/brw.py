@@ -40,18 +40,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines._guided_filter import guided_filter
-from baselines._matlab_compat import CompactSources, rgb2gray, smooth_symmetric
+from baselines._matlab_compat import CompactSources, gradient_zhou, rgb2gray, smooth_symmetric
 from bench.registry import register_method
 from bench.types import FusionResult, MethodInfo
-
-
-def _gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``GradientMethod(img, 'zhou')``: backward differences, 1-pixel frame set to 0."""
-    dx = np.zeros_like(img)
-    dy = np.zeros_like(img)
-    dx[1:-1, 1:-1] = img[1:-1, 1:-1] - img[1:-1, :-2]
-    dy[1:-1, 1:-1] = img[1:-1, 1:-1] - img[:-2, 1:-1]
-    return dx, dy
 
 
 def saliency(dx: np.ndarray, dy: np.ndarray, sigma: float, alpha: float = 0.5) -> np.ndarray:
@@ -183,8 +174,8 @@ def fgs(
 
 def _focus_map(g1: np.ndarray, g2: np.ndarray, sigma: float) -> np.ndarray:
     """``map_s = [w1 > w2]`` at one scale (float64 0/1) from the grays of the pair."""
-    w1 = _saliency_of(list(_gradient(g1)), sigma)
-    w2 = _saliency_of(list(_gradient(g2)), sigma)
+    w1 = _saliency_of(list(gradient_zhou(g1)), sigma)
+    w2 = _saliency_of(list(gradient_zhou(g2)), sigma)
     return (w1 > w2).astype(np.float64)
 
 

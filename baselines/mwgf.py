@@ -52,7 +52,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from baselines._matlab_compat import gray_0_255, index_result, serial_pairs, smooth_symmetric, source_stack
+from baselines._matlab_compat import (
+    gradient_zhou,
+    gray_0_255,
+    index_result,
+    serial_pairs,
+    smooth_symmetric,
+    source_stack,
+)
 from baselines._matlab_imgproc import disk_strel as _disk_strel
 from baselines._matlab_imgproc import imresize
 from bench.registry import register_method
@@ -60,14 +67,6 @@ from bench.types import FusionResult, MethodInfo
 
 EPS = np.finfo(np.float64).eps  # MATLAB eps
 
-
-def _gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``GradientMethod(img, 'zhou')``: backward differences, 1-pixel border set to 0."""
-    dx = np.zeros_like(img)
-    dy = np.zeros_like(img)
-    dx[1:-1, 1:-1] = img[1:-1, 1:-1] - img[1:-1, :-2]
-    dy[1:-1, 1:-1] = img[1:-1, 1:-1] - img[:-2, 1:-1]
-    return dx, dy
 
 
 def saliency(dx: np.ndarray, dy: np.ndarray, sigma: float, alpha: float) -> np.ndarray:
@@ -240,8 +239,8 @@ def merge_gradients_numpy(dx1, dy1, dx2, dy2, w1, w2):
 
 def merged_gradient(a, b, w1, w2):
     """Merged gradient field of two channels (compiled kernel when available, same bits)."""
-    dx1, dy1 = _gradient(a)
-    dx2, dy2 = _gradient(b)
+    dx1, dy1 = gradient_zhou(a)
+    dx2, dy2 = gradient_zhou(b)
     kern = _kernel()
     if kern is None:
         return merge_gradients_numpy(dx1, dy1, dx2, dy2, w1, w2)
@@ -317,10 +316,10 @@ def mwgf_pair(
     ``on_grid``: whether both hold integers (8-bit sources); None = check.
     """
     g1 = gray_0_255(a, on_grid)  # RGBTOGRAY
-    dx1, dy1 = _gradient(g1)
+    dx1, dy1 = gradient_zhou(g1)
     del g1
     g2 = gray_0_255(b, on_grid)
-    dx2, dy2 = _gradient(g2)
+    dx2, dy2 = gradient_zhou(g2)
     del g2
     small = [imresize(d, 0.25) for d in (dx1, dy1, dx2, dy2)]
     q1 = saliency(small[0], small[1], 6.0, 0.5)
