@@ -76,6 +76,20 @@ def freeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def read_only_results(fn):
+    """``fn`` with every array it returns (a tuple of arrays) made read-only, for memoised results."""
+
+    def wrapper(img: np.ndarray) -> tuple:
+        out = fn(img)
+        for arr in out:
+            arr.setflags(write=False)
+        return out
+
+    wrapper.__name__ = wrapper.__qualname__ = f"{fn.__name__}_frozen"
+    wrapper.__module__ = fn.__module__
+    return wrapper
+
+
 _ALL_MEMOS: list = []  # (cache, seen) of every memo, for clear_memos()
 
 

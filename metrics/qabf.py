@@ -32,7 +32,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import conv2_same
-from metrics._memo import source_memo
+from metrics._memo import read_only_results, source_memo
 
 _H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # y
 _H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # x
@@ -50,11 +50,7 @@ def _grad_angle(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return g, a
 
 
-def _grad_angle_frozen(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = _grad_angle(img)
-    for arr in out:
-        arr.setflags(write=False)
-    return out
+_grad_angle_frozen = read_only_results(_grad_angle)
 
 
 # A source's gradient and angle maps (the arctan: about a third of Qabf) depend on the source alone:

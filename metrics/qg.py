@@ -20,7 +20,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import filter2_same
-from metrics._memo import memoize_images, source_memo
+from metrics._memo import memoize_images, read_only_results, source_memo
 
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
@@ -38,11 +38,7 @@ def _grad_angle(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return g, np.arctan(gy / gx)
 
 
-def _grad_angle_frozen(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = _grad_angle(img)
-    for arr in out:
-        arr.setflags(write=False)
-    return out
+_grad_angle_frozen = read_only_results(_grad_angle)
 
 
 # a source's gradient magnitude and angle serve every fused image of a scene, the fused image's serve qg and
