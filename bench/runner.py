@@ -36,6 +36,7 @@ from bench.cache import FusedEntry, ResultCache, fused_key, read_png_u8, score_k
 from bench.errors import UserError, is_environmental_message
 from bench.executor import Executor, LazyTasks, is_worker_crash, one_line
 from bench.integrity import sha256_file
+from bench.progress import progress_bar
 from bench.protocols import PROTOCOLS
 from bench.registry import add_plugins, get_method, get_metric
 from bench.runconfig import (
@@ -84,14 +85,6 @@ class _FuseJob:
     cached_error: bool = False
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, disable=not enabled, file=sys.stderr, unit="job", dynamic_ncols=True, leave=False
-    )
-
-
 def run(cfg: RunConfig) -> RunSummary:
     """Execute a run (see module docstring) and return its results table and output folder."""
     if cfg.protocol not in PROTOCOLS:
@@ -133,7 +126,7 @@ def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: f
             todo = [j for j in jobs if j.status == "pending"]
             counts["fuse_cached"] = sum(1 for j in jobs if j.entry is not None or j.cached_error)
             score_plan = _plan_scores(jobs, metrics, cfg.protocol, cache, cfg.retry_errors)
-            with _progress(len(todo) + len(score_plan[1]), cfg.progress) as bar:
+            with progress_bar(len(todo) + len(score_plan[1]), cfg.progress) as bar:
                 _run_fusions(todo, ex, cfg, cache, counts, bar)
                 score_plan = _plan_scores(jobs, metrics, cfg.protocol, cache, cfg.retry_errors)
                 bar.total = len(todo) + len(score_plan[1])
