@@ -233,7 +233,8 @@ register_family(
         reference_id="IFC_sheikh_sum",
         reference_impl=_IMPL + " (ifcvec(A,F)+ifcvec(B,F))",
         n_sources="any: sum over sources",
-        version="1",
+        # 2: the reference code's grouping n*(mx*mx) in the noise variance (copy regions move <= 1.5e-6)
+        version="2",
         notes=_NOTES
         + " Summed over sources (same convention as `vif`); the MFIF seed paper's 5-9.5 range matches "
         "this form for average-type fusion, but no released fusion code confirms it.",
