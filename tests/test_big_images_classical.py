@@ -143,11 +143,11 @@ def _brw_straight(images):
     """The former brw (float64 stack, both scales' gradients at once, fresh copies everywhere)."""
     from baselines import brw as b
     from baselines._guided_filter import guided_filter
-    from baselines._matlab_compat import rgb2gray, source_stack
+    from baselines._matlab_compat import gradient_zhou, rgb2gray, source_stack
 
     def pair(g1, g2):
-        dx1, dy1 = b._gradient(g1)
-        dx2, dy2 = b._gradient(g2)
+        dx1, dy1 = gradient_zhou(g1)
+        dx2, dy2 = gradient_zhou(g2)
 
         def sal(dx, dy, sigma, alpha=0.5):
             dxx, dxy, dyy = (b.smooth_symmetric(d, sigma) for d in (dx * dx, dx * dy, dy * dy))
