@@ -39,12 +39,15 @@ Verified reads
     compared with the stored one (the decision map too, for rows that store its hash); a score row is
     compared with its stored checksum. A mismatch, a truncated or missing file or an unreadable row
     is reported once on stderr, the entry is deleted and the caller sees a miss, so it is recomputed.
-    An index that SQLite cannot read is moved aside (``index.sqlite.corrupt-<time>``) with a
-    one-line message and a fresh one is started.
+    An index that SQLite reports damaged (corrupt, not a database, failed ``quick_check``) is moved
+    aside (``index.sqlite.corrupt-<time>-<pid>``) with a one-line message and a fresh one is started
+    (:mod:`bench.cacheindex`).
 
 Sharing
     Several runs (processes) may use one cache folder at once: files are content-addressed and
-    replaced atomically, and SQLite serialises the index writes (``timeout`` 60 s).
+    replaced atomically, SQLite serialises the index writes (``timeout`` 60 s), the schema is set up
+    once under SQLite's write lock, and only real damage (never contention or a file another process
+    replaced) moves the index aside, once, under a lock (:mod:`bench.cacheindex`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ import math
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,36 +65,10 @@ import numpy as np
 
 from bench.atomicio import atomic_write_bytes as _atomic_write_bytes
 from bench.atomicio import atomic_write_text  # noqa: F401  (re-exported)
+from bench.cacheindex import SCHEMA, connect, file_id, is_damage, move_aside  # noqa: F401  (SCHEMA re-exported)
 from bench.cachekeys import array_sha256, canonical_key, fused_key, score_key  # noqa: F401  (re-exported)
 from bench.errors import is_environmental_message
 from bench.rundir import read_png_u8  # noqa: F401  (re-exported)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS fused (
-    key TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    shape TEXT NOT NULL,
-    has_dm INTEGER NOT NULL,
-    time_median REAL,
-    time_iqr REAL,
-    repeats INTEGER,
-    n_threads INTEGER,
-    device TEXT,
-    method TEXT,
-    created TEXT,
-    status TEXT NOT NULL DEFAULT 'ok',
-    message TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS scores (
-    key TEXT PRIMARY KEY,
-    metric TEXT NOT NULL,
-    value REAL,
-    status TEXT NOT NULL,
-    message TEXT,
-    created TEXT,
-    seconds REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -141,62 +117,30 @@ class ResultCache:
         self._db = self._open()
         self._sweep_orphans()
 
-    # index --------------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=60)
-        db.executescript(SCHEMA)
-        for table, col, typ in (("scores", "seconds", "REAL"), ("scores", "checksum", "TEXT"),
-                                ("fused", "dm_sha256", "TEXT")):
-            cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-            if col not in cols:  # caches written by older versions
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {typ}")
-        db.commit()
-        row = db.execute("PRAGMA quick_check").fetchone()
-        if row is None or row[0] != "ok":
-            db.close()
-            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+    # index (opening, schema set-up and healing: bench.cacheindex) ---------------------------
+    def _open(self) -> sqlite3.Connection:
+        self._file = file_id(self.db_path)  # the file we are about to open (None: a new index)
+        try:
+            db = connect(self.db_path)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            db = move_aside(self.db_path, self._file, exc)
+        self._file = file_id(self.db_path)
         return db
 
-    def _open(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise
-            return self._move_aside(exc)
-        except sqlite3.DatabaseError as exc:
-            return self._move_aside(exc)
-
-    def _move_aside(self, exc: BaseException) -> sqlite3.Connection:
-        """Move an unreadable index aside (one line on stderr saying where) and start a fresh one."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}-{os.getpid()}")
-        try:
-            os.replace(self.db_path, aside)
-            for suffix in ("-journal", "-wal", "-shm"):
-                side = self.db_path.with_name(self.db_path.name + suffix)
-                if side.exists():
-                    os.replace(side, aside.with_name(aside.name + suffix))
-            where = f"moved aside to {aside}"
-        except FileNotFoundError:  # another process moved it first
-            where = "already moved aside by another process"
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(
-            f"warning: result cache index {self.db_path} is unreadable ({msg}); {where}; "
-            "starting a fresh index (entries are recomputed)",
-            file=sys.stderr,
-        )
-        return self._connect()
-
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
-        """An index query failed with corruption mid-run: move it aside and continue on a fresh one."""
-        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        """A query failed mid-run. Damage: move the index aside and go on with a fresh one. The index
+        replaced under us by another process that healed it: reopen it. Anything else is raised."""
+        damaged = is_damage(exc)
+        if not damaged and file_id(self.db_path) == self._file:
             raise exc
         try:
             self._db.close()
         except sqlite3.Error:
             pass
-        self._db = self._move_aside(exc)
+        self._db = move_aside(self.db_path, self._file, exc) if damaged else connect(self.db_path)
+        self._file = file_id(self.db_path)
 
     def _report(self, key: str, what: str) -> None:
         self.dropped += 1

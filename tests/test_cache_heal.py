@@ -156,3 +156,82 @@ def test_four_processes_share_one_cache(tmp_path, fake):
     with sqlite3.connect(tmp_path / "cache" / "index.sqlite") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT COUNT(*) FROM fused").fetchone()[0] == 4  # 2 scenes x 2 methods, once
+
+
+_OPENER = """
+import sys, time
+import numpy as np
+from bench.cache import ResultCache
+t = float(sys.argv[2])
+while time.time() < t:  # all openers start together
+    pass
+c = ResultCache(sys.argv[1])
+c.put_fused(sys.argv[3] * 64, np.full((4, 4), ord(sys.argv[3]), np.uint8), None, time_median=1.0,
+            time_iqr=0.0, repeats=1, n_threads=1, device="cpu", method="m", created="")
+c.close()
+"""
+
+
+def _open_together(root: Path, n: int = 6) -> list[str]:
+    import time
+
+    start = str(time.time() + 1.5)
+    procs = [subprocess.Popen([sys.executable, "-c", _OPENER, str(root), start, "abcdefgh"[i]],
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True)
+             for i in range(n)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, errs
+    return errs
+
+
+def test_processes_creating_one_index_at_once(tmp_path):
+    """Six processes open a cache folder that has no index yet at the same instant, four times: the schema
+    is set up once (it used to race on ALTER TABLE, was taken for damage and moved aside, and the others
+    then failed with 'readonly database' / 'disk I/O error')."""
+    for round_ in range(4):
+        root = tmp_path / f"c{round_}"
+        errs = _open_together(root)
+        assert not any(errs), errs
+        assert not list(root.glob("index.sqlite.corrupt-*"))
+        with sqlite3.connect(root / "index.sqlite") as con:
+            assert con.execute("SELECT COUNT(*) FROM fused").fetchone()[0] == 6
+
+
+def test_damaged_index_found_by_many_is_moved_aside_once(tmp_path):
+    (tmp_path / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    errs = _open_together(tmp_path)
+    warnings = [ln for e in errs for ln in e.splitlines()]
+    assert all(ln.startswith("warning: result cache index") for ln in warnings), warnings
+    assert sum("moved aside to" in ln for ln in warnings) == 1  # once, by one of them
+    assert len(list(tmp_path.glob("index.sqlite.corrupt-*"))) == 1
+    with sqlite3.connect(tmp_path / "index.sqlite") as con:  # and every write landed in the one fresh index
+        assert con.execute("SELECT COUNT(*) FROM fused").fetchone()[0] == 6
+
+
+def test_index_of_an_older_version_gains_the_new_columns(tmp_path):
+    with sqlite3.connect(tmp_path / "index.sqlite") as con:
+        con.execute("CREATE TABLE fused (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, shape TEXT NOT NULL, "
+                    "has_dm INTEGER NOT NULL, time_median REAL, time_iqr REAL, repeats INTEGER, n_threads "
+                    "INTEGER, device TEXT, method TEXT, created TEXT, status TEXT NOT NULL DEFAULT 'ok', "
+                    "message TEXT NOT NULL DEFAULT '')")
+        con.execute("CREATE TABLE scores (key TEXT PRIMARY KEY, metric TEXT NOT NULL, value REAL, "
+                    "status TEXT NOT NULL, message TEXT, created TEXT)")
+        con.execute("INSERT INTO scores VALUES ('k', 'en', 1.5, 'ok', '', '')")
+    c = ResultCache(tmp_path)
+    assert c.get_scores(["k"])["k"][:3] == (1.5, "ok", "")  # the old row is still there
+    c.put_scores([("k2", "en", 2.5, "ok", "", 0.1)], created="")
+    assert c.get_scores(["k2"])["k2"][:3] == (2.5, "ok", "")
+    c.close()
+    with sqlite3.connect(tmp_path / "index.sqlite") as con:
+        assert {r[1] for r in con.execute("PRAGMA table_info(scores)")} >= {"seconds", "checksum"}
+        assert "dm_sha256" in {r[1] for r in con.execute("PRAGMA table_info(fused)")}
+
+
+def test_only_damage_counts_as_damage():
+    from bench.cacheindex import IndexDamaged, is_damage
+
+    assert is_damage(IndexDamaged("integrity check failed: x"))
+    assert is_damage(sqlite3.DatabaseError("file is not a database"))
+    assert not is_damage(sqlite3.OperationalError("database is locked"))
+    assert not is_damage(sqlite3.OperationalError("attempt to write a readonly database"))
+    assert not is_damage(sqlite3.OperationalError("duplicate column name: checksum"))
