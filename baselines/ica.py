@@ -110,93 +110,112 @@ def bases() -> tuple[np.ndarray, np.ndarray]:
     return _load(str(resolve(BASES)))
 
 
-def _coefficients(win: np.ndarray, a: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """ICA coefficients (N, M, K) and patch means (N, M) of windows ``win`` (N, rows, cols, f, f)."""
-    n = win.shape[0]
-    x = win.reshape(n, -1, a.shape[1])  # a copy: the windows overlap
-    means = x.mean(axis=-1)
-    x -= means[..., None]
-    p = x @ a.T
+def _coefficients(
+    pad: np.ndarray, r0: int, nr: int, nx: int, a: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """ICA coefficients (N, K, M) and patch means (N, M) of the patches whose top-left corners are rows
+    ``r0 .. r0 + nr - 1`` and columns ``0 .. nx - 1`` of the padded planes ``pad`` (N, Hp, Wp).
+
+    Patches are columns (im2col layout, row-major inside a patch), patch index ``row * nx + col``.
+    """
+    n = pad.shape[0]
+    f = int(round(np.sqrt(a.shape[1])))
+    x = np.empty((n, f * f, nr, nx))
+    for dy in range(f):
+        for dx in range(f):
+            x[:, dy * f + dx] = pad[:, r0 + dy : r0 + dy + nr, dx : dx + nx]
+    x = x.reshape(n, f * f, nr * nx)
+    means = x.mean(axis=1)
+    x -= means[:, None]
+    p = a @ x  # (N, K, M)
+    del x
     if threshold > 0:
         p[np.abs(p) < threshold] = 0.0
     return p, means
 
 
 def _adaptive(p: np.ndarray) -> np.ndarray:
-    """The release's ``adaptive`` rule, all patches at once: (N, M, K) -> (M, K)."""
-    n, m, k = p.shape
+    """The release's ``adaptive`` rule, all patches at once: (N, K, M) -> (K, M)."""
+    n, k, m = p.shape
     w = np.full((n, m), 1.0 / n)
     for step in range(ADAPTIVE_STEPS):
-        y = w[0][:, None] * p[0]
+        y = w[0] * p[0]
         for i in range(1, n):
-            y += w[i][:, None] * p[i]
+            y += w[i] * p[i]
         if step == ADAPTIVE_STEPS - 1:  # the release keeps the y of the last pass (before its update)
             return y
-        s = np.sign(y)
+        sgn = np.sign(y)
         for i in range(n):
-            w[i] += ADAPTIVE_RATE * np.einsum("mk,mk->m", s, p[i]) / k
+            w[i] += ADAPTIVE_RATE * np.einsum("km,km->m", sgn, p[i]) / k
         np.abs(w, out=w)
         w /= w.sum(axis=0)
     raise AssertionError("unreachable")
 
 
 def fuse_coefficients(p: np.ndarray, rule: str, e_mean: np.ndarray | None = None) -> np.ndarray:
-    """Fused coefficients (M, K) of N coefficient sets ``p`` (N, M, K) by ``rule``.
+    """Fused coefficients (K, M) of N coefficient sets ``p`` (N, K, M: coefficient x patch) by ``rule``.
 
     ``e_mean`` (N,): image-wide mean patch L1 norm of each source (``regional`` only).
     """
-    if rule == "maxabs":
-        pick = np.argmax(np.abs(p), axis=0)  # the first source on ties, as MATLAB's max
-        return np.take_along_axis(p, pick[None], axis=0)[0]
+    if rule == "maxabs":  # element-wise over the N sets; a later source wins only when strictly larger
+        fused, best = p[0], np.abs(p[0])
+        for i in range(1, p.shape[0]):
+            cur = np.abs(p[i])
+            fused = np.where(cur > best, p[i], fused)
+            if i + 1 < p.shape[0]:
+                best = np.maximum(best, cur)
+        return fused
     if rule == "mean":
         return p.mean(axis=0)
     if rule == "adaptive":
         return _adaptive(p)
-    e = np.abs(p).sum(axis=-1)  # (N, M): each patch's L1 norm
+    e = np.abs(p).sum(axis=1)  # (N, M): each patch's L1 norm
     weights = e / np.maximum(e.sum(axis=0), 1e-4)
-    fused = np.einsum("nm,nmk->mk", weights, p)
+    fused = np.einsum("nm,nkm->km", weights, p)
     if rule == "weighted":
         return fused
     active = (e > 2.0 * e_mean[:, None]).any(axis=0)
-    return np.where(active[:, None], fused, p.mean(axis=0))
+    return np.where(active, fused, p.mean(axis=0))
 
 
 def ica_channel(
-    planes: np.ndarray, a: np.ndarray, s: np.ndarray, rule: str = "maxabs", threshold: float = 0.0,
-    chunk: int = 32768,
+    planes: np.ndarray,
+    a: np.ndarray,
+    s: np.ndarray,
+    rule: str = "maxabs",
+    threshold: float = 0.0,
+    chunk: int = 4096,
 ) -> np.ndarray:
     """Fuse N planes (N, H, W) in [0, 1]; returns the fused (H, W) float64 plane (not clipped).
 
-    Patches are transformed in bands of patch rows of about ``chunk`` patches (bounded memory).
+    ``a`` (K, f*f) and ``s`` (f*f, K): the analysis matrix on row-major patch vectors and its
+    pseudo-inverse (:func:`bases`). Patches are transformed in bands of patch rows of about ``chunk``
+    patches (bounded memory).
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     n, h, w = planes.shape
     f = int(round(np.sqrt(a.shape[1])))
     pad = np.zeros((n, h + 2 * f - 1, w + 2 * f - 1))
     pad[:, f - 1 : f - 1 + h, f - 1 : f - 1 + w] = planes
-    win = sliding_window_view(pad, (f, f), axis=(1, 2))  # (N, h + f, w + f, f, f)
-    ny, nx = win.shape[1], win.shape[2]
+    ny, nx = h + f, w + f  # patch positions of im2col(..., 'sliding') on the padded planes
     rows = max(1, chunk // nx)
-    bands = range(0, ny, rows)
+    bands = [(r0, min(rows, ny - r0)) for r0 in range(0, ny, rows)]
     e_mean = None
     if rule == "regional":  # a first pass for the image-wide mean L1 norm of each source
         e_sum = np.zeros(n)
-        for r0 in bands:
-            e_sum += np.abs(_coefficients(win[:, r0 : r0 + rows], a, threshold)[0]).sum(axis=-1).sum(axis=1)
+        for r0, nr in bands:
+            e_sum += np.abs(_coefficients(pad, r0, nr, nx, a, threshold)[0]).sum(axis=(1, 2))
         e_mean = e_sum / (ny * nx)
     acc = np.zeros(pad.shape[1:])
-    for r0 in bands:
-        p, means = _coefficients(win[:, r0 : r0 + rows], a, threshold)
+    for r0, nr in bands:
+        p, means = _coefficients(pad, r0, nr, nx, a, threshold)
         fused = fuse_coefficients(p, rule, e_mean)
         del p
-        patches = fused @ s.T
-        patches += (means * (1.0 / n)).sum(axis=0)[:, None]  # the release's w * LMLV, w = 1/N
-        patches = patches.reshape(-1, nx, f, f)
-        nr = patches.shape[0]
+        patches = s @ fused  # (f*f, M)
+        patches += (means * (1.0 / n)).sum(axis=0)  # the release's w * LMLV, w = 1/N
+        patches = patches.reshape(f, f, nr, nx)
         for dy in range(f):
             for dx in range(f):
-                acc[r0 + dy : r0 + dy + nr, dx : dx + nx] += patches[:, :, dy, dx]
+                acc[r0 + dy : r0 + dy + nr, dx : dx + nx] += patches[dy, dx]
     out = acc[f - 1 : f - 1 + h, f - 1 : f - 1 + w]
     out /= f * f
     return out
