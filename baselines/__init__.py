@@ -16,6 +16,7 @@ ENTRY_MODULES = (
     "focusstack",
     "gfdf",
     "guided_filtering",
+    "ica",
     "laplacian_pyramid",
     "maximum",
     "misf",

@@ -49,7 +49,7 @@ SURVEY_METHODS: tuple[str, ...] = (
 #: Our methods run by default as extra rows (those registered; deep methods only on request).
 #: ``id[param=value;...]`` fuses with those parameters: the survey's reproduction presets of our DWT/DTCWT.
 DEFAULT_OURS: tuple[str, ...] = (
-    "dwt", "dwt[preset=liu2020]", "dtcwt", "dtcwt[preset=liu2020]", "nsct", "gf", "sr", "asr", "mwgf",
+    "dwt", "dwt[preset=liu2020]", "dtcwt", "dtcwt[preset=liu2020]", "nsct", "gf", "sr", "asr", "mwgf", "ica",
     "nsct_sr", "quadtree", "dsift", "gfdf", "brw", "misf",
     "lp", "sf",
 )  # fmt: skip

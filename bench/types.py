@@ -79,6 +79,10 @@ class MethodInfo:
     param_specs : tuple of ParamSpec
         Optional declared type/range per parameter; parameters without one are checked against the
         type of their default (``bench.params``).
+    lossless : bool
+        False when fusing identical sources need not return them (a truncated transform, e.g. ``ica``'s
+        60 bases for 63 patch directions); the contract tests then ask 99 % of values within one grey
+        level instead of all.
     """
 
     id: str
@@ -100,6 +104,7 @@ class MethodInfo:
     params: tuple[tuple[str, object], ...] = ()
     scene_aware: bool = False
     param_specs: tuple[ParamSpec, ...] = ()
+    lossless: bool = True
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/agreement_survey.py --methods gfdf,quadtree [--json out.json]
     python benchmarks/agreement_survey.py --methods brw,misf,asr [--scenes g_05,g_10]
+    python benchmarks/agreement_survey.py --methods ica [--param rule=weighted]   # ica: needs icabases.mat
     python benchmarks/agreement_survey.py --methods nsct,sr --per-scene [--param overlap=7]
 
 (``benchmarks/agreement_survey_b.py``, the per-scene table of the nsct/sr ports, is now this module with
