@@ -6,6 +6,7 @@ value must be exactly what the inline computation gives, for frozen and writable
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -48,4 +49,74 @@ def test_qe_liu2020_memo_same_bits(n, frozen):
     assert first == expected
     assert qe.qe_liu2020_value(srcs, other) == _inline(srcs, other)
     assert len(qe._source_side.cache) == 1
+    clear_memos()
+
+
+def _qy_inline(a, b, f):
+    from metrics.qy import _ssim_yang
+
+    s_ab, va, vb = _ssim_yang(a, b, True)
+    s_af, _, _ = _ssim_yang(a, f, True)
+    s_bf, _, _ = _ssim_yang(b, f, True)
+    pad = (va + vb == 0) * 0.5
+    va, vb = va + pad, vb + pad
+    lam = va / (va + vb)
+    similar = s_ab >= 0.75
+    return float(np.mean((lam * s_af + (1 - lam) * s_bf) * similar + np.maximum(s_af, s_bf) * ~similar))
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_qy_liu2020_memo_same_bits(frozen):
+    from metrics.qy_liu2020 import _source_side, qy_liu2020_value
+
+    clear_memos()
+    (a, b), fused = _scene(7, 2)
+    if frozen:
+        a, b, fused = freeze(a), freeze(b), freeze(fused)
+    other = np.round(fused * 0.25 + b * 0.75)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert qy_liu2020_value(a, b, fused) == _qy_inline(a, b, fused)
+        assert qy_liu2020_value(a, b, other) == _qy_inline(a, b, other)
+    assert len(_source_side.cache) == 1
+    clear_memos()
+
+
+def _qcb_inline(srcs, fused):
+    """Qcb as before the memo: four single-plane filters per image, saliency formed per call."""
+    from metrics import qcb
+    from metrics._matlab import normalize1
+
+    def contrast(img):
+        spec = cv2.dft(np.ascontiguousarray(normalize1(img), dtype=np.float64), flags=cv2.DFT_COMPLEX_OUTPUT)
+        spec *= qcb._csf_unshifted(*img.shape)[:, :, None]
+        cv2.idft(spec, dst=spec, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
+        re, im = np.ascontiguousarray(spec[:, :, 0]), np.ascontiguousarray(spec[:, :, 1])
+        g1, g2 = qcb._gauss_factor(2.0), qcb._gauss_factor(4.0)
+        num = qcb._filter2_same_sep(re, g1) + 1j * qcb._filter2_same_sep(im, g1)
+        den = qcb._filter2_same_sep(re, g2) + 1j * qcb._filter2_same_sep(im, g2)
+        c = np.abs(num / den - 1)
+        return c**3 / (c**2 + 0.0001)
+
+    cp_f = contrast(fused)
+    cps = [contrast(s) for s in srcs]
+    sal_den = cps[0] * cps[0]
+    for cp in cps[1:]:
+        sal_den = sal_den + cp * cp
+    q = np.zeros_like(cp_f)
+    for cp in cps:
+        mask = (cp < cp_f).astype(np.float64)
+        q = q + ((cp * cp) / sal_den) * ((cp / cp_f) * mask + (cp_f / cp) * (1 - mask))
+    return float(np.mean(q))
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_qcb_two_channel_filter_and_memo_same_bits(n):
+    from metrics.qcb import qcb_chen_blum
+
+    clear_memos()
+    srcs, fused = _scene(11 + n, n)
+    other = np.round(fused * 0.5 + srcs[0] * 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert qcb_chen_blum(srcs, fused) == _qcb_inline(srcs, fused)
+        assert qcb_chen_blum(srcs, other) == _qcb_inline(srcs, other)
     clear_memos()
