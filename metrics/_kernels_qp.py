@@ -6,11 +6,13 @@ formulas (sums over the four scales added in scale order, the per-orientation ac
 orientation order starting from 0), so the results agree with the NumPy path to rounding (tests: Qp
 within 1e-12 relative; measured ~1e-16 on lytro-01, g_05 and a 3-source stack). Complex magnitudes are
 ``sqrt(re^2 + im^2)`` (libm's ``hypot``, which NumPy uses, costs several times more; the two differ by
-at most an ulp, and the responses are far from overflow). Two rearrangements save divisions: ``sum_s
-(E_s mE + O_s mO - |E_s mO - O_s mE|)`` with ``mE = sumE / XEnergy`` is formed as ``(|sum EO|^2 - sum_s
-|E_s sumO - O_s sumE|) / XEnergy`` (one reciprocal instead of three divisions), and the sigmoid's
-``exp`` is :func:`_exp_rows`, which LLVM vectorises (numba's ``math.exp`` is a scalar libm call: it
-was ~40 % of this kernel), at most 1 ulp from libm. The five per-orientation accumulators live in row
+at most an ulp, and the responses are far from overflow). Rearrangements save divisions (two per pixel
+and orientation instead of six, at a few ulp): ``sum_s (E_s mE + O_s mO - |E_s mO - O_s mE|)`` with
+``mE = sumE / XEnergy`` is formed as ``(|sum EO|^2 - sum_s |E_s sumO - O_s sumE|) / XEnergy``; one
+reciprocal of ``XEnergy * (maxAn + eps)`` gives both ``1 / XEnergy`` and the width ratio; one reciprocal
+of ``(1 + exp) * sumAn`` gives the weighted energy and its phase congruency. The sigmoid's ``exp`` is
+:func:`_exp_rows`, which LLVM vectorises (numba's ``math.exp`` is a scalar libm call: it was ~40 % of
+this kernel), at most 1 ulp from libm. The five per-orientation accumulators live in row
 buffers (cache), not in five full-size arrays read and written six times; the responses are read as
 complex numbers in the 4-scale unrolled inner loop (which LLVM vectorises: square roots and divisions
 dominate), not first copied to separate real/imaginary rows.
@@ -143,7 +145,10 @@ def phase_congruency(eo, t, cos_a, sin_a, acc, start, finish, norient, pc, big_m
                 se = ((e0 + e1) + e2) + e3
                 so = ((o0 + o1) + o2) + o3
                 a2s = se * se + so * so
-                inv_x = 1.0 / (math.sqrt(a2s) + _EPSILON)  # 1 / XEnergy
+                x_energy = math.sqrt(a2s) + _EPSILON  # XEnergy
+                max_e = max_an + _EPSILON
+                rr = 1.0 / (x_energy * max_e)  # one division for 1 / XEnergy and 1 / (maxAn + eps)
+                inv_x = max_e * rr
                 # sum_s (E_s mE + O_s mO - |E_s mO - O_s mE|)
                 #   = (|sum EO|^2 - sum_s |E_s sO - O_s sE|) / XEnergy
                 d = abs(e0 * so - o0 * se)
@@ -152,8 +157,8 @@ def phase_congruency(eo, t, cos_a, sin_a, acc, start, finish, norient, pc, big_m
                 d = d + abs(e3 * so - o3 * se)
                 a = (a2s - d) * inv_x - to  # noise threshold, then clamp at 0
                 en[x] = 0.0 if a < 0.0 else a  # NaN kept, as np.maximum
-                w = sum_an / (max_an + _EPSILON)
-                wa[x] = w * g_scale + _CUT_OFF * _G  # in [-5, 5]: sum_an <= 4 max_an
+                w = sum_an * (x_energy * rr)  # sum_an / (max_an + eps), in [0, 4]
+                wa[x] = w * g_scale + _CUT_OFF * _G  # in [-5, 5]
                 sa[x] = sum_an
             _exp_rows(wa, ex)
             cc = cos_a[o] * cos_a[o]
@@ -162,10 +167,14 @@ def phase_congruency(eo, t, cos_a, sin_a, acc, start, finish, norient, pc, big_m
             for x in range(cols):
                 sum_an = sa[x]
                 acc_an[x] += sum_an
-                energy = en[x] / (ex[x] + 1.0)
+                # energy = en / (1 + exp), its phase congruency energy / sum_an, with one division; where
+                # sum_an = 0, en is 0 (or NaN), energy as en / (1 + exp) and pc_o = 0 * inf = NaN as 0/0
+                e = en[x]
+                q = 1.0 / ((ex[x] + 1.0) * sum_an)
+                pc_o = e * q
+                energy = pc_o * sum_an if sum_an != 0.0 else e
                 acc_en[x] += energy
-                energy = energy / sum_an  # per-orientation phase congruency (0/0 = NaN when constant)
-                energy = energy * energy
+                energy = pc_o * pc_o
                 acc_x2[x] += cc * energy
                 acc_y2[x] += ss * energy
                 acc_xy[x] += cs * energy
