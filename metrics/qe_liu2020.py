@@ -112,9 +112,11 @@ def _source_weights(sources: Sequence[np.ndarray], octave_bits: bool) -> tuple[t
 
 
 def _source_moments(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(mu, sigma^2)`` of a source over the 8x8 windows, as ``local_moments`` gives them for a pair."""
-    _, ms, _, vs, _ = local_moments(s, s, _BOX8)
-    return ms, vs
+    """``(mu, sigma^2)`` of a source over the 8x8 windows: the very arrays ``local_moments(f, s)`` gives
+    for its second image (exact values on the source's flat windows, no others)."""
+    flat = flat_windows(s, _BOX8.n)
+    ms = _BOX8.filter_valid(s, flat)
+    return ms, _BOX8.filter_valid(s * s, flat) - ms * ms
 
 
 def _weighted_q_fused(sources: Sequence[np.ndarray], f: np.ndarray, lams, cw) -> float:
