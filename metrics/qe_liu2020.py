@@ -52,9 +52,10 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
+from metrics import _structural
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow, filter2_same
-from metrics._memo import flat_windows, freeze, source_memo
+from metrics._memo import _frozen_owner, flat_windows, freeze, source_memo
 from metrics._provenance import YULIU2020, impl
 from metrics._structural import local_moments
 
@@ -113,8 +114,16 @@ def _source_weights(sources: Sequence[np.ndarray], octave_bits: bool) -> tuple[t
 
 def _source_moments(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(mu, sigma^2)`` of a source over the 8x8 windows: the very arrays ``local_moments(f, s)`` gives
-    for its second image (exact values on the source's flat windows, no others)."""
+    for its second image (exact values on the source's flat windows, no others).
+
+    For a frozen source they come from (and go into) ``metrics._structural``'s per-image moments memo, which
+    ``local_moments(f, s)`` reads for every fused image: computed once per scene, not twice. Without that
+    helper (a private name of another module) the same formula is evaluated here: same values.
+    """
     flat = flat_windows(s, _BOX8.n)
+    image_moments = getattr(_structural, "_image_moments", None)
+    if image_moments is not None and _frozen_owner(s):
+        return image_moments(s, _BOX8, flat)
     ms = _BOX8.filter_valid(s, flat)
     return ms, _BOX8.filter_valid(s * s, flat) - ms * ms
 

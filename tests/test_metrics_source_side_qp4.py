@@ -120,3 +120,12 @@ def test_qcb_two_channel_filter_and_memo_same_bits(n):
         assert qcb_chen_blum(srcs, fused) == _qcb_inline(srcs, fused)
         assert qcb_chen_blum(srcs, other) == _qcb_inline(srcs, other)
     clear_memos()
+
+
+def test_qe_liu2020_shares_the_structural_image_moments():
+    """qe@liu2020's source weights read metrics._structural's per-image moments memo (so a scene's first
+    fused image does not compute the sources' moments twice); it falls back to the same formula if that
+    private helper is renamed, which this test flags."""
+    from metrics import _structural
+
+    assert callable(getattr(_structural, "_image_moments", None)), "update metrics/qe_liu2020._source_moments"
