@@ -55,12 +55,13 @@ def _lowpass(rows: int, cols: int, cutoff: float = 0.45, order: int = 15) -> np.
 
 
 @lru_cache(maxsize=2)
-def _bank(rows: int, cols: int) -> tuple[tuple[tuple[np.ndarray, ...], ...], tuple[tuple[float, ...], ...]]:
-    """The log-Gabor filters and per-orientation noise-model constants for one image size.
+def _bank(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, tuple[tuple[float, ...], ...]]:
+    """The log-Gabor filters' factors and per-orientation noise-model constants for one image size.
 
-    Returns ``(filters[o][s], noise[o])``: ``filters[o][s] = logGabor{s} .* spread{o}`` (formed as
-    MATLAB does, ~52 MB at 520x520, kept for two sizes) and ``noise[o] = (EM_n, sum EstSumAn2,
-    sum EstSumAiAj)``.
+    Returns ``(log_gabor, spread, noise)``: ``log_gabor[s]`` (4, rows, cols) and ``spread[o]`` (6, rows,
+    cols), whose product ``log_gabor[s] .* spread[o]`` is the filter of scale s and orientation o (formed
+    when it is applied, as MATLAB forms it: ~22 MB at 520x520 instead of 52 MB for the 24 products, kept
+    for two sizes), and ``noise[o] = (EM_n, sum EstSumAn2, sum EstSumAiAj)``.
     """
     x, y = np.meshgrid(_axis_range(cols), _axis_range(rows))
     radius = np.sqrt(x**2 + y**2)
@@ -70,26 +71,24 @@ def _bank(rows: int, cols: int) -> tuple[tuple[tuple[np.ndarray, ...], ...], tup
     theta = np.fft.ifftshift(theta)
     sintheta, costheta = np.sin(theta), np.cos(theta)
     lp = _lowpass(rows, cols)
-    log_gabor = []
+    log_gabor = np.empty((NSCALE, rows, cols))
     for s in range(NSCALE):
         wavelength = MIN_WAVELENGTH * MULT**s
         fo = 1.0 / wavelength
         lg = np.exp((-((np.log(radius / fo)) ** 2)) / (2 * np.log(SIGMA_ON_F) ** 2))
         lg = lg * lp
         lg[0, 0] = 0
-        log_gabor.append(lg)
+        log_gabor[s] = lg
     theta_sigma = np.pi / NORIENT / DTHETA_ON_SIGMA
-    bank, noise = [], []
+    spread = np.empty((NORIENT, rows, cols))
+    noise = []
     for o in range(NORIENT):
         angl = o * np.pi / NORIENT
         ds = sintheta * np.cos(angl) - costheta * np.sin(angl)
         dc = costheta * np.cos(angl) + sintheta * np.sin(angl)
         dtheta = np.abs(np.arctan2(ds, dc))
-        sp = np.exp((-(dtheta**2)) / (2 * theta_sigma**2))
-        filters = [lg * sp for lg in log_gabor]
-        for f in filters:
-            f.setflags(write=False)
-        bank.append(tuple(filters))
+        spread[o] = np.exp((-(dtheta**2)) / (2 * theta_sigma**2))
+        filters = [lg * spread[o] for lg in log_gabor]
         em_n = float(np.sum(filters[0] ** 2))
         ifft_filt = [np.real(np.fft.ifft2(f)) * np.sqrt(rows * cols) for f in filters]
         est_an2 = np.zeros((rows, cols))
@@ -100,7 +99,9 @@ def _bank(rows: int, cols: int) -> tuple[tuple[tuple[np.ndarray, ...], ...], tup
             for sj in range(si + 1, NSCALE):
                 est_aiaj = est_aiaj + ifft_filt[si] * ifft_filt[sj]
         noise.append((em_n, float(np.sum(est_an2)), float(np.sum(est_aiaj))))
-    return tuple(bank), tuple(noise)
+    log_gabor.setflags(write=False)
+    spread.setflags(write=False)
+    return log_gabor, spread, tuple(noise)
 
 
 def _median_of_squares(a: np.ndarray) -> float:
@@ -113,6 +114,17 @@ def _median_of_squares(a: np.ndarray) -> float:
     part = np.partition(flat, k)  # one selection (a two-element kth is several times slower);
     below = part[:k].max()  # the (k-1)-th order statistic is the largest of the lower part
     return float((below**2 + part[k] ** 2) / 2)
+
+
+def _median(a: np.ndarray) -> float:
+    """``median(a(:))`` (one selection; destroys the order of ``a``, which is scratch)."""
+    flat = a.reshape(-1)
+    n = flat.size
+    k = n // 2
+    flat.partition(k)  # in place
+    if n % 2:
+        return float(flat[k])
+    return float((flat[:k].max() + flat[k]) / 2)
 
 
 def _as_pairs(z: np.ndarray) -> np.ndarray:
@@ -201,40 +213,21 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     im = np.asarray(im, dtype=np.float64)
     rows, cols = im.shape
-    bank, noise = _bank(rows, cols)
+    log_gabor, spread, noise = _bank(rows, cols)
     imagefft = _as_complex(cv2.dft(im, flags=cv2.DFT_COMPLEX_OUTPUT))
-    compiled = kernels("qp")
-    # the compiled path keeps the responses of a group of orientations (all six up to ~0.7 MP: 100 MB at
-    # 520x520, within _GROUP_BYTES) and combines them in one pass per group; the NumPy path one at a time
-    per_orientation = NSCALE * rows * cols * 16
-    group = max(1, min(NORIENT, _GROUP_BYTES // per_orientation)) if compiled is not None else 1
-    if compiled is not None:
-        buf = _scratch((group, NSCALE, rows, cols))
-    else:
-        buf = np.empty((1, NSCALE, rows, cols), dtype=np.complex128)
-    acc = np.zeros((5, rows, cols)) if group < NORIENT else np.empty((5, 1, 1))
-    thresholds = np.empty(NORIENT)
     cos_a = np.array([np.cos(o * np.pi / NORIENT) for o in range(NORIENT)])  # scalar calls, as before
     sin_a = np.array([np.sin(o * np.pi / NORIENT) for o in range(NORIENT)])
+    compiled = kernels("qp")
     if compiled is not None:
-        pc, big_m, small_m = np.empty((rows, cols)), np.empty((rows, cols)), np.empty((rows, cols))
+        return _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin_a)
+    eo = np.empty((NSCALE, rows, cols), dtype=np.complex128)
+    acc = np.zeros((5, rows, cols))
     for o in range(NORIENT):
-        eo = buf[o % group]
         for s in range(NSCALE):
-            np.multiply(imagefft, bank[o][s], out=eo[s])  # imagefft .* filter, as MATLAB
-            pairs = _as_pairs(eo[s])
-            cv2.idft(pairs, dst=pairs, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)  # in place
-        thresholds[o] = _noise_threshold(eo[0], noise[o])
-        if compiled is None:
-            _orientation(eo, thresholds[o], cos_a[o], sin_a[o], *acc)
-        elif o % group == group - 1 or o == NORIENT - 1:  # a group is complete: one fused pass
-            g0 = o - o % group
-            compiled.phase_congruency(
-                buf[: o - g0 + 1], thresholds[g0 : o + 1], cos_a[g0 : o + 1], sin_a[g0 : o + 1], acc,
-                g0 == 0, o == NORIENT - 1, NORIENT, pc, big_m, small_m,
-            )  # fmt: skip
-    if compiled is not None:
-        return pc, big_m, small_m
+            np.multiply(imagefft, log_gabor[s] * spread[o], out=eo[s])  # imagefft .* filter, as MATLAB
+            _inverse_dft(eo[s])
+        threshold = _noise_threshold(_median_of_squares(np.abs(eo[0])), noise[o])
+        _orientation(eo, threshold, cos_a[o], sin_a[o], *acc)
     total_sum_an, total_energy, covx2, covy2, covxy = acc
     pc = total_energy / (total_sum_an + EPSILON)
     covx2 = covx2 / (NORIENT / 2)
@@ -243,6 +236,41 @@ def phasecong_liu(im: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     denom = np.sqrt(covxy**2 + (covx2 - covy2) ** 2) + EPSILON
     big_m = (covy2 + covx2 + denom) / 2
     small_m = (covy2 + covx2 - denom) / 2
+    return pc, big_m, small_m
+
+
+def _inverse_dft(z: np.ndarray) -> None:
+    """``ifft2`` of a C-contiguous complex128 (rows, cols) array, in place (OpenCV)."""
+    pairs = _as_pairs(z)
+    cv2.idft(pairs, dst=pairs, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
+
+
+def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin_a):
+    """The compiled path of :func:`phasecong_liu`: per orientation the four spectrum products in one pass
+    (:func:`metrics._kernels_qp.spectrum_products`), their inverse DFTs in place, the noise threshold
+    from squared magnitudes; the responses of a group of orientations (``_GROUP_BYTES``) are then
+    combined in one pass (:func:`metrics._kernels_qp.phase_congruency`)."""
+    rows, cols = imagefft.shape
+    per_orientation = NSCALE * rows * cols * 16
+    group = max(1, min(NORIENT, _GROUP_BYTES // per_orientation))
+    buf = _scratch((group, NSCALE, rows, cols))
+    acc = np.zeros((5, rows, cols)) if group < NORIENT else np.empty((5, 1, 1))
+    squares = np.empty((rows, cols))
+    thresholds = np.empty(NORIENT)
+    pc, big_m, small_m = np.empty((rows, cols)), np.empty((rows, cols)), np.empty((rows, cols))
+    for o in range(NORIENT):
+        eo = buf[o % group]
+        compiled.spectrum_products(imagefft, log_gabor, spread[o], eo)
+        for s in range(NSCALE):
+            _inverse_dft(eo[s])
+        compiled.squared_magnitudes(eo[0], squares)
+        thresholds[o] = _noise_threshold(_median(squares), noise[o])
+        if o % group == group - 1 or o == NORIENT - 1:  # a group is complete: one fused pass
+            g0 = o - o % group
+            compiled.phase_congruency(
+                buf[: o - g0 + 1], thresholds[g0 : o + 1], cos_a[g0 : o + 1], sin_a[g0 : o + 1], acc,
+                g0 == 0, o == NORIENT - 1, NORIENT, pc, big_m, small_m,
+            )  # fmt: skip
     return pc, big_m, small_m
 
 
@@ -259,10 +287,10 @@ def _scratch(shape: tuple[int, ...]) -> np.ndarray:
     return buf
 
 
-def _noise_threshold(eo_smallest: np.ndarray, noise: tuple[float, float, float]) -> float:
-    """Noise threshold of one orientation from its smallest scale: ``median(|EO_1|^2) / -log(0.5)``,
-    over ``sum(filter^2)``, the Rayleigh mean + k sigma of the estimated noise energy, divided by 1.7."""
-    median_e2n = _median_of_squares(np.abs(eo_smallest))
+def _noise_threshold(median_e2n: float, noise: tuple[float, float, float]) -> float:
+    """Noise threshold of one orientation from ``median(|EO_1|^2)`` of its smallest scale: that over
+    ``-log(0.5)``, over ``sum(filter^2)``, the Rayleigh mean + k sigma of the estimated noise energy,
+    divided by 1.7."""
     mean_e2n = -median_e2n / np.log(0.5)
     em_n, sum_an2, sum_aiaj = noise
     noise_power = mean_e2n / em_n

@@ -26,7 +26,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import normalize1
-from metrics._memo import source_memo
+from metrics._memo import source_memo, value_nbytes
 
 _F0, _F1, _A = 15.3870, 1.3456, 0.7622
 _K, _H, _P, _Q, _Z = 1.0, 1.0, 3.0, 2.0, 0.0001
@@ -75,10 +75,10 @@ def _contrast_prime(img: np.ndarray) -> np.ndarray:
     spec = cv2.dft(np.ascontiguousarray(img, dtype=np.float64), flags=cv2.DFT_COMPLEX_OUTPUT)
     spec *= _csf_unshifted(*img.shape)[:, :, None]
     cv2.idft(spec, dst=spec, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
-    re, im = np.ascontiguousarray(spec[:, :, 0]), np.ascontiguousarray(spec[:, :, 1])
-    g1, g2 = _gauss_factor(2.0), _gauss_factor(4.0)
-    num = _filter2_same_sep(re, g1) + 1j * _filter2_same_sep(im, g1)
-    den = _filter2_same_sep(re, g2) + 1j * _filter2_same_sep(im, g2)
+    # real and imaginary parts filtered as OpenCV's two channels (the same bits as one plane at a time,
+    # tested), then seen as complex numbers: re + 1j * im without the temporaries (finite values)
+    num = _filter2_same_sep(spec, _gauss_factor(2.0)).view(np.complex128)[..., 0]
+    den = _filter2_same_sep(spec, _gauss_factor(4.0)).view(np.complex128)[..., 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.abs(num / den - 1)
         return (_K * c**_P) / (_H * c**_Q + _Z)
@@ -128,17 +128,32 @@ def qcb_chen_blum(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     """
     srcs, fus = check_inputs(sources, fused, metric="Qcb", min_n=2)
     cp_f = _contrast_prime(normalize1(fus))
-    cps = [_source_contrast(s) for s in srcs]
+    cps, saliency = _source_side(*srcs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.zeros_like(cp_f)
+        for cp, lam in zip(cps, saliency, strict=True):
+            mask = (cp < cp_f).astype(np.float64)  # MATLAB's mask arithmetic: inf * 0 gives NaN, as there
+            pres = (cp / cp_f) * mask + (cp_f / cp) * (1 - mask)
+            q = q + lam * pres
+    return float(np.mean(q))
+
+
+def _source_side_compute(*srcs: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The sources' ``C'`` maps and saliency weights ``lambda_s = C'_s^2 / sum_t C'_t^2`` (read-only)."""
+    cps = tuple(_source_contrast(s) for s in srcs)
     with np.errstate(divide="ignore", invalid="ignore"):
         sal_den = cps[0] * cps[0]
         for cp in cps[1:]:
             sal_den = sal_den + cp * cp
-        q = np.zeros_like(cp_f)
-        for cp in cps:
-            mask = (cp < cp_f).astype(np.float64)  # MATLAB's mask arithmetic: inf * 0 gives NaN, as there
-            pres = (cp / cp_f) * mask + (cp_f / cp) * (1 - mask)
-            q = q + ((cp * cp) / sal_den) * pres
-    return float(np.mean(q))
+        saliency = tuple((cp * cp) / sal_den for cp in cps)
+    for lam in saliency:
+        lam.setflags(write=False)
+    return cps, saliency
+
+
+# the saliency weights depend on the set of sources only: memoised per scene like the C' maps (which this
+# entry shares with _source_contrast, so only the weights count against the budget)
+_source_side = source_memo(_source_side_compute, maxsize=4, nbytes=lambda v: value_nbytes(v[1]))
 
 
 @register_metric(

@@ -52,9 +52,10 @@ import numpy as np
 
 from bench.registry import register_metric
 from bench.types import MetricInfo
+from metrics import _structural
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow, filter2_same
-from metrics._memo import flat_windows
+from metrics._memo import _frozen_owner, flat_windows, freeze, source_memo
 from metrics._provenance import YULIU2020, impl
 from metrics._structural import local_moments
 
@@ -76,16 +77,20 @@ def weighted_q(sources: Sequence[np.ndarray], f: np.ndarray, *, octave_bits: boo
     added to every variance where their sum is exactly 0) fires only where all sources are flat at grey
     level 0, because MATLAB's separable ``filter2`` leaves rounding noise (not 0) in windows flat at any
     other level (see the module docstring). Windows flat in every source at non-zero levels get weight 0.
-
     ``octave_bits=True`` evaluates the code literally with Octave's ``filter2`` bits instead (full 2-D
     kernel: every exactly flat window has variance exactly 0, so the guard fires on all of them): what
     the Octave reference harness computes (``tests/test_golden_octave.py``), not what MATLAB gives.
     """
-    ssims, variances, zero_flat = [], [], []
+    lams, cw = _source_weights(sources, octave_bits)
+    return _weighted_q_fused(sources, f, lams, cw)
+
+
+def _source_weights(sources: Sequence[np.ndarray], octave_bits: bool) -> tuple[tuple, np.ndarray]:
+    """The sources-only part of :func:`weighted_q`: per source ``lambda_i`` (its share of the summed local
+    variances, 1/N where every source is flat at a non-zero level) and the normalised saliency ``c``."""
+    variances, zero_flat = [], []
     for s in sources:
-        # ssim_index(fuse, img_i): mu1/sigma1 belong to the fused image
-        mf, ms, vf, vs, cov = local_moments(f, s, _BOX8)
-        ssims.append(((2 * mf * ms + _C) * (2 * cov + _C)) / ((mf * mf + ms * ms + _C) * (vf + vs + _C)))
+        _, vs = _source_moments(s)
         if octave_bits:
             variances.append(vs)
             continue
@@ -101,11 +106,37 @@ def weighted_q(sources: Sequence[np.ndarray], f: np.ndarray, *, octave_bits: boo
     n = len(variances)
     none = total == 0  # flat in every source at non-zero levels: MATLAB weight ~1e-12, lambda noise
     safe = np.where(none, 1.0, total)
-    local = np.zeros_like(total)
-    for v, m in zip(variances, ssims, strict=True):
-        local = local + np.where(none, 1.0 / n, v / safe) * m
+    lams = tuple(np.where(none, 1.0 / n, v / safe) for v in variances)
     cw = np.max(variances, axis=0)
     cw = cw / _msum(cw)
+    return lams, cw
+
+
+def _source_moments(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, sigma^2)`` of a source over the 8x8 windows: the very arrays ``local_moments(f, s)`` gives
+    for its second image (exact values on the source's flat windows, no others).
+
+    For a frozen source they come from (and go into) ``metrics._structural``'s per-image moments memo, which
+    ``local_moments(f, s)`` reads for every fused image: computed once per scene, not twice. Without that
+    helper (a private name of another module) the same formula is evaluated here: same values.
+    """
+    flat = flat_windows(s, _BOX8.n)
+    image_moments = getattr(_structural, "_image_moments", None)
+    if image_moments is not None and _frozen_owner(s):
+        return image_moments(s, _BOX8, flat)
+    ms = _BOX8.filter_valid(s, flat)
+    return ms, _BOX8.filter_valid(s * s, flat) - ms * ms
+
+
+def _weighted_q_fused(sources: Sequence[np.ndarray], f: np.ndarray, lams, cw) -> float:
+    """The fused-image part of :func:`weighted_q`: ``sum(c .* sum_i lambda_i SSIM(F, A_i))``."""
+    local = None
+    for s, lam in zip(sources, lams, strict=True):
+        # ssim_index(fuse, img_i): mu1/sigma1 belong to the fused image
+        mf, ms, vf, vs, cov = local_moments(f, s, _BOX8)
+        m = ((2 * mf * ms + _C) * (2 * cov + _C)) / ((mf * mf + ms * ms + _C) * (vf + vs + _C))
+        term = lam * m
+        local = np.zeros_like(term) + term if local is None else local + term
     return _msum(cw * local)
 
 
@@ -113,6 +144,22 @@ def _edges(img: np.ndarray) -> np.ndarray:
     gx = filter2_same(_PREWITT_X, img)
     gy = filter2_same(_PREWITT_Y, img)
     return np.sqrt(gx * gx + gy * gy)
+
+
+def _source_side_compute(*srcs: np.ndarray) -> tuple:
+    """Everything of Q_E that depends on the sources only (survey rule, not ``octave_bits``): the sources'
+    Prewitt edge images (frozen, so their window moments are shared too) and the weights of
+    :func:`_source_weights` for the images and for the edge images. Memoised per set of sources
+    (:data:`_source_side`): every fused image of a scene reuses it; the same arrays as inline."""
+    edges = tuple(freeze(_edges(s)) for s in srcs)
+    out = (edges, _source_weights(srcs, False), _source_weights(edges, False))
+    for lams, cw in out[1:]:
+        for a in (*lams, cw):
+            a.setflags(write=False)
+    return out
+
+
+_source_side = source_memo(_source_side_compute, maxsize=4)
 
 
 def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray, *, octave_bits: bool = False) -> float:
@@ -128,8 +175,12 @@ def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray, *, octave
     1.0
     """
     srcs, f = check_inputs(sources, fused, min_n=2, metric="qe@liu2020")
-    q_img = weighted_q(srcs, f, octave_bits=octave_bits)
-    return q_img * weighted_q([_edges(s) for s in srcs], _edges(f), octave_bits=octave_bits)
+    if octave_bits:
+        q_img = weighted_q(srcs, f, octave_bits=True)
+        return q_img * weighted_q([_edges(s) for s in srcs], _edges(f), octave_bits=True)
+    edges, (lams, cw), (lams_e, cw_e) = _source_side(*srcs)
+    q_img = _weighted_q_fused(srcs, f, lams, cw)
+    return q_img * _weighted_q_fused(edges, freeze(_edges(f)), lams_e, cw_e)
 
 
 @register_metric(

@@ -46,6 +46,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._memo import source_memo
 from metrics._provenance import YULIU2020, impl
 from metrics.qy import _ssim_yang
 
@@ -67,17 +68,34 @@ def qy_liu2020_value(a: np.ndarray, b: np.ndarray, f: np.ndarray, *, octave_bits
     True
     """
     # exact: zero second moments on exactly flat windows (see the module docstring)
-    exact = not octave_bits
+    if octave_bits:
+        lam, lam_b, similar, dissimilar = _source_side_compute(a, b, False)
+    else:
+        lam, lam_b, similar, dissimilar = _source_side(a, b)
+    s_af, _, _ = _ssim_yang(a, f, not octave_bits)
+    s_bf, _, _ = _ssim_yang(b, f, not octave_bits)
+    q = (lam * s_af + lam_b * s_bf) * similar + np.maximum(s_af, s_bf) * dissimilar
+    return float(np.mean(q))
+
+
+def _source_side_compute(a: np.ndarray, b: np.ndarray, exact: bool = True) -> tuple[np.ndarray, ...]:
+    """The sources-only part of :func:`qy_liu2020_value`: ``lambda``, ``1 - lambda`` (with the survey's
+    0.5 where both variances are 0) and the ``SSIM(A, B) >= 0.75`` mask and its complement (read-only)."""
     s_ab, va, vb = _ssim_yang(a, b, exact)
-    s_af, _, _ = _ssim_yang(a, f, exact)
-    s_bf, _, _ = _ssim_yang(b, f, exact)
     pad = (va + vb == 0) * 0.5
     va = va + pad
     vb = vb + pad
     lam = va / (va + vb)
     similar = s_ab >= 0.75
-    q = (lam * s_af + (1 - lam) * s_bf) * similar + np.maximum(s_af, s_bf) * ~similar
-    return float(np.mean(q))
+    out = (lam, 1 - lam, similar, ~similar)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+# The sources' pair comes back for every fused image of a scene (and every published / external image):
+# its weights and similarity mask are memoised by content in the shared source budget; same arrays.
+_source_side = source_memo(_source_side_compute, maxsize=4)
 
 
 @register_metric(
