@@ -78,3 +78,17 @@ def test_sesf_decision_cpu_path_equals_batch_path(attention):
     got = decision_sf(a, b, model, "cpu")
     np.testing.assert_array_equal(got, want)
     assert 0 < got.sum() < got.size  # both sources win somewhere: the comparison is exercised
+
+
+@pytest.mark.parametrize("hw", [(48, 56), (37, 45)])
+def test_sff_forward_fast_equals_forward(hw):
+    from methods._sff_net import SFFNet
+
+    torch.manual_seed(5)
+    model = SFFNet((8, 16, 32), 16, 32).eval()
+    a, b = torch.rand(1, 1, *hw), torch.rand(1, 1, *hw)
+    with torch.inference_mode():
+        want = model(a, b)
+        got = model.forward_fast(a, b)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
