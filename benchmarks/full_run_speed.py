@@ -152,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.methods is None:
         args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
+    n_metrics = None
     if args.metrics is None:
         args.metrics = issue15_metrics() if args.preset == "issue15" else "all"
-    n_metrics = len(args.metrics.split(",")) if args.preset == "issue15" else None
+        n_metrics = len(args.metrics.split(",")) if args.preset == "issue15" else None
     scene_ids = [s for s in args.scenes.split(",") if s] if args.scenes else None
     if scene_ids is not None:
         if args.limit:
