@@ -3,7 +3,11 @@
 Usage::
 
     python benchmarks/full_run_speed.py [--preset issue15] [--methods all] [--metrics all]
-                                        [--dataset lytro] [--limit 4] [--jobs 2] [--top 0] [--json out.json]
+                                        [--dataset lytro] [--limit 4 | --scenes lytro-01,lytro-02]
+                                        [--jobs 2] [--top 0] [--root DIR] [--json out.json]
+
+A/B of a fusion change in minutes: ``--methods msrsf,sesf --metrics none --scenes lytro-01,lytro-02``,
+once with ``--root`` pointing at a checkout of the base commit and once without (alternate, same load).
 
 ``--preset issue15`` selects what issue 15's baseline measured ("16 methods x 20 scenes x 76 metrics",
 143,000 unit-CPU for the full lytro table): the 16 methods registered then (:data:`ISSUE15_METHODS`, i.e.
@@ -16,14 +20,21 @@ What it does:
 * measures the unit (``benchmarks/_unit.py``: one 5x5 ``uniform_filter`` pass over both lytro-01 colour
   images, float32, as ``methods_speed.py``) in this process before and after the run (median CPU);
 * runs ``python -m bench run`` as a child process with a fresh, empty result cache (``--cache-dir`` in a
-  temporary folder) and output folder, ``--no-plots --no-progress``;
+  temporary folder) and output folder, ``--no-plots --no-progress``; ``--scenes`` (which ``bench run``
+  does not have) runs the same command with ``RunConfig.scenes`` set; ``--root`` runs another checkout's
+  ``bench`` (its code, this script's measurement);
 * reports the run's wall time, the CPU time of the run and all its worker processes (``getrusage`` of
   the reaped children: user + system; the script makes itself the subreaper of the run's process tree,
   so pool workers that outlive ``bench run`` are reaped and counted too), and the compute profile the
   runner writes into ``run.json`` (``compute_seconds``: single-call seconds per method and per metric,
   with shares);
 * every figure is printed in seconds and as a ratio to the unit (``unit-CPU`` = CPU seconds / unit);
-  with ``--limit N`` the totals are also extrapolated linearly to all scenes of the dataset (said so);
+  with ``--limit N`` or ``--scenes`` the totals are also extrapolated linearly to all scenes of the
+  dataset (said so);
+* the run's overhead: CPU of the run and its workers minus the per-call compute of ``run.json`` (start-up
+  and imports of the run and its workers, the untimed warm-up call of each method in each worker, image
+  decoding, PNG encoding and cache writes, task transfer); on a loaded machine the per-call figures are
+  wall-clock and inflated, so this difference is a lower bound there;
 * the share of every method's fusion and every metric in the run's compute (``run.json``; the runner
   times each call by wall clock, so on a loaded machine the seconds are inflated but the shares stay
   comparable), and each share applied to the measured CPU total as an estimated unit-CPU per entry.
@@ -107,6 +118,25 @@ def _n_scenes(dataset: str) -> int | None:
     return sum(1 for p in (Path(data) / dataset).iterdir() if p.is_dir())
 
 
+#: ``bench run`` with ``RunConfig.scenes`` set (argv: scene ids, then the ``bench run`` arguments)
+_CHILD_WITH_SCENES = (
+    "import dataclasses, sys\n"
+    "from bench.commands import run_cmd\n"
+    "scenes = tuple(sys.argv[1].split(','))\n"
+    "_config = run_cmd.config_from_args\n"
+    "run_cmd.config_from_args = lambda a: dataclasses.replace(_config(a), scenes=scenes)\n"
+    "from bench.cli import main\n"
+    "sys.exit(main(['run', *sys.argv[2:]]))\n"
+)
+
+
+def _scene_ids(dataset: str) -> list[str] | None:
+    data = os.environ.get("MFIF_DATA")
+    if not data or not (Path(data) / dataset).is_dir():
+        return None
+    return sorted(p.name for p in (Path(data) / dataset).iterdir() if p.is_dir())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", choices=["issue15"], default=None, help="issue 15's method/metric set")
@@ -114,26 +144,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", default=None, help="default: all (issue15: its 76 metrics)")
     ap.add_argument("--dataset", default="lytro")
     ap.add_argument("--limit", type=int, default=None, help="first N scenes only (totals extrapolated)")
+    ap.add_argument("--scenes", default=None, help="comma-separated scene ids only (totals extrapolated)")
+    ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose bench runs (default: this one)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--top", type=int, default=0, help="metrics listed by share (0: all)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.methods is None:
         args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
+    n_metrics = None
     if args.metrics is None:
         args.metrics = issue15_metrics() if args.preset == "issue15" else "all"
-    n_metrics = len(args.metrics.split(",")) if args.preset == "issue15" else None
+        n_metrics = len(args.metrics.split(",")) if args.preset == "issue15" else None
+    scene_ids = [s for s in args.scenes.split(",") if s] if args.scenes else None
+    if scene_ids is not None:
+        if args.limit:
+            print("error: --scenes and --limit exclude each other", file=sys.stderr)
+            return 2
+        known = _scene_ids(args.dataset)
+        unknown = sorted(set(scene_ids) - set(known or ()))
+        if known is None or unknown:
+            print(f"error: --scenes: {', '.join(unknown) or args.scenes} not in $MFIF_DATA/{args.dataset}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    root = args.root.resolve()
+    if not (root / "bench" / "__init__.py").is_file():
+        print(f"error: --root {args.root}: no bench/ package there", file=sys.stderr)
+        return 2
 
     u0 = measure_unit()
     with tempfile.TemporaryDirectory(prefix="mfif-full-run-") as tmp:
-        cmd = [
-            sys.executable, "-m", "bench", "run", "--methods", args.methods, "--metrics", args.metrics,
+        run_args = [
+            "--methods", args.methods, "--metrics", args.metrics,
             "--dataset", args.dataset, "--jobs", str(args.jobs), "--out", str(Path(tmp) / "out"),
             "--cache-dir", str(Path(tmp) / "cache"), "--no-plots", "--no-progress",
         ]  # fmt: skip
         if args.limit:
-            cmd += ["--limit", str(args.limit)]
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            run_args += ["--limit", str(args.limit)]
+        if scene_ids is not None:
+            cmd = [sys.executable, "-c", _CHILD_WITH_SCENES, ",".join(scene_ids), *run_args]
+        else:
+            cmd = [sys.executable, "-m", "bench", "run", *run_args]
+        env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         subreaper = _become_subreaper()
         c0, w0 = _children_cpu(), time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
@@ -152,13 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     fuse_s = sum(v["seconds"] for v in fuse.values())
     met_s = sum(v["seconds"] for v in met.values())
     scenes = _n_scenes(args.dataset)
-    scale = (scenes / args.limit) if (args.limit and scenes and args.limit < scenes) else 1.0
+    used = len(scene_ids) if scene_ids is not None else args.limit
+    scale = (scenes / used) if (used and scenes and used < scenes) else 1.0
     load = os.getloadavg()[0]
     shown_metrics = f"{n_metrics} metrics (issue 15 set)" if n_metrics else args.metrics
     shown_methods = "the 16 methods of issue 15" if args.methods == ISSUE15_METHODS else args.methods
     print(
         f"# full run: bench run --methods {shown_methods} --metrics {shown_metrics} --dataset {args.dataset}"
-        f"{f' --limit {args.limit}' if args.limit else ''} --jobs {args.jobs}, fresh cache; "
+        f"{f' --limit {args.limit}' if args.limit else ''}{f' --scenes {args.scenes}' if scene_ids else ''}"
+        f" --jobs {args.jobs}, fresh cache{f', code of {root}' if root != ROOT else ''}; "
         f"exit {proc.returncode}; load {load:.1f} on {os.cpu_count()} cpus (shared machine: compare ratios)"
     )
     if not subreaper:
@@ -176,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         ("compute (run.json, wall per call): fusion + metrics", fuse_s + met_s),
         ("  fusion", fuse_s),
         ("  metrics", met_s),
+        ("overhead: CPU - compute (start-up, warm-up calls, I/O, cache)", cpu - fuse_s - met_s),
     ]
-    print(f"| figure | seconds | unit-CPU | x{scale:.1f} (all scenes, extrapolated) |")
+    print(f"| figure | seconds | unit-CPU | x{scale:.2f} (all scenes, extrapolated) |")
     print("| --- | ---: | ---: | ---: |")
     for name, sec in rows:
         print(f"| {name} | {sec:.1f} | {sec / unit:,.0f} | {sec * scale / unit:,.0f} |")
@@ -185,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if total:
         print(
             f"\nshares of compute: fusion {100 * fuse_s / total:.1f} %, metrics {100 * met_s / total:.1f} %; "
-            f"'est. unit-CPU' = share x measured CPU / unit{f' x{scale:.1f}' if scale != 1 else ''}"
+            f"'est. unit-CPU' = share x measured CPU / unit{f' x{scale:.2f}' if scale != 1 else ''}"
         )
         for kind, entries, top in (("method (fusion)", fuse, 0), ("metric", met, args.top)):
             items = sorted(entries.items(), key=lambda kv: -kv[1]["seconds"])
@@ -199,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         out = {
             "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
-            "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof, "cmd": cmd,
+            "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
+            "scenes": scene_ids, "root": str(root),
+            "cmd": cmd if scene_ids is None else ["bench run with RunConfig.scenes", *run_args],
         }  # fmt: skip
         args.json.write_text(json.dumps(out, indent=1))
     return 0

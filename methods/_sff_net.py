@@ -32,3 +32,20 @@ class SFFNet(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         f = torch.cat([self.stream(a), self.stream(b)], 1)
         return self.fc2(torch.relu(self.fc1(f)))
+
+    def stream_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference-only ``stream(x)``, bit-identical: ReLU commutes with max pooling (both exact), so
+        each 2x2 max pool runs first, as two pairwise maxima of strided views (on CPU several times
+        faster than ``max_pool2d`` on NCHW tensors), and the ReLU on the 4x smaller result."""
+        layers = list(self.stream)
+        for conv, _, _ in zip(layers[0::3], layers[1::3], layers[2::3], strict=True):
+            y = conv(x)
+            h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2  # max_pool2d(2) drops an odd last row/column
+            y = torch.maximum(y[..., 0:h:2, :w], y[..., 1:h:2, :w])
+            x = torch.maximum(y[..., 0::2], y[..., 1::2]).relu_()
+        return x
+
+    def forward_fast(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Inference-only :meth:`forward` (bit-identical), with :meth:`stream_fast`."""
+        f = torch.cat([self.stream_fast(a), self.stream_fast(b)], 1)
+        return self.fc2(self.fc1(f).relu_())

@@ -21,6 +21,10 @@ from bench.types import FusionResult, MethodInfo
 from methods._reimpl import check_sources, get_model
 from methods._sesf_pipeline import method_version
 
+#: torch runs a float32 CPU conv with a 3x3 or 1x1 kernel on oneDNN for batch 1 only when the input
+#: has more than this many elements (ATen ``use_mkldnn``; batch 2 always), hence the per-image path above it
+MKLDNN_MIN_NUMEL = 20480
+
 CONFIG = {"channels": 16, "blocks": 4, "crop": 48, "ssim_weight": 3.0}
 
 NOTES = (
@@ -76,10 +80,20 @@ TRAIN_SPEC = register_trainer(
 def _pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
-    from methods._sesf_net import spatial_frequency
+    from methods._sesf_net import spatial_frequency, window_sum_f64
     from methods._sesf_pipeline import SF_RADIUS, decide_and_blend, network_gray, sf_decision, to_levels
 
     la, lb = to_levels(a), to_levels(b)
+    if torch.device(device).type == "cpu" and la.shape[0] * la.shape[1] > MKLDNN_MIN_NUMEL:
+        # one image at a time through the inference-only encoder: bit-identical SF, less CPU and memory
+        # (below the size limit torch would run some batch-1 convolutions on another backend)
+        with torch.inference_mode():
+            sf = [
+                window_sum_f64(model.feature_energy(torch.from_numpy(network_gray(lv)[None, None]))[0, 0]
+                               .double().numpy(), SF_RADIUS)
+                for lv in (la, lb)
+            ]  # fmt: skip
+        return decide_and_blend(la, lb, sf_decision(sf[0], sf[1]))
     x = torch.from_numpy(np.stack([network_gray(la), network_gray(lb)])[:, None]).to(device)
     with torch.inference_mode():
         sf = spatial_frequency(model.encode(x), SF_RADIUS)

@@ -185,15 +185,23 @@ def decision_sf(gray_a: np.ndarray, gray_b: np.ndarray, model, device: str) -> n
     """Initial decision ``SF_A > SF_B`` on the network's features (HxW bool)."""
     import torch
 
-    from methods._sesf_net import MEAN, STD, spatial_frequency
+    from methods._sesf_net import MEAN, STD, gradient_energy, spatial_frequency, window_sum_f64
 
     x = torch.from_numpy(np.stack([gray_a, gray_b])[:, None]).to(device)
     # torchvision Normalize in float32: (x - mean) / std
     x = (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
     with torch.inference_mode():
-        sf = spatial_frequency(model.encode_fast(x), SF_RADIUS)
-        d0 = sf_decision(sf[0, 0], sf[1, 0]).cpu().numpy()
-    return d0
+        if x.device.type != "cpu":
+            sf = spatial_frequency(model.encode_fast(x), SF_RADIUS)
+            return sf_decision(sf[0, 0], sf[1, 0]).cpu().numpy()
+        # CPU: one image at a time into one reused feature buffer (the same per-image operations as
+        # the batch: bit-identical), the float64 window sum in NumPy (the same sums in the same order)
+        feat = torch.empty((1, 64, *x.shape[-2:]), dtype=x.dtype)
+        sf = []
+        for i in range(2):
+            g = gradient_energy(model.encode_fast(x[i : i + 1], out=feat), sum_channels=True)
+            sf.append(window_sum_f64(g[0, 0].double().numpy(), SF_RADIUS))
+        return sf_decision(sf[0], sf[1])
 
 
 #: ``tile="auto"`` runs the network on tiles above this many pixels (untiled: ~0.9 GB per megapixel)

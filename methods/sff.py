@@ -96,7 +96,7 @@ def focus_probability(model, a: np.ndarray, b: np.ndarray, device: str) -> np.nd
     tb = torch.from_numpy(np.pad(b, width, mode="symmetric")[None, None].copy()).to(device)
     k = model.patch // s
     with torch.inference_mode():
-        p = torch.sigmoid(model(ta, tb))
+        p = torch.sigmoid(model.forward_fast(ta, tb))
         p = F.avg_pool2d(p, k, stride=1)
         p = p.repeat_interleave(s, 2).repeat_interleave(s, 3)[0, 0, :h, :w]
     return p.float().cpu().numpy()
