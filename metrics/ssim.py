@@ -36,7 +36,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow
 from metrics._memo import memoize_images
-from metrics._structural import local_moments
+from metrics._structural import local_moments, ssim_formula
 from metrics._variants import register_family
 
 _LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ssim_index.m"
@@ -74,7 +74,7 @@ def ssim_map(
     c1 = (k1 * dynamic_range) ** 2
     c2 = (k2 * dynamic_range) ** 2
     mx, my, sxx, syy, sxy = local_moments(x, y, g)
-    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return ssim_formula(mx, my, sxx, syy, sxy, c1, c2)
 
 
 @memoize_images
@@ -109,8 +109,7 @@ def ssim_builtin_emulation(x: np.ndarray, y: np.ndarray, dynamic_range: float) -
     sxx = _gauss_same_replicate(x * x, g) - mx * mx
     syy = _gauss_same_replicate(y * y, g) - my * my
     sxy = _gauss_same_replicate(x * y, g) - mx * my
-    m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    return float(np.mean(m))
+    return float(np.mean(ssim_formula(mx, my, sxx, syy, sxy, c1, c2)))
 
 
 def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:

@@ -253,3 +253,46 @@ def test_fmi_kernel_out_of_range_values_take_numpy_path():
     tiny = [s * 1e-120 for s in srcs]
     assert fmi_mod.fmi_value_compiled(tiny, fused * 1e-120) is None
     assert _close(fmi_mod.fmi(tiny, fused * 1e-120, "none"), fmi_mod.fmi_value(tiny, fused * 1e-120))
+
+
+def test_structural_formula_kernels_same_bits(monkeypatch):
+    """The compiled SSIM/cs/Qy-combination passes give the NumPy expressions' very bits (views, zeros,
+    NaN and infinite entries included), and the metrics built on them equal their NumPy path exactly."""
+    from metrics import _structural, qy
+    from metrics._memo import freeze
+
+    rng = np.random.default_rng(14)
+    big = [rng.normal(0, 50, (40, 47)) for _ in range(5)]
+    mx, my, sxx, syy, sxy = (b[3:-2, 1:-4] for b in big)  # non-contiguous views, as local_moments gives
+    sxx[0, :4] = 0.0
+    syy[0, :4] = 0.0
+    sxy[0, :3] = 0.0
+    mx[1, :2] = np.nan
+    sxx[2, 0] = -syy[2, 0] - 1e-4  # a zero denominator: inf / nan as NumPy gives
+    k = _jit.kernels("structural")
+    for c1, c2, guard in ((2e-16, 2e-16, 0.0), (6.5025, 58.5225, 0.0), (2e-16, 2e-16, 1e-10)):
+        got = _structural.ssim_formula(mx, my, sxx, syy, sxy, c1, c2, guard)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+        want = _structural.ssim_formula(mx, my, sxx, syy, sxy, c1, c2, guard)
+        cs_want = _structural.cs_formula(sxx, syy, sxy, c2)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(_structural.cs_formula(sxx, syy, sxy, c2), cs_want)
+    lam = np.where(rng.random(mx.shape) < 0.1, np.nan, rng.random(mx.shape))
+    sim = rng.random(mx.shape) < 0.5
+    s_af, s_bf = rng.random(mx.shape), rng.random(mx.shape)
+    s_af[0, 0] = np.nan
+    s_bf[1, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        want = (lam * s_af + (1 - lam) * s_bf) * sim + np.maximum(s_af, s_bf) * ~sim
+    np.testing.assert_array_equal(k.qy_combine(lam, sim, s_af, s_bf, np.empty(mx.shape)), want)
+    srcs, fused = _scene(15)
+    srcs[1][20:30, 20:35] = 200.0  # flat in both sources somewhere (NaN weights)
+    srcs[0][20:30, 20:35] = 120.0
+    a, b, f = (freeze(x) for x in (*srcs, fused))
+    for exact in (False, True):
+        got = qy.qy_map(a, b, f, exact)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+        want = qy.qy_map(*(np.array(x) for x in (a, b, f)), exact)  # writable copies: no memo
+        monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+        np.testing.assert_array_equal(got, want)
