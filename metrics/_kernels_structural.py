@@ -90,9 +90,42 @@ def qy_combine(lam, similar, s_af, s_bf, out):
     return out
 
 
+@njit(cache=True)
+def flat_windows(img, k, out):
+    """``out[r, c]`` = the k x k window of ``img`` with top-left corner (r, c) is exactly constant.
+
+    O(1) per pixel whatever ``k``: ``run[r, c]`` counts the equal values from (r, c) rightwards (capped at
+    k); a window is constant when the k row segments that start in its first column are constant
+    (``run >= k`` on k consecutive rows: ``ok``, counted downwards) and its first column is constant
+    (``col``, equal values counted downwards). The same map as the dilation/erosion test of
+    :func:`metrics._memo._flat_windows` (tested).
+    """
+    h, w = img.shape
+    oh, ow = out.shape
+    run = np.empty((h, ow), np.int32)
+    for r in range(h):
+        cnt = 1
+        for c in range(w - 2, -1, -1):
+            cnt = min(cnt + 1, k) if img[r, c] == img[r, c + 1] else 1
+            if c < ow:
+                run[r, c] = cnt
+        if w - 1 < ow:
+            run[r, w - 1] = 1
+    ok = np.zeros(ow, np.int32)  # consecutive rows (ending at r) whose segment at c is constant
+    col = np.zeros(ow, np.int32)  # consecutive equal values (ending at r) in column c
+    for r in range(h):
+        for c in range(ow):
+            ok[c] = ok[c] + 1 if run[r, c] >= k else 0
+            col[c] = col[c] + 1 if (r > 0 and img[r, c] == img[r - 1, c]) else 1
+            if r >= k - 1:
+                out[r - k + 1, c] = ok[c] >= k and col[c] >= k
+    return out
+
+
 _Z = np.ones((2, 2))
 ssim_map(_Z, _Z, _Z, _Z, _Z, 1.0, 1.0, 0.0, np.empty((2, 2)))
 cs_map(_Z, _Z, _Z, 1.0, np.empty((2, 2)))
 qy_combine(_Z, _Z > 0, _Z, _Z, np.empty((2, 2)))
+flat_windows(_Z, 2, np.empty((1, 1), np.bool_))
 exact_at(np.ones((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
          np.zeros(1, np.int64), np.ones(1))  # fmt: skip  # build (or load) now: a failure selects NumPy

@@ -16,7 +16,7 @@ ours or external/published, whatever the array object. Values are returned as co
   ``MFIF_SOURCE_MEMO_MB``) with every other source memo. :func:`clear_memos` empties every cache (the
   determinism tests use it to defeat memoisation).
 * :func:`flat_windows` -- the map of exactly-constant k x k windows (memoised for frozen inputs), which
-  :class:`metrics._matlab.OctaveWindow` needs.
+  :class:`metrics._matlab.OctaveWindow` needs (compiled: one pass for any k; NumPy: dilation == erosion).
 """
 
 from __future__ import annotations
@@ -257,6 +257,17 @@ def flat_windows(img: np.ndarray, k: int) -> np.ndarray:
 def _flat_windows(img: np.ndarray, k: int) -> np.ndarray:
     h, w = img.shape
     a = np.ascontiguousarray(img, dtype=np.float64)
+    from metrics._jit import kernels
+
+    compiled = kernels("structural")
+    if compiled is not None and 1 <= k <= min(h, w):  # one pass, O(1) per pixel for any k: the same map
+        return compiled.flat_windows(a, k, np.empty((h - k + 1, w - k + 1), dtype=bool))
+    return _flat_windows_morph(a, k)
+
+
+def _flat_windows_morph(a: np.ndarray, k: int) -> np.ndarray:
+    """The NumPy path: a window is constant where its k x k dilation equals its erosion."""
+    h, w = a.shape
     ker = np.ones((k, k), np.uint8)
     mx = cv2.dilate(a, ker, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
     mn = cv2.erode(a, ker, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)

@@ -296,3 +296,18 @@ def test_structural_formula_kernels_same_bits(monkeypatch):
         want = qy.qy_map(*(np.array(x) for x in (a, b, f)), exact)  # writable copies: no memo
         monkeypatch.setenv("MFIF_NO_NUMBA", "0")
         np.testing.assert_array_equal(got, want)
+
+
+def test_flat_windows_kernel_equals_morphology():
+    """The one-pass flat-window map equals the dilation == erosion map for every window size."""
+    from metrics._memo import _flat_windows, _flat_windows_morph
+
+    rng = np.random.default_rng(16)
+    srcs, fused = _scene(17, shape=(41, 53))
+    images = [*srcs, fused, rng.integers(0, 2, (23, 31)).astype(float), np.full((9, 12), 3.0)]
+    images += [rng.integers(0, 3, (5, 6)).astype(float), np.repeat(rng.random((4, 30)), 8, axis=0)]
+    for img in images:
+        for k in range(1, min(img.shape) + 1):
+            got = _flat_windows(img, k)
+            assert got.dtype == bool
+            np.testing.assert_array_equal(got, _flat_windows_morph(img, k), err_msg=f"{img.shape} k={k}")
