@@ -311,3 +311,25 @@ def test_flat_windows_kernel_equals_morphology():
             got = _flat_windows(img, k)
             assert got.dtype == bool
             np.testing.assert_array_equal(got, _flat_windows_morph(img, k), err_msg=f"{img.shape} k={k}")
+
+
+def test_matlab_round_kernel_same_bits(monkeypatch):
+    """MATLAB round compiled: the NumPy path's bits (halves, the largest double below 0.5, signed zeros,
+    inf, NaN); normalize1 of a frozen image is memoised, read-only and equal to the plain computation."""
+    from metrics._matlab import matlab_round, normalize1
+    from metrics._memo import freeze
+
+    rng = np.random.default_rng(18)
+    special = [0.49999999999999994, -0.49999999999999994, -0.0, 0.0, np.inf, -np.inf, np.nan, 2.5, -2.5]
+    x = np.concatenate([rng.normal(0, 300, 20000), np.arange(-300, 300) + 0.5, special, [1.5] * 6])
+    x = x.reshape(-1, 7)
+    got = matlab_round(x)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    want = matlab_round(x)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    img = freeze(rng.random((90, 70)) * 200)
+    a, b = normalize1(img), normalize1(img)
+    assert a is b and not a.flags.writeable
+    np.testing.assert_array_equal(a, normalize1(np.array(img)))
