@@ -51,8 +51,9 @@ def matlab_round(x: np.ndarray) -> np.ndarray:
     if x.size >= 4096:
         compiled = kernels("matlab")
         if compiled is not None:  # the same operations in one compiled pass (same bits)
-            flat = np.ascontiguousarray(x).reshape(-1)
-            return compiled.round_half_away(flat, np.empty(flat.size)).reshape(x.shape)
+            out = np.empty(x.shape)  # owns its memory (content keys of frozen results are then kept)
+            compiled.round_half_away(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+            return out
     a = np.abs(x)
     fl = np.floor(a)
     with np.errstate(invalid="ignore"):  # inf - inf for infinite input: NaN >= 0.5 is False, inf kept
