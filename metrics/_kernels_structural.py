@@ -122,10 +122,43 @@ def flat_windows(img, k, out):
     return out
 
 
+@njit(cache=True, error_model="numpy")
+def vif_clamp(s1, s2, s12, tol, g, sv, s1c):
+    """The clamps of ``vifp_mscale.m`` element by element (see :func:`metrics._vif_stats._clamp`): the
+    same comparisons and operations, so the same bits; ``g``, ``sv`` and the clamped ``s1`` into the
+    last three arrays."""
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            a = s1[i, j]
+            b = s2[i, j]
+            c = s12[i, j]
+            a = 0.0 if a < 0 else a
+            b = 0.0 if b < 0 else b
+            gg = c / (a + tol)
+            v = b - gg * c
+            if a < tol:
+                gg = 0.0
+                v = b
+                a = 0.0
+            if b < tol:
+                gg = 0.0
+                v = 0.0
+            if gg < 0:
+                v = b
+                gg = 0.0
+            if v <= tol:
+                v = tol
+            g[i, j] = gg
+            sv[i, j] = v
+            s1c[i, j] = a
+    return g, sv, s1c
+
+
 _Z = np.ones((2, 2))
 ssim_map(_Z, _Z, _Z, _Z, _Z, 1.0, 1.0, 0.0, np.empty((2, 2)))
 cs_map(_Z, _Z, _Z, 1.0, np.empty((2, 2)))
 qy_combine(_Z, _Z > 0, _Z, _Z, np.empty((2, 2)))
 flat_windows(_Z, 2, np.empty((1, 1), np.bool_))
+vif_clamp(_Z, _Z, _Z, 1e-10, np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 2)))
 exact_at(np.ones((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
          np.zeros(1, np.int64), np.ones(1))  # fmt: skip  # build (or load) now: a failure selects NumPy

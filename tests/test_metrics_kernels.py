@@ -333,3 +333,21 @@ def test_matlab_round_kernel_same_bits(monkeypatch):
     a, b = normalize1(img), normalize1(img)
     assert a is b and not a.flags.writeable
     np.testing.assert_array_equal(a, normalize1(np.array(img)))
+
+
+def test_vif_clamp_kernel_same_bits(monkeypatch):
+    """VIF's clamps compiled: the NumPy path's bits on every branch (negative, tiny and NaN moments)."""
+    from metrics import _vif_stats
+
+    rng = np.random.default_rng(19)
+    shape = (60, 70)
+    s1, s2 = rng.normal(0, 1, shape) * 10.0 ** rng.integers(-14, 3, shape), rng.normal(0, 5, shape)
+    s12 = rng.normal(0, 3, shape)
+    s2[:5] = rng.uniform(-1e-9, 1e-9, (5, 70))
+    s1[10, :5] = np.nan
+    s12[11, :5] = 0.0
+    got = _vif_stats._clamp(s1, s2, s12)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    want = _vif_stats._clamp(s1.copy(), s2.copy(), s12.copy())
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
