@@ -86,19 +86,6 @@ def _i2f(typingctx, x):
 
 
 @intrinsic
-def _fma(typingctx, a, b, c):
-    """Correctly rounded ``a*b + c`` for float64 scalars (``llvm.fma.f64``; vectorises)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic("llvm.fma", [dbl], ir.FunctionType(dbl, [dbl, dbl, dbl]))
-        return builder.call(fn, args)
-
-    return sig, codegen
-
-
-@intrinsic
 def _u(typingctx, x):
     """An int64 index as uint64 (same bits): numba skips the negative-index wraparound for it."""
 
@@ -157,19 +144,6 @@ def _logs_array(buf):
     _logs(buf, 0, buf.size)
 
 
-@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
-def _div(a, b, y):
-    """``a / b`` correctly rounded (the same bits as the division) from ``y = 1 / b`` (correctly rounded):
-    ``q0 = a y`` is within 1.5 ulp, one Newton step with the exact residual ``a - b q`` (an FMA) makes it
-    faithful, and a second one correctly rounded (Markstein's theorem; Muller et al., Handbook of
-    Floating-Point Arithmetic, 2nd ed. 2018, section 4.7). Needs ``a / b`` and ``y`` normal (or ``a = 0``):
-    :func:`safe_range` checks the inputs. Five multiply-adds instead of a division, which does not
-    pipeline (one every 8 cycles per 4 lanes); the windows divide 9 values by the same span or sum."""
-    q = a * y
-    q = _fma(_fma(-q, b, a), y, q)
-    return _fma(_fma(-q, b, a), y, q)
-
-
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _side_raw(m, y, x0, n, sb):
     """Raw 3x3 windows of ``m`` at row ``y``, columns ``x0 .. x0 + n - 1``, column-major."""
@@ -190,21 +164,19 @@ def _side(n, sb):
             mx = v if v > mx else mx
             mn = v if v < mn else mn
         span = mx - mn
-        ys = 1.0 / span
         for i in range(_L):
-            d = _div(sb[_u((_R + i) * _B + j)] - mn, span, ys)
+            d = (sb[_u((_R + i) * _B + j)] - mn) / span
             sb[_u((_N + i) * _B + j)] = 1.0 if span == 0 else d
         c0 = (sb[_u(_N * _B + j)] + sb[_u((_N + 1) * _B + j)]) + sb[_u((_N + 2) * _B + j)]
         c1 = (sb[_u((_N + 3) * _B + j)] + sb[_u((_N + 4) * _B + j)]) + sb[_u((_N + 5) * _B + j)]
         c2 = (sb[_u((_N + 6) * _B + j)] + sb[_u((_N + 7) * _B + j)]) + sb[_u((_N + 8) * _B + j)]
         tot = (c0 + c1) + c2
-        yt = 1.0 / tot
         acc = 0.0
         sum_cdf = 0.0
         e = 0.0
         e2 = 0.0
         for i in range(_L):
-            q = _div(sb[_u((_N + i) * _B + j)], tot, yt)
+            q = sb[_u((_N + i) * _B + j)] / tot
             sb[_u((_P + i) * _B + j)] = q
             sb[_u((_LP + i) * _B + j)] = q if q > _TINY else _TINY  # log taken below
             acc = q if i == 0 else acc + q
@@ -504,27 +476,12 @@ def edge_thin(bx, by, b, cutoff, out):
     return out
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
-def safe_range(a):
-    """True when every value of the 1-D array ``a`` is 0 or has a magnitude in [1e-100, 1e100]: then every
-    division of the window stage (a difference of two values over a span, a normalised value over a window
-    sum) has a normal quotient far from overflow, as :func:`_div` needs. False for NaN or infinite values."""
-    ok = True
-    for i in range(a.size):
-        t = abs(a[i])
-        ok &= (t == 0.0) | ((t >= 1e-100) & (t <= 1e100))
-    return ok
-
-
 def fmi_totals(feats, fused):
-    """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``; None when a value is
-    outside :func:`safe_range` (the caller then takes the NumPy path).
+    """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``.
 
     ``feats`` is (N, H, W) (sources' feature maps), ``fused`` (H, W), both C-contiguous float64.
     Allocates the output and the scratch here, so the compiled loop needs no reference counting.
     """
-    if not (safe_range(feats.reshape(-1)) and safe_range(fused.reshape(-1))):
-        return None
     n_src, m, ncols = feats.shape
     out = np.zeros((m - 2) * (ncols - 2))
     # zeros: lanes past a short last block hold finite values (their logs are taken, then ignored)

@@ -411,8 +411,7 @@ _source_windows = source_memo(SourceWindows, maxsize=64, on_repeat=True)
 
 
 def fmi_value_compiled(source_features: Sequence[np.ndarray], fused_feature: np.ndarray) -> float | None:
-    """:func:`fmi_value` through the numba kernel (:mod:`metrics._kernels_fmi`), or None where it cannot run
-    (no numba, a map under 3x3, or a value outside the kernel's range: 0 or magnitudes 1e-100..1e100).
+    """:func:`fmi_value` through the numba kernel (:mod:`metrics._kernels_fmi`), or None where it cannot run.
 
     Same windows, same branch decisions, same final NumPy mean; the per-window sums differ from the NumPy
     path by rounding only (tests: within 1e-12 relative).
@@ -425,8 +424,6 @@ def fmi_value_compiled(source_features: Sequence[np.ndarray], fused_feature: np.
     for i, feat in enumerate(source_features):
         stack[i] = feat
     totals = k.fmi_totals(stack, np.ascontiguousarray(fused_feature, dtype=np.float64))
-    if totals is None:  # values outside the kernel's exact-division range (tiny or huge): NumPy path
-        return None
     return float(np.mean(totals / len(source_features)))
 
 

@@ -221,40 +221,6 @@ def test_qp_kernel_on_reference_images(monkeypatch, reference_dir):
             assert _close(fast, slow), (case, rule, fast, slow)
 
 
-def test_fmi_kernel_exact_division_same_bits():
-    """The kernel's division by a reciprocal and two Newton steps (_div) gives the division's very bits."""
-    from numba import njit
-
-    k = _jit.kernels("fmi")
-
-    @njit
-    def both(a, b):
-        out = np.empty(a.size)
-        for i in range(a.size):
-            out[i] = k._div(a[i], b[i], 1.0 / b[i])
-        return out
-
-    rng = np.random.default_rng(12)
-    n = 400_000
-    a = np.concatenate([rng.random(n), rng.random(n) * 1e-90, np.round(rng.random(n) * 255), np.zeros(10)])
-    b = np.concatenate([1.0 + 8.0 * rng.random(n), rng.random(n) * 1e90 + 1e-90, np.round(rng.random(n) * 255)
-                        + 1.0, rng.random(10) + 1.0])  # fmt: skip
-    np.testing.assert_array_equal(both(a, b), a / b)
-
-
-def test_fmi_kernel_out_of_range_values_take_numpy_path():
-    """Values the exact division does not cover (tiny, huge, non-finite) leave the kernel: NumPy path."""
-    srcs, fused = _scene(13)
-    assert fmi_mod.fmi_value_compiled(srcs, fused) is not None
-    for bad in (1e-200, 1e200, np.inf):
-        f2 = fused.copy()
-        f2[3, 4] = bad
-        assert fmi_mod.fmi_value_compiled(srcs, f2) is None
-    tiny = [s * 1e-120 for s in srcs]
-    assert fmi_mod.fmi_value_compiled(tiny, fused * 1e-120) is None
-    assert _close(fmi_mod.fmi(tiny, fused * 1e-120, "none"), fmi_mod.fmi_value(tiny, fused * 1e-120))
-
-
 def test_structural_formula_kernels_same_bits(monkeypatch):
     """The compiled SSIM/cs/Qy-combination passes give the NumPy expressions' very bits (views, zeros,
     NaN and infinite entries included), and the metrics built on them equal their NumPy path exactly."""
