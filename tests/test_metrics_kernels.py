@@ -317,3 +317,27 @@ def test_vif_clamp_kernel_same_bits(monkeypatch):
     want = _vif_stats._clamp(s1.copy(), s2.copy(), s12.copy())
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fmi_kernel_edge_lookup_table_same_bits():
+    """Pairs of 0/1 windows looked up by pattern (one table shared by every scene) give the per-window
+    sums computed directly, bit for bit (2 and 3 sources, copied regions: the F-window quirk)."""
+    k = _jit.kernels("fmi")
+    rng = np.random.default_rng(21)
+    lut = np.full((512, 512), np.nan)
+    fe = FEATURES["edge"]
+    for seed, n in ((0, 2), (1, 3), (2, 2)):
+        srcs, fused = _scene(22 + seed, shape=(45, 77), n=n)
+        label = rng.integers(0, n, size=(6, 10)).repeat(8, axis=0).repeat(8, axis=1)[:45, :77]
+        for ff in (fe(fused), fe(np.choose(label, srcs))):
+            feats = np.stack([fe(s) for s in srcs])
+            want = k.fmi_totals(feats, ff)
+            for _ in range(2):  # filling the table, then reading it
+                np.testing.assert_array_equal(k.fmi_totals(feats, ff, lut), want)
+    assert np.isfinite(lut).sum() > 100
+    lut_other = np.full((512, 512), np.nan)  # a non-binary map leaves the table alone and computes
+    srcs, fused = _scene(30)
+    np.testing.assert_array_equal(
+        k.fmi_totals(np.stack(srcs), fused, lut_other), k.fmi_totals(np.stack(srcs), fused)
+    )
+    assert np.isnan(lut_other).all()
