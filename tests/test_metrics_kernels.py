@@ -341,3 +341,16 @@ def test_fmi_kernel_edge_lookup_table_same_bits():
         k.fmi_totals(np.stack(srcs), fused, lut_other), k.fmi_totals(np.stack(srcs), fused)
     )
     assert np.isnan(lut_other).all()
+
+
+def test_ssim_builtin_emulation_memo_same_value():
+    """The memoised moments of the built-in SSIM emulation (frozen inputs; shared by L = 1 and L = 255)
+    give the value of the plain computation."""
+    from metrics._memo import freeze
+    from metrics.ssim import _replicate_cross, ssim_builtin_emulation
+
+    srcs, fused = _scene(31)
+    a, f = freeze(srcs[0]), freeze(fused)
+    for dyn in (1.0, 255.0):
+        assert ssim_builtin_emulation(f, a, dyn) == ssim_builtin_emulation(np.array(f), np.array(a), dyn)
+    assert len(_replicate_cross.cache) >= 1
