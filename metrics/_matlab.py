@@ -88,7 +88,7 @@ def _normalize1_frozen(data: np.ndarray) -> np.ndarray:
     return out
 
 
-_normalize1_memo = memoize_images(_normalize1_frozen, maxsize=8)
+_normalize1_memo = memoize_images(_normalize1_frozen, maxsize=5)
 
 
 _EPS = np.finfo(np.float64).eps

@@ -132,8 +132,8 @@ def _replicate_cross_compute(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # The two emulations (L = 1 and L = 255) of a (fused, source) pair need the same moments, and one image's
 # own half is shared by its pairs (a source's by every fused image of a scene): memoised by content for
 # frozen inputs (same arrays as computed the first time: no value moves).
-_replicate_moments = memoize_images(_replicate_moments_compute, maxsize=6)
-_replicate_cross = memoize_images(_replicate_cross_compute, maxsize=4)
+_replicate_moments = memoize_images(_replicate_moments_compute, maxsize=5)
+_replicate_cross = memoize_images(_replicate_cross_compute, maxsize=2)
 
 
 def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
