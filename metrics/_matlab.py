@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 
 from metrics._jit import kernels
-from metrics._memo import _frozen_owner, flat_windows, memoize_images
+from metrics._memo import _frozen_owner, derived_key, flat_windows, memoize_images
 
 
 def matlab_round(x: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ def _normalize1(data: np.ndarray) -> np.ndarray:
 def _normalize1_frozen(data: np.ndarray) -> np.ndarray:
     out = _normalize1(data)
     out.setflags(write=False)
-    return out
+    return derived_key(out, "normalize1", data)  # keyed by its input's key: never hashed
 
 
 _normalize1_memo = memoize_images(_normalize1_frozen, maxsize=5)

@@ -67,6 +67,19 @@ def array_key(a: np.ndarray) -> tuple:
     return key
 
 
+def derived_key(out: np.ndarray, tag: str, *parents: np.ndarray) -> np.ndarray:
+    """Give the frozen array ``out``, a pure function ``tag`` of the frozen ``parents``, the content key
+    ``(shape, (tag, parents' keys))`` instead of hashing its bytes (a cold metric call would hash a
+    normalised image or a pyramid level only to find it absent). Equal parents give equal outputs, so the
+    key names the content; the same content reached another way merely gets another key (a memo miss).
+    Returns ``out``; does nothing unless ``out`` and every parent are frozen owners."""
+    if _frozen_owner(out) and all(_frozen_owner(p) for p in parents) and id(out) not in _FROZEN_KEYS:
+        key = out.shape, (tag, *(array_key(p) for p in parents))
+        ident = id(out)
+        _FROZEN_KEYS[ident] = (weakref.ref(out, lambda _r, i=ident: _FROZEN_KEYS.pop(i, None)), key)
+    return out
+
+
 def freeze(a: np.ndarray) -> np.ndarray:
     """Make a metric input read-only (in place if it owns its memory, else a frozen copy); see _array_key."""
     a = np.asarray(a)

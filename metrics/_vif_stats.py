@@ -27,7 +27,7 @@ import numpy as np
 
 from metrics._jit import kernels
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, flat_windows, freeze, memoize_images
+from metrics._memo import _frozen_owner, derived_key, flat_windows, freeze, memoize_images
 from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
@@ -37,8 +37,8 @@ _TOL = 1e-10
 def _pyramid_compute(img: np.ndarray) -> tuple[np.ndarray, ...]:
     """The image at the four scales (scale s > 1: filtered with scale s's window, every 2nd row/column)."""
     out = [img]
-    for win in _WINDOWS[1:]:
-        img = freeze(win.filter_valid(img)[::2, ::2])
+    for s, win in enumerate(_WINDOWS[1:], start=2):
+        img = derived_key(freeze(win.filter_valid(img)[::2, ::2]), f"vif-scale{s}", out[0])
         out.append(img)
     return tuple(out)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.types import MetricInfo
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, freeze, memoize_images
+from metrics._memo import _frozen_owner, derived_key, freeze, memoize_images
 from metrics._structural import cs_formula, local_moments, ssim_formula
 from metrics._variants import register_family
 from metrics.ssim import _G11
@@ -39,7 +39,7 @@ _C2 = (0.03 * 255) ** 2
 
 
 def _half_compute(img: np.ndarray) -> np.ndarray:
-    return freeze(_BOX2.filter_valid(img)[::2, ::2])
+    return derived_key(freeze(_BOX2.filter_valid(img)[::2, ::2]), "ms_ssim-half", img)
 
 
 _half_memo = memoize_images(_half_compute, maxsize=16)
