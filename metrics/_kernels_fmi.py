@@ -15,6 +15,11 @@ source exactly (copied regions of decision-map fusion, flat edge maps) are compa
 pair stages. Blocks of 16 lanes were fastest here (24 +2 %, 32 +7 %, 64 +12 %; 128 +50 % on an earlier
 version: the scratch leaves L1). Values do not depend on the block size (per-lane arithmetic).
 
+Maps of 0s and 1s (edge maps): a lane's value depends on its two raw windows only, so :func:`fmi_totals`
+takes a 512 x 512 table (``metrics.fmi._EDGE_LUT``) of values by (F pattern, X pattern) that the kernel
+fills as it computes pairs and reads for blocks whose pairs are all known (same bits; the normalised F
+rows that the in-place quirk's equality test of a later source reads are still computed).
+
 Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
 min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
 -- use the same operations in the same order as the NumPy path, so every branch decision is the same.
