@@ -82,6 +82,7 @@ t0 = time.process_time()
 import numba
 t1 = time.process_time()
 from metrics import _kernels_fmi, _kernels_qp, _kernels_structural  # fmi/structural build (or load) at import
+from metrics import _kernels_matlab  # builds (or loads) at import
 _kernels_fmi.fmi_totals(np.random.rand(2, 8, 8), np.random.rand(8, 8))
 eo = np.random.rand(6, 4, 8, 8) + 1j * np.random.rand(6, 4, 8, 8)
 out = [np.zeros((8, 8)) for _ in range(3)]

@@ -15,6 +15,11 @@ source exactly (copied regions of decision-map fusion, flat edge maps) are compa
 pair stages. Blocks of 16 lanes were fastest here (24 +2 %, 32 +7 %, 64 +12 %; 128 +50 % on an earlier
 version: the scratch leaves L1). Values do not depend on the block size (per-lane arithmetic).
 
+Maps of 0s and 1s (edge maps): a lane's value depends on its two raw windows only, so :func:`fmi_totals`
+takes a 512 x 512 table (``metrics.fmi._EDGE_LUT``) of values by (F pattern, X pattern) that the kernel
+fills as it computes pairs and reads for blocks whose pairs are all known (same bits; the normalised F
+rows that the in-place quirk's equality test of a later source reads are still computed).
+
 Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
 min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
 -- use the same operations in the same order as the NumPy path, so every branch decision is the same.
@@ -66,7 +71,8 @@ _ZERO = _LSC + 1  # 1: the bound's weight is 0 (a one-hot pdf, or c == 0 with c 
 _SP = _ZERO + 1
 _VAL = _SP + 1  # fmi_XF of a computed lane
 _IDX = _VAL + 1  # compacted lane t computes the block's lane _IDX[t]
-_ROWS = _IDX + 1
+_CODE = _IDX + 1  # binary maps: F pattern * 512 + X pattern of the lane (-1: not a 0/1 pair of windows)
+_ROWS = _CODE + 1
 
 
 @intrinsic
@@ -153,20 +159,33 @@ def _side_raw(m, y, x0, n, sb):
                 sb[_u((_R + cc * 3 + rr) * _B + j)] = m[_u(y + rr), _u(x0 + j + cc)]
 
 
+@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+def _norm_lane(sb, j):
+    """Min-max normalise lane ``j``'s raw window into rows ``_N`` (a constant window -> ones)."""
+    mx = sb[_u(_R * _B + j)]
+    mn = mx
+    for i in range(1, _L):
+        v = sb[_u((_R + i) * _B + j)]
+        mx = v if v > mx else mx
+        mn = v if v < mn else mn
+    span = mx - mn
+    for i in range(_L):
+        d = (sb[_u((_R + i) * _B + j)] - mn) / span
+        sb[_u((_N + i) * _B + j)] = 1.0 if span == 0 else d
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _norm(n, sb):
+    """Only the normalised windows (what the equality test of a later source needs, see ``_equal``)."""
+    for j in range(n):
+        _norm_lane(sb, j)
+
+
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _side(n, sb):
     """Normalise the raw windows (constant -> ones), then pdf, cdf, centred pdf, SD and entropy."""
     for j in range(n):
-        mx = sb[_u(_R * _B + j)]
-        mn = mx
-        for i in range(1, _L):
-            v = sb[_u((_R + i) * _B + j)]
-            mx = v if v > mx else mx
-            mn = v if v < mn else mn
-        span = mx - mn
-        for i in range(_L):
-            d = (sb[_u((_R + i) * _B + j)] - mn) / span
-            sb[_u((_N + i) * _B + j)] = 1.0 if span == 0 else d
+        _norm_lane(sb, j)
         c0 = (sb[_u(_N * _B + j)] + sb[_u((_N + 1) * _B + j)]) + sb[_u((_N + 2) * _B + j)]
         c1 = (sb[_u((_N + 3) * _B + j)] + sb[_u((_N + 4) * _B + j)]) + sb[_u((_N + 5) * _B + j)]
         c2 = (sb[_u((_N + 6) * _B + j)] + sb[_u((_N + 7) * _B + j)]) + sb[_u((_N + 8) * _B + j)]
@@ -415,9 +434,36 @@ def _accumulate(n, t, pb):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _totals(feats, fused, out, fb, xb, pb, fc):
+def _codes(n, fb, xb, pb):
+    """Each lane's pair of 0/1 windows as ``F pattern * 512 + X pattern`` (bit i: element i of the raw
+    window is 1) into row ``_CODE``, -1 where a window holds another value. Returns True when every lane
+    that did not match exactly has a code."""
+    all_ok = True
+    for j in range(n):
+        cf = 0
+        cx = 0
+        ok = True
+        for i in range(_L):
+            vf = fb[_u((_R + i) * _B + j)]
+            vx = xb[_u((_R + i) * _B + j)]
+            ok &= (vf == 0.0) | (vf == 1.0)
+            ok &= (vx == 0.0) | (vx == 1.0)
+            cf += (1 << i) if vf == 1.0 else 0
+            cx += (1 << i) if vx == 1.0 else 0
+        pb[_u(_CODE * _B + j)] = float(cf * 512 + cx) if ok else -1.0
+        all_ok &= ok | (pb[_u(_EQ * _B + j)] != 0)
+    return all_ok
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _totals(feats, fused, out, fb, xb, pb, fc, lut):
     """The loop of :func:`fmi_totals` over blocks of windows; compiled without numba's reference
-    counting (``_nrt=False``): nothing here allocates."""
+    counting (``_nrt=False``): nothing here allocates.
+
+    ``lut`` (512 x 512, NaN = unknown; or any other shape: unused) holds ``fmi_XF`` of pairs of 0/1
+    windows (edge maps) by pattern: a lane's value depends on its two raw windows only (per-lane
+    arithmetic), so a value computed once is the value of every later lane with the same pair."""
+    use_lut = lut.shape[0] == 512 and lut.shape[1] == 512
     n_src, m, ncols = feats.shape
     rows = m - 2
     cols = ncols - 2
@@ -436,6 +482,20 @@ def _totals(feats, fused, out, fb, xb, pb, fc):
                     for j in range(n):
                         pb[_u(_ACC * _B + j)] += 1.0
                     continue
+                if use_lut and _codes(n, fb, xb, pb):
+                    hit = True
+                    for j in range(n):
+                        code = int(pb[_u(_CODE * _B + j)])
+                        if pb[_u(_EQ * _B + j)] == 0 and np.isnan(lut[code >> 9, code & 511]):
+                            hit = False
+                    if hit:  # every lane known: 1 for an exact match, else the pattern pair's value
+                        for j in range(n):
+                            code = int(pb[_u(_CODE * _B + j)])
+                            eq = pb[_u(_EQ * _B + j)] != 0
+                            pb[_u(_ACC * _B + j)] += 1.0 if eq else lut[code >> 9, code & 511]
+                        if not f_ready and k < n_src - 1:  # a later source's equality test reads them
+                            _norm(n, fb)
+                        continue
                 if not f_ready:
                     _side(n, fb)
                     f_ready = True
@@ -450,6 +510,12 @@ def _totals(feats, fused, out, fb, xb, pb, fc):
                 _cells(t, fs, pb)
                 _pair(t, fs, xb, pb)
                 _accumulate(n, t, pb)
+                if use_lut:  # remember the computed lanes' values by pattern pair
+                    for i in range(t):
+                        j = i if t == n else int(pb[_u(_IDX * _B + i)])
+                        code = int(pb[_u(_CODE * _B + j)])
+                        if code >= 0:
+                            lut[code >> 9, code & 511] = pb[_u(_VAL * _B + i)]
             for j in range(n):
                 out[_u(y * cols + x0 + j)] = pb[_u(_ACC * _B + j)]
     return out
@@ -476,20 +542,27 @@ def edge_thin(bx, by, b, cutoff, out):
     return out
 
 
-def fmi_totals(feats, fused):
+def fmi_totals(feats, fused, lut=None):
     """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``.
 
     ``feats`` is (N, H, W) (sources' feature maps), ``fused`` (H, W), both C-contiguous float64.
     Allocates the output and the scratch here, so the compiled loop needs no reference counting.
+    ``lut``: a (512, 512) float64 table (NaN = unknown) of the values of pairs of 0/1 windows, filled and
+    used by the kernel (for binary maps such as edge maps: the same values, most of them looked up).
     """
     n_src, m, ncols = feats.shape
     out = np.zeros((m - 2) * (ncols - 2))
     # zeros: lanes past a short last block hold finite values (their logs are taken, then ignored)
     side = _SIDE * _B
-    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side))
+    lut = _NO_LUT if lut is None else lut
+    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side), lut)
     return out
+
+
+_NO_LUT = np.zeros((1, 1))
 
 
 # Compile (or load from the on-disk cache) now, on a tiny input: a numba that cannot build the kernel
 # makes this import fail, and metrics._jit then selects the NumPy path.
 fmi_totals(np.zeros((1, 3, 3)), np.zeros((3, 3)))
+fmi_totals(np.zeros((1, 3, 3)), np.ones((3, 3)), np.full((512, 512), np.nan))

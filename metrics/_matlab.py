@@ -42,12 +42,18 @@ import cv2
 import numpy as np
 
 from metrics._jit import kernels
-from metrics._memo import flat_windows
+from metrics._memo import _frozen_owner, derived_key, flat_windows, memoize_images
 
 
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round``: to nearest integer, halves away from zero (exact, no ``floor(x + 0.5)`` error)."""
     x = np.asarray(x, dtype=np.float64)
+    if x.size >= 4096:
+        compiled = kernels("matlab")
+        if compiled is not None:  # the same operations in one compiled pass (same bits)
+            out = np.empty(x.shape)  # owns its memory (content keys of frozen results are then kept)
+            compiled.round_half_away(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+            return out
     a = np.abs(x)
     fl = np.floor(a)
     with np.errstate(invalid="ignore"):  # inf - inf for infinite input: NaN >= 0.5 is False, inf kept
@@ -58,14 +64,31 @@ def normalize1(data: np.ndarray) -> np.ndarray:
     """Liu toolbox ``normalize1``: ``round((x - min) / (max - min) * 255)``.
 
     An all-zero image is returned unchanged (MATLAB ``if (da==0 & xiao==0)``, a copy); any other constant
-    image gives NaN everywhere (0/0), as in MATLAB, so that the calling metric returns NaN.
+    image gives NaN everywhere (0/0), as in MATLAB, so that the calling metric returns NaN. For a frozen
+    input (:func:`metrics._memo.freeze`) the result is memoised and read-only: NMI, Qncie, Qte, Qcb and Qcv
+    normalise the same images of a pass (a source's for every fused image of a scene).
     """
+    if _frozen_owner(data):
+        return _normalize1_memo(data)
+    return _normalize1(data)
+
+
+def _normalize1(data: np.ndarray) -> np.ndarray:
     data = np.asarray(data, dtype=np.float64)
     da, xiao = data.max(), data.min()
     if da == 0 and xiao == 0:
         return data.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return matlab_round((data - xiao) / (da - xiao) * 255.0)
+
+
+def _normalize1_frozen(data: np.ndarray) -> np.ndarray:
+    out = _normalize1(data)
+    out.setflags(write=False)
+    return derived_key(out, "normalize1", data)  # keyed by its input's key: never hashed
+
+
+_normalize1_memo = memoize_images(_normalize1_frozen, maxsize=5)
 
 
 _EPS = np.finfo(np.float64).eps

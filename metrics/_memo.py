@@ -16,7 +16,7 @@ ours or external/published, whatever the array object. Values are returned as co
   ``MFIF_SOURCE_MEMO_MB``) with every other source memo. :func:`clear_memos` empties every cache (the
   determinism tests use it to defeat memoisation).
 * :func:`flat_windows` -- the map of exactly-constant k x k windows (memoised for frozen inputs), which
-  :class:`metrics._matlab.OctaveWindow` needs.
+  :class:`metrics._matlab.OctaveWindow` needs (compiled: one pass for any k; NumPy: dilation == erosion).
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ def array_key(a: np.ndarray) -> tuple:
         ident = id(a)
         _FROZEN_KEYS[ident] = (weakref.ref(a, lambda _r, i=ident: _FROZEN_KEYS.pop(i, None)), key)
     return key
+
+
+def derived_key(out: np.ndarray, tag: str, *parents: np.ndarray) -> np.ndarray:
+    """Give the frozen array ``out``, a pure function ``tag`` of the frozen ``parents``, the content key
+    ``(shape, (tag, parents' keys))`` instead of hashing its bytes (a cold metric call would hash a
+    normalised image or a pyramid level only to find it absent). Equal parents give equal outputs, so the
+    key names the content; the same content reached another way merely gets another key (a memo miss).
+    Returns ``out``; does nothing unless ``out`` and every parent are frozen owners."""
+    if _frozen_owner(out) and all(_frozen_owner(p) for p in parents) and id(out) not in _FROZEN_KEYS:
+        key = out.shape, (tag, *(array_key(p) for p in parents))
+        ident = id(out)
+        _FROZEN_KEYS[ident] = (weakref.ref(out, lambda _r, i=ident: _FROZEN_KEYS.pop(i, None)), key)
+    return out
 
 
 def freeze(a: np.ndarray) -> np.ndarray:
@@ -257,6 +270,17 @@ def flat_windows(img: np.ndarray, k: int) -> np.ndarray:
 def _flat_windows(img: np.ndarray, k: int) -> np.ndarray:
     h, w = img.shape
     a = np.ascontiguousarray(img, dtype=np.float64)
+    from metrics._jit import kernels
+
+    compiled = kernels("structural")
+    if compiled is not None and 1 <= k <= min(h, w):  # one pass, O(1) per pixel for any k: the same map
+        return compiled.flat_windows(a, k, np.empty((h - k + 1, w - k + 1), dtype=bool))
+    return _flat_windows_morph(a, k)
+
+
+def _flat_windows_morph(a: np.ndarray, k: int) -> np.ndarray:
+    """The NumPy path: a window is constant where its k x k dilation equals its erosion."""
+    h, w = a.shape
     ker = np.ones((k, k), np.uint8)
     mx = cv2.dilate(a, ker, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
     mn = cv2.erode(a, ker, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)

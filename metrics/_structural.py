@@ -8,6 +8,10 @@
   for every fused image of a scene; one image's own mean and variance maps are shared by all its pairs
   (a source's by every fused image). Same arrays as computed the first time (read-only): no value moves.
 
+* :func:`ssim_formula`, :func:`cs_formula` -- the SSIM map ``((2 mx my + C1)(2 sxy + C2)) / ((mx^2 + my^2 +
+  C1)(sxx + syy + C2))`` (Qy, Qc, SSIM, MS-SSIM, Qs) and MS-SSIM's ``cs`` term from the moments: one
+  compiled pass (:mod:`metrics._kernels_structural`) with the NumPy expression's bits, or that expression.
+
 The MATLAB emulations (windows, ``filter2``, rounding) live in :mod:`metrics._matlab`, the memo caches in
 :mod:`metrics._memo`, input validation in :mod:`metrics._checks`.
 """
@@ -19,6 +23,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from metrics._jit import kernels
 from metrics._matlab import OctaveWindow
 from metrics._memo import _ALL_MEMOS, _frozen_owner, array_key, flat_windows
 
@@ -127,3 +132,29 @@ def _local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, exact_near_f
         syy = win.filter_valid(y * y, fy, ex) - my * my
     sxy = win.filter_valid(x * y, fxy, ex) - mx * my
     return mx, my, sxx, syy, sxy
+
+
+def ssim_formula(mx, my, sxx, syy, sxy, c1: float, c2: float, guard: float = 0.0) -> np.ndarray:
+    """``((2*mx*my + c1) * (2*sxy + c2)) / ((mx*mx + my*my + c1) * (sxx + syy + c2) [+ guard])``.
+
+    NumPy's grouping (``2*mx*my`` is ``(2*mx)*my``, equal to ``2*(mx*my)``: doubling is exact); ``guard``
+    is added to the denominator when it is not 0. The compiled kernel gives the same bits in one pass.
+    """
+    k = kernels("structural")
+    if k is not None:
+        out = np.empty(np.shape(mx))
+        return k.ssim_map(mx, my, sxx, syy, sxy, float(c1), float(c2), float(guard), out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+        if guard != 0.0:
+            den = den + guard
+        return ((2 * mx * my + c1) * (2 * sxy + c2)) / den
+
+
+def cs_formula(sxx, syy, sxy, c2: float) -> np.ndarray:
+    """``(2*sxy + c2) / (sxx + syy + c2)`` (MS-SSIM's contrast-structure map), compiled or NumPy."""
+    k = kernels("structural")
+    if k is not None:
+        return k.cs_map(sxx, syy, sxy, float(c2), np.empty(np.shape(sxy)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (2 * sxy + c2) / (sxx + syy + c2)

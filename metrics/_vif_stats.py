@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from metrics._jit import kernels
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, flat_windows, freeze, memoize_images
+from metrics._memo import _frozen_owner, derived_key, flat_windows, freeze, memoize_images
 from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
@@ -36,8 +37,8 @@ _TOL = 1e-10
 def _pyramid_compute(img: np.ndarray) -> tuple[np.ndarray, ...]:
     """The image at the four scales (scale s > 1: filtered with scale s's window, every 2nd row/column)."""
     out = [img]
-    for win in _WINDOWS[1:]:
-        img = freeze(win.filter_valid(img)[::2, ::2])
+    for s, win in enumerate(_WINDOWS[1:], start=2):
+        img = derived_key(freeze(win.filter_valid(img)[::2, ::2]), f"vif-scale{s}", out[0])
         out.append(img)
     return tuple(out)
 
@@ -93,19 +94,29 @@ def _scale_stats(ref: np.ndarray, dist: np.ndarray):
             r, c = np.nonzero(noisy)
             s12 = s12.copy()  # local_moments' maps are read-only when memoised
             s12[r, c] = win.exact_at(ref * dist, r, c) - mx[r, c] * win.exact_at(dist, r, c)
-        s1 = np.where(s1 < 0, 0.0, s1)
-        s2 = np.where(s2 < 0, 0.0, s2)
+        yield _clamp(s1, s2, s12)
+
+
+def _clamp(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(g, sigma1_sq, sv_sq)`` after the reference code's clamps (compiled: one pass, the same bits)."""
+    k = kernels("structural")
+    if k is not None:
+        g, sv, s1c = k.vif_clamp(s1, s2, s12, _TOL, *(np.empty(np.shape(s1)) for _ in range(3)))
+        return g, s1c, sv
+    s1 = np.where(s1 < 0, 0.0, s1)
+    s2 = np.where(s2 < 0, 0.0, s2)
+    with np.errstate(divide="ignore", invalid="ignore"):
         g = s12 / (s1 + _TOL)
         sv = s2 - g * s12
-        low1 = s1 < _TOL
-        g[low1] = 0.0
-        sv[low1] = s2[low1]
-        s1[low1] = 0.0
-        low2 = s2 < _TOL
-        g[low2] = 0.0
-        sv[low2] = 0.0
-        neg = g < 0
-        sv[neg] = s2[neg]
-        g[neg] = 0.0
-        sv[sv <= _TOL] = _TOL
-        yield g, s1, sv
+    low1 = s1 < _TOL
+    g[low1] = 0.0
+    sv[low1] = s2[low1]
+    s1[low1] = 0.0
+    low2 = s2 < _TOL
+    g[low2] = 0.0
+    sv[low2] = 0.0
+    neg = g < 0
+    sv[neg] = s2[neg]
+    g[neg] = 0.0
+    sv[sv <= _TOL] = _TOL
+    return g, s1, sv

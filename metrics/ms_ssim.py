@@ -27,8 +27,8 @@ import numpy as np
 
 from bench.types import MetricInfo
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, freeze, memoize_images
-from metrics._structural import local_moments
+from metrics._memo import _frozen_owner, derived_key, freeze, memoize_images
+from metrics._structural import cs_formula, local_moments, ssim_formula
 from metrics._variants import register_family
 from metrics.ssim import _G11
 
@@ -39,7 +39,7 @@ _C2 = (0.03 * 255) ** 2
 
 
 def _half_compute(img: np.ndarray) -> np.ndarray:
-    return freeze(_BOX2.filter_valid(img)[::2, ::2])
+    return derived_key(freeze(_BOX2.filter_valid(img)[::2, ::2]), "ms_ssim-half", img)
 
 
 _half_memo = memoize_images(_half_compute, maxsize=16)
@@ -69,8 +69,8 @@ def ms_ssim_wang(x: np.ndarray, y: np.ndarray) -> float:
     mssim = 0.0
     for lev in range(levels):
         mx, my, sxx, syy, sxy = local_moments(x, y, _G11)
-        cs = (2 * sxy + _C2) / (sxx + syy + _C2)
-        ssim_map = ((2 * mx * my + _C1) * (2 * sxy + _C2)) / ((mx * mx + my * my + _C1) * (sxx + syy + _C2))
+        cs = cs_formula(sxx, syy, sxy, _C2)
+        ssim_map = ssim_formula(mx, my, sxx, syy, sxy, _C1, _C2)
         mcs.append(float(np.mean(cs)))
         mssim = float(np.mean(ssim_map))
         if lev < levels - 1:

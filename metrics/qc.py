@@ -23,15 +23,13 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
-from metrics._structural import local_moments
+from metrics._structural import local_moments, ssim_formula
 from metrics.qy import _C, _G7
 
 
 def _ssim_and_cov(x: np.ndarray, y: np.ndarray, guard: float = 0.0):
     mx, my, sxx, syy, sxy = local_moments(x, y, _G7, exact_near_flat=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = ((2 * mx * my + _C) * (2 * sxy + _C)) / ((mx * mx + my * my + _C) * (sxx + syy + _C) + guard)
-    return m, sxy
+    return ssim_formula(mx, my, sxx, syy, sxy, _C, _C, guard), sxy
 
 
 def cvejic_qc(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:

@@ -35,9 +35,10 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._matlab import OctaveWindow
-from metrics._memo import flat_windows, memoize_images, source_memo
-from metrics._structural import local_moments
+from metrics._memo import _frozen_owner, flat_windows, memoize_images, source_memo
+from metrics._structural import local_moments, ssim_formula
 
 _G7 = OctaveWindow(7, 1.5, renormalize=True)
 _C = 2e-16  # C1 = C2 in Liu's ssim_yang: practically no stabilisation
@@ -63,12 +64,28 @@ def _ssim_yang(x: np.ndarray, y: np.ndarray, exact: bool = False, *, sources: bo
     mx, my, sxx, syy, sxy = (_source_moments if sources else _moments)(x, y)
     if exact:
         fx, fy = flat_windows(x, 7), flat_windows(y, 7)
-        sxx = np.where(fx, 0.0, sxx)
-        syy = np.where(fy, 0.0, syy)
-        sxy = np.where(fx | fy, 0.0, sxy)
+        sxx = np.where(fx, 0.0, sxx) if fx.any() else sxx
+        syy = np.where(fy, 0.0, syy) if fy.any() else syy
+        sxy = np.where(fx | fy, 0.0, sxy) if fx.any() or fy.any() else sxy
+    return ssim_formula(mx, my, sxx, syy, sxy, _C, _C), sxx, syy
+
+
+def _source_side_compute(a: np.ndarray, b: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(SSIM(A,B) >= 0.75, lambda = var_A / (var_A + var_B))``: the part of :func:`qy_map` that depends
+    on the sources only (read-only)."""
+    s_ab, va, vb = _ssim_yang(a, b, exact, sources=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        m = ((2 * mx * my + _C) * (2 * sxy + _C)) / ((mx * mx + my * my + _C) * (sxx + syy + _C))
-    return m, sxx, syy
+        out = s_ab >= 0.75, va / (va + vb)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+# ... and so is that part, for every fused image of a scene (same arrays: no value moves)
+_SOURCE_SIDE = {
+    exact: source_memo(lambda a, b, exact=exact: _source_side_compute(a, b, exact), maxsize=4)
+    for exact in (False, True)
+}
 
 
 def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray, exact: bool = False) -> np.ndarray:
@@ -83,14 +100,17 @@ def qy_map(a: np.ndarray, b: np.ndarray, f: np.ndarray, exact: bool = False) -> 
     real arithmetic gives: zero second moments on flat windows, so lambda is 0/0 (dropped) where both
     sources are flat, exactly 0 or 1 where one is.
     """
-    s_ab, va, vb = _ssim_yang(a, b, exact, sources=True)
+    if _frozen_owner(a) and _frozen_owner(b):
+        similar, lam = _SOURCE_SIDE[bool(exact)](a, b)
+    else:
+        similar, lam = _source_side_compute(a, b, exact)
     s_af, _, _ = _ssim_yang(a, f, exact)
     s_bf, _, _ = _ssim_yang(b, f, exact)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lam = va / (va + vb)
-    similar = s_ab >= 0.75
     # MATLAB multiplies both branches by the 0/1 mask and adds them, so a NaN weight poisons the pixel
     # whichever branch applies (NaN * 0 = NaN); reproduce that, not a np.where.
+    k = kernels("structural")
+    if k is not None:  # the same expression in one compiled pass (same bits)
+        return k.qy_combine(lam, similar, s_af, s_bf, np.empty(s_af.shape))
     with np.errstate(invalid="ignore"):
         q1 = (lam * s_af + (1 - lam) * s_bf) * similar
         q2 = np.maximum(s_af, s_bf) * ~similar

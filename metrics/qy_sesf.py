@@ -33,6 +33,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._memo import memoize_images, source_memo
+from metrics._structural import ssim_formula
 
 _C = 2e-16  # C1 = C2 of Liu's ssim_yang
 _GUARD = 1e-10  # the SESF authors' denominator guard
@@ -76,9 +77,9 @@ def _ssim_yang_guarded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     s1 = xx - mu1_sq
     s2 = yy - mu2_sq
     s12 = _filter2_valid(x * y) - mu1_mu2
-    num = (2 * mu1_mu2 + _C) * (2 * s12 + _C)
-    den = (mu1_sq + mu2_sq + _C) * (s1 + s2 + _C)
-    return num / (den + _GUARD), s1, s2
+    # (2 mu1_mu2 + C)(2 s12 + C) / ((mu1_sq + mu2_sq + C)(s1 + s2 + C) + guard); 2 (mu1 mu2) = (2 mu1) mu2
+    # exactly (doubling is exact), so the shared formula gives this grouping's bits
+    return ssim_formula(mu1, mu2, s1, s2, s12, _C, _C, _GUARD), s1, s2
 
 
 def _source_side_compute(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

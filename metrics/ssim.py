@@ -35,8 +35,8 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow
-from metrics._memo import memoize_images
-from metrics._structural import local_moments
+from metrics._memo import _frozen_owner, memoize_images
+from metrics._structural import local_moments, ssim_formula
 from metrics._variants import register_family
 
 _LIU = "zhengliu6699/imageFusionMetrics @ d6f7f1a0c0a13e7d19bc1e8e4d4f3ad51f439273, ssim_index.m"
@@ -74,7 +74,7 @@ def ssim_map(
     c1 = (k1 * dynamic_range) ** 2
     c2 = (k2 * dynamic_range) ** 2
     mx, my, sxx, syy, sxy = local_moments(x, y, g)
-    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return ssim_formula(mx, my, sxx, syy, sxy, c1, c2)
 
 
 @memoize_images
@@ -101,16 +101,39 @@ def ssim_builtin_emulation(x: np.ndarray, y: np.ndarray, dynamic_range: float) -
     Gaussian sigma 1.5 on an 11x11 support (``imgaussfilt``), replicate padding, same-size map,
     C1 = (0.01 L)^2, C2 = (0.03 L)^2, exponents 1 (so C3 = C2/2 folds into the usual formula); mean of map.
     """
-    g = _G11.g
     c1 = (0.01 * dynamic_range) ** 2
     c2 = (0.03 * dynamic_range) ** 2
-    mx = _gauss_same_replicate(x, g)
-    my = _gauss_same_replicate(y, g)
-    sxx = _gauss_same_replicate(x * x, g) - mx * mx
-    syy = _gauss_same_replicate(y * y, g) - my * my
-    sxy = _gauss_same_replicate(x * y, g) - mx * my
-    m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    return float(np.mean(m))
+    if _frozen_owner(x) and _frozen_owner(y):  # memoised: ssim@tang and ssim@builtin255 share them
+        (mx, sxx), (my, syy) = _replicate_moments(x), _replicate_moments(y)
+        sxy = _replicate_cross(x, y)
+    else:
+        (mx, sxx), (my, syy) = _replicate_moments_compute(x), _replicate_moments_compute(y)
+        sxy = _gauss_same_replicate(x * y, _G11.g) - mx * my
+    return float(np.mean(ssim_formula(mx, my, sxx, syy, sxy, c1, c2)))
+
+
+def _replicate_moments_compute(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One image's ``(mu, sigma^2)`` of :func:`ssim_builtin_emulation` (read-only)."""
+    mu = _gauss_same_replicate(img, _G11.g)
+    out = mu, _gauss_same_replicate(img * img, _G11.g) - mu * mu
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def _replicate_cross_compute(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``sigma_xy`` of two frozen images (read-only; their means from the memo)."""
+    mx, my = _replicate_moments(x)[0], _replicate_moments(y)[0]
+    out = _gauss_same_replicate(x * y, _G11.g) - mx * my
+    out.setflags(write=False)
+    return out
+
+
+# The two emulations (L = 1 and L = 255) of a (fused, source) pair need the same moments, and one image's
+# own half is shared by its pairs (a source's by every fused image of a scene): memoised by content for
+# frozen inputs (same arrays as computed the first time: no value moves).
+_replicate_moments = memoize_images(_replicate_moments_compute, maxsize=5)
+_replicate_cross = memoize_images(_replicate_cross_compute, maxsize=2)
 
 
 def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:

@@ -219,3 +219,138 @@ def test_qp_kernel_on_reference_images(monkeypatch, reference_dir):
             fused = rd(f"{case}_F_{rule}")
             slow, fast = _both_paths(monkeypatch, lambda s=srcs, f=fused: qp_zhao(s, f))
             assert _close(fast, slow), (case, rule, fast, slow)
+
+
+def test_structural_formula_kernels_same_bits(monkeypatch):
+    """The compiled SSIM/cs/Qy-combination passes give the NumPy expressions' very bits (views, zeros,
+    NaN and infinite entries included), and the metrics built on them equal their NumPy path exactly."""
+    from metrics import _structural, qy
+    from metrics._memo import freeze
+
+    rng = np.random.default_rng(14)
+    big = [rng.normal(0, 50, (40, 47)) for _ in range(5)]
+    mx, my, sxx, syy, sxy = (b[3:-2, 1:-4] for b in big)  # non-contiguous views, as local_moments gives
+    sxx[0, :4] = 0.0
+    syy[0, :4] = 0.0
+    sxy[0, :3] = 0.0
+    mx[1, :2] = np.nan
+    sxx[2, 0] = -syy[2, 0] - 1e-4  # a zero denominator: inf / nan as NumPy gives
+    k = _jit.kernels("structural")
+    for c1, c2, guard in ((2e-16, 2e-16, 0.0), (6.5025, 58.5225, 0.0), (2e-16, 2e-16, 1e-10)):
+        got = _structural.ssim_formula(mx, my, sxx, syy, sxy, c1, c2, guard)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+        want = _structural.ssim_formula(mx, my, sxx, syy, sxy, c1, c2, guard)
+        cs_want = _structural.cs_formula(sxx, syy, sxy, c2)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(_structural.cs_formula(sxx, syy, sxy, c2), cs_want)
+    lam = np.where(rng.random(mx.shape) < 0.1, np.nan, rng.random(mx.shape))
+    sim = rng.random(mx.shape) < 0.5
+    s_af, s_bf = rng.random(mx.shape), rng.random(mx.shape)
+    s_af[0, 0] = np.nan
+    s_bf[1, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        want = (lam * s_af + (1 - lam) * s_bf) * sim + np.maximum(s_af, s_bf) * ~sim
+    np.testing.assert_array_equal(k.qy_combine(lam, sim, s_af, s_bf, np.empty(mx.shape)), want)
+    srcs, fused = _scene(15)
+    srcs[1][20:30, 20:35] = 200.0  # flat in both sources somewhere (NaN weights)
+    srcs[0][20:30, 20:35] = 120.0
+    a, b, f = (freeze(x) for x in (*srcs, fused))
+    for exact in (False, True):
+        got = qy.qy_map(a, b, f, exact)
+        monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+        want = qy.qy_map(*(np.array(x) for x in (a, b, f)), exact)  # writable copies: no memo
+        monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+        np.testing.assert_array_equal(got, want)
+
+
+def test_flat_windows_kernel_equals_morphology():
+    """The one-pass flat-window map equals the dilation == erosion map for every window size."""
+    from metrics._memo import _flat_windows, _flat_windows_morph
+
+    rng = np.random.default_rng(16)
+    srcs, fused = _scene(17, shape=(41, 53))
+    images = [*srcs, fused, rng.integers(0, 2, (23, 31)).astype(float), np.full((9, 12), 3.0)]
+    images += [rng.integers(0, 3, (5, 6)).astype(float), np.repeat(rng.random((4, 30)), 8, axis=0)]
+    for img in images:
+        for k in range(1, min(img.shape) + 1):
+            got = _flat_windows(img, k)
+            assert got.dtype == bool
+            np.testing.assert_array_equal(got, _flat_windows_morph(img, k), err_msg=f"{img.shape} k={k}")
+
+
+def test_matlab_round_kernel_same_bits(monkeypatch):
+    """MATLAB round compiled: the NumPy path's bits (halves, the largest double below 0.5, signed zeros,
+    inf, NaN); normalize1 of a frozen image is memoised, read-only and equal to the plain computation."""
+    from metrics._matlab import matlab_round, normalize1
+    from metrics._memo import freeze
+
+    rng = np.random.default_rng(18)
+    special = [0.49999999999999994, -0.49999999999999994, -0.0, 0.0, np.inf, -np.inf, np.nan, 2.5, -2.5]
+    x = np.concatenate([rng.normal(0, 300, 20000), np.arange(-300, 300) + 0.5, special, [1.5] * 6])
+    x = x.reshape(-1, 7)
+    got = matlab_round(x)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    want = matlab_round(x)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    img = freeze(rng.random((90, 70)) * 200)
+    a, b = normalize1(img), normalize1(img)
+    assert a is b and not a.flags.writeable
+    np.testing.assert_array_equal(a, normalize1(np.array(img)))
+
+
+def test_vif_clamp_kernel_same_bits(monkeypatch):
+    """VIF's clamps compiled: the NumPy path's bits on every branch (negative, tiny and NaN moments)."""
+    from metrics import _vif_stats
+
+    rng = np.random.default_rng(19)
+    shape = (60, 70)
+    s1, s2 = rng.normal(0, 1, shape) * 10.0 ** rng.integers(-14, 3, shape), rng.normal(0, 5, shape)
+    s12 = rng.normal(0, 3, shape)
+    s2[:5] = rng.uniform(-1e-9, 1e-9, (5, 70))
+    s1[10, :5] = np.nan
+    s12[11, :5] = 0.0
+    got = _vif_stats._clamp(s1, s2, s12)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    want = _vif_stats._clamp(s1.copy(), s2.copy(), s12.copy())
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fmi_kernel_edge_lookup_table_same_bits():
+    """Pairs of 0/1 windows looked up by pattern (one table shared by every scene) give the per-window
+    sums computed directly, bit for bit (2 and 3 sources, copied regions: the F-window quirk)."""
+    k = _jit.kernels("fmi")
+    rng = np.random.default_rng(21)
+    lut = np.full((512, 512), np.nan)
+    fe = FEATURES["edge"]
+    for seed, n in ((0, 2), (1, 3), (2, 2)):
+        srcs, fused = _scene(22 + seed, shape=(45, 77), n=n)
+        label = rng.integers(0, n, size=(6, 10)).repeat(8, axis=0).repeat(8, axis=1)[:45, :77]
+        for ff in (fe(fused), fe(np.choose(label, srcs))):
+            feats = np.stack([fe(s) for s in srcs])
+            want = k.fmi_totals(feats, ff)
+            for _ in range(2):  # filling the table, then reading it
+                np.testing.assert_array_equal(k.fmi_totals(feats, ff, lut), want)
+    assert np.isfinite(lut).sum() > 100
+    lut_other = np.full((512, 512), np.nan)  # a non-binary map leaves the table alone and computes
+    srcs, fused = _scene(30)
+    np.testing.assert_array_equal(
+        k.fmi_totals(np.stack(srcs), fused, lut_other), k.fmi_totals(np.stack(srcs), fused)
+    )
+    assert np.isnan(lut_other).all()
+
+
+def test_ssim_builtin_emulation_memo_same_value():
+    """The memoised moments of the built-in SSIM emulation (frozen inputs; shared by L = 1 and L = 255)
+    give the value of the plain computation."""
+    from metrics._memo import freeze
+    from metrics.ssim import _replicate_cross, ssim_builtin_emulation
+
+    srcs, fused = _scene(31)
+    a, f = freeze(srcs[0]), freeze(fused)
+    for dyn in (1.0, 255.0):
+        assert ssim_builtin_emulation(f, a, dyn) == ssim_builtin_emulation(np.array(f), np.array(a), dyn)
+    assert len(_replicate_cross.cache) >= 1
