@@ -1,4 +1,4 @@
-"""Source-side memos of qe@liu2020 (and the other metrics of the issue-15 qp4 share) change no bit.
+"""Source-side memos of qe@liu2020 (and of qy@liu2020 and qcb) change no bit.
 
 Every fused image of a scene after the first reuses the sources' work from a content-keyed memo; the
 value must be exactly what the inline computation gives, for frozen and writable inputs, N = 2 and 3.
