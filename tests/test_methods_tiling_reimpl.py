@@ -99,3 +99,49 @@ def test_bad_tile_is_rejected(method):
     srcs = [rng.random((40, 50)).astype(np.float32) for _ in range(2)]
     with pytest.raises(ValueError, match="tile"):
         get_method(method).fuse(srcs, device="cpu", tile=-3)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_sff_geometry_is_needed(data_dir, monkeypatch):
+    """In float64 the tiled probability equals the whole-image one to 1e-12; one context cell less
+    before or after the core changes it (the streams' 7-pixel conv reach, the 4-cell FC and pool)."""
+    import copy
+
+    import methods.sff as sff_mod
+    from methods._reimpl import get_model
+
+    model = copy.deepcopy(get_model("sff", None, "cpu")).double()
+    assert sff_mod.tile_geometry(model) == (8, 1, 7)
+    a, b = (g.astype(np.float64) for g in _crop_pair(data_dir, False))
+    whole = sff_mod.focus_probability(model, a, b, "cpu")
+    np.testing.assert_allclose(
+        sff_mod.focus_probability_tiled(model, a, b, "cpu", 40), whole, rtol=0, atol=1e-12
+    )
+    real = sff_mod.tile_geometry
+    for lead, tail in ((0, 7), (1, 6)):
+        monkeypatch.setattr(sff_mod, "tile_geometry", lambda m, lead=lead, tail=tail: (8, lead, tail))
+        short = sff_mod.focus_probability_tiled(model, a, b, "cpu", 40)
+        assert np.max(np.abs(short - whole)) > 1e-9, (lead, tail)
+    monkeypatch.setattr(sff_mod, "tile_geometry", real)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_strips_equal_whole_blend(data_dir, monkeypatch):
+    """The strip blend used above 8 MP (forced here, 32-row strips) agrees with the whole-image blend
+    within one grey level. Not bit-identical: the strips' box sums round differently, and msrsf
+    truncates exact integer levels (measured when written: msrsf 98.7 % identical, max 1; sff 100 %)."""
+    import methods.sesf as sesf_mod
+    import methods.sff as sff_mod
+    from bench.registry import get_method
+
+    srcs = _crop_pair(data_dir, True)
+    whole = {m: get_method(m).fuse(srcs, device="cpu", tile=0) for m in ("msrsf", "sff")}
+    monkeypatch.setattr(sesf_mod, "STRIP_PIXELS", 0)
+    monkeypatch.setattr(sff_mod, "STRIP_PIXELS", 0)
+    for m in ("msrsf", "sff"):
+        tiled = get_method(m).fuse(srcs, device="cpu", tile=32)
+        worst, identical = _agreement(whole[m].image, tiled.image)
+        assert worst <= 1 and identical >= 0.95, (m, worst, identical)
+        np.testing.assert_allclose(tiled.decision_map, whole[m].decision_map, rtol=0, atol=1e-6)
+        if m == "sff":  # float blend: no truncation
+            np.testing.assert_allclose(tiled.image, whole[m].image, rtol=0, atol=1e-6)
