@@ -94,3 +94,24 @@ class MSRSFNet(nn.Module):
             e = gradient_energy(m, sum_channels=True)
             acc = e if acc is None else acc.add_(e)
         return acc
+
+def _radius(conv: nn.Conv2d) -> int:
+    """Reach of a 'same' convolution (pixels on each side): ``dilation * (k - 1) / 2``, checked against
+    its padding (a convolution that shrinks or shifts its input has no fixed reach here)."""
+    reach = [d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation, strict=True)]
+    if list(conv.padding) != reach or list(conv.stride) != [1, 1]:
+        raise ValueError(f"Expected a stride-1 'same' convolution, got {conv}")
+    return max(reach)
+
+
+def encoder_halo(net: MSRSFNet) -> int:
+    """Receptive-field radius of :meth:`MSRSFNet.encode` (pixels), from its layers.
+
+    Head conv, then per block the longer of the two parallel paths at each stage (s1 | p1, then
+    s2 | p2 on their concatenation) and the 1x1 fusion; the residual adds nothing. C=16, 4 blocks:
+    1 + 4 * (2 + 2 + 0) = 17.
+    """
+    halo = _radius(net.head)
+    for b in net.blocks:
+        halo += max(_radius(b.s1), _radius(b.p1)) + max(_radius(b.s2), _radius(b.p2)) + _radius(b.fuse)
+    return halo

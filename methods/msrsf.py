@@ -101,8 +101,55 @@ def _pair(a: np.ndarray, b: np.ndarray, model, device: str) -> tuple[np.ndarray,
     return decide_and_blend(la, lb, d0)
 
 
+#: ``tile="auto"`` runs the encoder on tiles above this many pixels (untiled: ~1.9 GB per megapixel)
+AUTO_TILE_PIXELS = 2_000_000
+
+
+def sf_tiled(gray: np.ndarray, model, device: str, size: int) -> np.ndarray:
+    """The encoder's SF map (HxW float64) of one gray image on overlapping tiles of core ``size``.
+
+    Each tile carries the exact receptive field of what it computes: the encoder's
+    (:func:`methods._msrsf_net.encoder_halo`), the gradient's (1) and the SF window's (``SF_RADIUS``);
+    the core of a tile is then the whole-image value up to float rounding.
+    """
+    import torch
+
+    from methods._msrsf_net import encoder_halo
+    from methods._sesf_net import spatial_frequency
+    from methods._sesf_pipeline import SF_RADIUS
+    from methods._tiling import plan, progress
+
+    h, w = gray.shape
+    x = torch.from_numpy(gray[None, None]).to(device)
+    out = np.empty((h, w), np.float64)
+    halo = encoder_halo(model) + 1 + SF_RADIUS
+    with torch.inference_mode():
+        for t in progress(plan(h, w, size, halo), "msrsf network"):
+            sf = spatial_frequency(model.encode(x[..., t.outer[0], t.outer[1]]), SF_RADIUS)
+            out[t.core] = sf[0, 0, t.inner[0], t.inner[1]].cpu().numpy()
+            del sf
+    return out
+
+
+def _pair_tiled(a: np.ndarray, b: np.ndarray, model, device: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pair` with the encoder + SF on tiles of core ``size``; above ``sesf.STRIP_PIXELS`` the
+    guided-filter blend runs by strips of ``size`` rows (the consistency check sees the whole map)."""
+    from methods._sesf_pipeline import decide_and_blend, network_gray, sf_decision, to_levels
+    from methods.sesf import STRIP_PIXELS
+
+    la, lb = to_levels(a), to_levels(b)
+    d0 = sf_decision(
+        sf_tiled(network_gray(la), model, device, size), sf_tiled(network_gray(lb), model, device, size)
+    )
+    h, w = d0.shape
+    return decide_and_blend(la, lb, d0, strip_rows=size if h * w > STRIP_PIXELS else 0)
+
+
 def msrsf(
-    images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None
+    images: Sequence[np.ndarray],
+    device: str = "cpu",
+    weights: str | None = None,
+    tile: int | str | None = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse N >= 2 images with MSR-SF (serially for N > 2).
 
@@ -114,6 +161,10 @@ def msrsf(
         Torch device.
     weights : str, optional
         Path of other weights (default: the committed ``methods/weights/msrsf.pt``).
+    tile : "auto", 0 or int
+        Run the encoder and the SF on exact overlapping tiles of this core size (0 = whole image;
+        ``auto``: 1024-pixel tiles above 2 MP); above 8 MP the guided-filter blend also runs by strips.
+        Equal to the untiled result up to float rounding (SF near-ties).
 
     Returns
     -------
@@ -123,10 +174,13 @@ def msrsf(
     imgs = check_sources(images, "msrsf")
     if min(imgs[0].shape[:2]) < 10:
         raise ValueError(f"msrsf: expected images of at least 10 pixels a side, got {imgs[0].shape[:2]}")
+    from methods._tiling import resolve_tile
+
+    size = resolve_tile(tile, *imgs[0].shape[:2], AUTO_TILE_PIXELS)
     model = get_model("msrsf", weights, device)
     fused, d = imgs[0], None
     for nxt in imgs[1:]:
-        fused, d = _pair(fused, nxt, model, device)
+        fused, d = _pair_tiled(fused, nxt, model, device, size) if size else _pair(fused, nxt, model, device)
     return fused, d
 
 
@@ -142,10 +196,18 @@ def msrsf(
         n_image_rule="serial: fuse(fuse(1, 2), 3) ...",
         device_aware=True,
         version=method_version("2"),  # 2: decision map = index of the chosen source (0 = A)
-        notes=NOTES,
+        notes=NOTES + " Big images: encoder + SF on exact overlapping tiles (tile='auto': 1024-pixel "
+        "tiles above 2 MP, 0 = off; halo = receptive field 17 + gradient 1 + SF window 5), guided-filter "
+        "blend by strips above 8 MP.",
+        params=(("tile", "auto"),),
     )
 )
-def fuse(images: Sequence[np.ndarray], device: str = "cpu", weights: str | None = None) -> FusionResult:
-    img, d = msrsf(images, device=device, weights=weights)
+def fuse(
+    images: Sequence[np.ndarray],
+    device: str = "cpu",
+    weights: str | None = None,
+    tile: int | str | None = "auto",
+) -> FusionResult:
+    img, d = msrsf(images, device=device, weights=weights, tile=tile)
     # decision-map convention (FusionResult): index of the chosen source, d is True where A is taken
     return FusionResult(img, decision_map=(1.0 - d.astype(np.float32)) if len(images) == 2 else None)
