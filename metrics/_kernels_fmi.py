@@ -75,7 +75,7 @@ _CODE = _IDX + 1  # binary maps: F pattern * 512 + X pattern of the lane (-1: no
 _ROWS = _CODE + 1
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _side_raw(m, y, x0, n, sb):
     """Raw 3x3 windows of ``m`` at row ``y``, columns ``x0 .. x0 + n - 1``, column-major."""
     for j in range(n):
@@ -84,7 +84,7 @@ def _side_raw(m, y, x0, n, sb):
                 sb[_u((_R + cc * 3 + rr) * _B + j)] = m[_u(y + rr), _u(x0 + j + cc)]
 
 
-@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always", _nrt=False)
 def _norm_lane(sb, j):
     """Min-max normalise lane ``j``'s raw window into rows ``_N`` (a constant window -> ones)."""
     mx = sb[_u(_R * _B + j)]
@@ -99,14 +99,14 @@ def _norm_lane(sb, j):
         sb[_u((_N + i) * _B + j)] = 1.0 if span == 0 else d
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _norm(n, sb):
     """Only the normalised windows (what the equality test of a later source needs, see ``_equal``)."""
     for j in range(n):
         _norm_lane(sb, j)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _side(n, sb):
     """Normalise the raw windows (constant -> ones), then pdf, cdf, centred pdf, SD and entropy."""
     for j in range(n):
@@ -146,7 +146,7 @@ def _side(n, sb):
         sb[_u(_H * _B + j)] = h
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _equal(n, fb, xb, pb):
     """Exact match of the source's raw window with the F window (raw, or normalised once an earlier
     source did not match: the reference code's in-place quirk). Returns the number of non-matches."""
@@ -164,7 +164,7 @@ def _equal(n, fb, xb, pb):
     return todo
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _prepare(n, fb, xb, pb):
     """c, the bound (upper for c >= 0), X's pdf reversed for the lower bound, and its cdf."""
     for j in range(n):
@@ -190,7 +190,7 @@ def _prepare(n, fb, xb, pb):
             pb[_u((_CX + i) * _B + j)] = acc
 
 
-@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always", _nrt=False)
 def _ends(n, sb, s_cdf, s_p, s_lp, a0, ob, o_cdf, o_p, o_lp, strict, pb, k0):
     """Cells of the intervals that end at breakpoints ``a0 .. a0 + 3`` of one sorted cdf (S) against the
     other (O): cell ``(a, #{b: O_b < S_a})`` (``<=`` unless ``strict``: X before F on ties). Four
@@ -256,7 +256,7 @@ def _ends(n, sb, s_cdf, s_p, s_lp, a0, ob, o_cdf, o_p, o_lp, strict, pb, k0):
         pb[_u((_CL + k0 + 3) * _B + j)] = sb[_u((s_lp + a0 + 3) * _B + j)] + l3
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _cells(n, fb, pb):
     """The bound's 17 cells: mass, covariance weight, independence product and its log."""
     for a0 in (0, 4):  # cells ending at F's breakpoints: (a, #{b: X_b < F_a})
@@ -272,7 +272,7 @@ def _cells(n, fb, pb):
         pb[_u((_CL + k) * _B + j)] = fb[_u((_LP + _L - 1) * _B + j)] + pb[_u((_LPX + _L - 1) * _B + j)]
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _pair(n, fb, xb, pb):
     """``fmi_XF`` of every lane from its cells (into row ``_VAL``)."""
     for j in range(n):
@@ -325,7 +325,7 @@ def _pair(n, fb, xb, pb):
         pb[_u(_VAL * _B + j)] = 0.0 if (pb[_u(_ZERO * _B + j)] != 0) | (mi == 0) else q
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _compact(n, fb, xb, pb, fc):
     """Move the lanes that did not match exactly to the front: the source's raw windows in place, the
     F side into ``fc`` (``fb`` stays whole for the next source). Returns their number."""
@@ -341,7 +341,7 @@ def _compact(n, fb, xb, pb, fc):
     return t
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _accumulate(n, t, pb):
     """Add this source's fmi_XF to every lane's total: 1 for an exact match, else the computed value
     (lane j itself when ``t == n``, else compacted lane ``t`` for block lane ``_IDX[t]``)."""
@@ -358,7 +358,7 @@ def _accumulate(n, t, pb):
             pb[_u(_ACC * _B + j)] += pb[_u(_VAL * _B + i)]
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _codes(n, fb, xb, pb):
     """Each lane's pair of 0/1 windows as ``F pattern * 512 + X pattern`` (bit i: element i of the raw
     window is 1) into row ``_CODE``, -1 where a window holds another value. Returns True when every lane
@@ -380,7 +380,7 @@ def _codes(n, fb, xb, pb):
     return all_ok
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _totals(feats, fused, out, fb, xb, pb, fc, lut):
     """The loop of :func:`fmi_totals` over blocks of windows; compiled without numba's reference
     counting (``_nrt=False``): nothing here allocates.
@@ -446,7 +446,7 @@ def _totals(feats, fused, out, fb, xb, pb, fc, lut):
     return out
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def edge_thin(bx, by, b, cutoff, out):
     """MATLAB ``edge``'s Sobel thinning (see :func:`metrics._fmi_features.feature_edge`) into ``out``:
     the same comparisons as its NumPy path, per pixel (a neighbour outside the image counts as satisfied)."""

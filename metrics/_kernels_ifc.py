@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def correlate_taps(pad, dy, dx, w, out):
     """``out[y, x] = sum_t pad[y + dy[t], x + dx[t]] * w[t]``, added in tap order starting from 0.0."""
     rows, cols = out.shape
@@ -30,7 +30,7 @@ def correlate_taps(pad, dy, dx, w, out):
                 orow[x] += prow[x] * wt
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def block_box_sums(img, r, step, out):
     """Sums over (2r+1)^2 windows centred on rows/cols 1, 1 + step, ... of ``img`` mirrored about its edge
     pixels (OpenCV's BORDER_REFLECT_101; needs ``r < min(img.shape)``), in the order of OpenCV's

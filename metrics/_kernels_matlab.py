@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def round_half_away(x, out):
     """``out = matlab_round(x)`` for 1-D float64 arrays (inf and NaN kept, signed zero kept)."""
     for i in range(x.size):

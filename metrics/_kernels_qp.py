@@ -49,7 +49,7 @@ _FAST_EXP_LIMIT = 20.0  # |v| <= 20: k in [-29, 29]; other values (and NaN) are 
 _C = tuple(1.0 / math.factorial(n) for n in range(14))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _exp_rows(v, out):
     """``out = exp(v)`` element-wise for a 1-D float64 array (vectorised; libm outside |v| <= 20)."""
     n = v.shape[0]
@@ -79,7 +79,7 @@ def _exp_rows(v, out):
             out[i] = math.exp(v[i])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def phase_congruency(eo, t, cos_a, sin_a, acc, start, finish, norient, pc, big_m, small_m):
     """Liu's phase congruency and moments from the filter responses of a group of orientations.
 
@@ -198,7 +198,7 @@ def phase_congruency(eo, t, cos_a, sin_a, acc, start, finish, norient, pc, big_m
             small_m[y, x] = (cy2 + cx2 - denom) / 2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def correlation_update(first, result, sxf, mu, mu_f, sigma_sq, sff, mask, c):
     """One source map's masked correlation term, folded into ``result`` (in place).
 
@@ -222,7 +222,7 @@ def correlation_update(first, result, sxf, mu, mu_f, sigma_sq, sff, mask, c):
                     result[y, x] = v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def spectrum_products(imagefft, log_gabor, spread, out):
     """``out[s] = imagefft .* (log_gabor[s] .* spread)`` for every scale ``s`` (one orientation's filters
     formed and applied as MATLAB does, in one pass: the same products, bit for bit, as NumPy's)."""
@@ -236,7 +236,7 @@ def spectrum_products(imagefft, log_gabor, spread, out):
                 out[s, y, x] = complex(z.real * f, z.imag * f)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def squared_magnitudes(z, out):
     """``out = real(z)^2 + imag(z)^2`` (2-D), i.e. ``abs(z).^2`` to an ulp."""
     rows, cols = z.shape

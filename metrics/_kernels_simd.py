@@ -59,7 +59,7 @@ _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 
 
-@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always", _nrt=False)
 def _log(x):
     """Natural log of a positive normal double (or +inf / nan), below 1 ulp (fdlibm's algorithm).
 
@@ -79,14 +79,14 @@ def _log(x):
     return out if x < np.inf else x
 
 
-@njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always", _nrt=False)
 def _logs(buf, start, count):
     """``buf[start:start + count] = log(buf[start:start + count])`` in one vectorised loop."""
     for t in range(count):
         buf[_u(start + t)] = _log(buf[_u(start + t)])
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _logs_array(buf):
     """In-place log of a 1-D array (for tests)."""
     _logs(buf, 0, buf.size)

@@ -34,7 +34,7 @@ def _fma(typingctx, a, b, c):
     return sig, codegen
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def exact_at(img, rows, cols, ps, qs, taps):
     """``out[k] = sum over taps t of fma(taps[t], img[rows[k] + ps[t], cols[k] + qs[t]], .)`` from 0."""
     out = np.empty(rows.size)
@@ -48,7 +48,7 @@ def exact_at(img, rows, cols, ps, qs, taps):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def ssim_map(mx, my, sxx, syy, sxy, c1, c2, guard, out):
     """``out = ((2 mx my + c1)(2 sxy + c2)) / ((mx^2 + my^2 + c1)(sxx + syy + c2) [+ guard])``, the
     NumPy grouping ``((2 * mx) * my + c1)``; ``guard`` is added only when it is not 0."""
@@ -64,7 +64,7 @@ def ssim_map(mx, my, sxx, syy, sxy, c1, c2, guard, out):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def cs_map(sxx, syy, sxy, c2, out):
     """``out = (2 sxy + c2) / (sxx + syy + c2)`` (MS-SSIM's contrast-structure term)."""
     for i in range(out.shape[0]):
@@ -73,7 +73,7 @@ def cs_map(sxx, syy, sxy, c2, out):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def qy_combine(lam, similar, s_af, s_bf, out):
     """Yang's ``(lam s_af + (1 - lam) s_bf) * similar + max(s_af, s_bf) * ~similar`` as NumPy computes it
     (a NaN weight poisons the pixel whichever branch applies; ``np.maximum`` propagates NaN)."""
@@ -90,7 +90,7 @@ def qy_combine(lam, similar, s_af, s_bf, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def flat_windows(img, k, out):
     """``out[r, c]`` = the k x k window of ``img`` with top-left corner (r, c) is exactly constant.
 
@@ -122,7 +122,7 @@ def flat_windows(img, k, out):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def vif_clamp(s1, s2, s12, tol, g, sv, s1c):
     """The clamps of ``vifp_mscale.m`` element by element (see :func:`metrics._vif_stats._clamp`): the
     same comparisons and operations, so the same bits; ``g``, ``sv`` and the clamped ``s1`` into the
