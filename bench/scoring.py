@@ -1,8 +1,17 @@
-"""Score one fused image with a list of metrics under a protocol; failures become NaN + message."""
+"""Score one fused image with a list of metrics under a protocol; failures become NaN + message.
+
+With ``jobs > 1`` the metrics run in a pool of threads (``bench score --jobs``): the heavy metric code
+releases the GIL (NumPy, OpenCV, numba kernels compiled ``nogil``), so one image's metrics use every
+core. Metrics are grouped by family (variants of one definition share memoised work and run one after
+the other in one thread), the groups start costliest first (``MetricInfo.cost``), and the scores come
+back in the order asked for. Values do not depend on ``jobs``: every metric is the same pure function of
+the same read-only arrays, and the content-keyed memos hand every thread the same arrays.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +38,13 @@ def score_one(metric_id: str, sources, fused, reference=None, *, decision_map=No
     ``decision_map`` and ``focus_maps`` (float arrays in [0, 1], not protocol-prepared) go to metrics with
     ``MetricInfo.needs_decision_map`` only.
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _score(metric_id, sources, fused, reference, decision_map, focus_maps)
+
+
+def _score(metric_id, sources, fused, reference, decision_map=None, focus_maps=None) -> Score:
+    """:func:`score_one` without its warning filter (the caller installs it: thread pools do it once)."""
     metric = get_metric(metric_id)
     if metric.info.needs_reference and reference is None and not metric.info.needs_decision_map:
         return Score(metric_id, math.nan, "error", "needs a ground-truth reference and none was given")
@@ -38,14 +54,20 @@ def score_one(metric_id: str, sources, fused, reference=None, *, decision_map=No
             return Score(metric_id, math.nan, "error", "needs a decision map and ground-truth focus maps")
         extra = {"decision_map": decision_map, "focus_maps": focus_maps}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            value = metric.call(sources, fused, reference, **extra)
+        value = metric.call(sources, fused, reference, **extra)
     except Exception as exc:  # a failing metric is an error row, the run goes on
         from bench.errors import one_line
 
         return Score(metric_id, math.nan, "error", one_line(exc))
     return Score(metric_id, value, "ok", "" if math.isfinite(value) else "metric returned NaN")
+
+
+def default_jobs() -> int:
+    """Threads for one image's metrics: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def score_images(
@@ -55,10 +77,62 @@ def score_images(
     *,
     protocol: str = "standard",
     reference: np.ndarray | None = None,
+    jobs: int = 1,
 ) -> list[Score]:
-    """Score ``fused`` (float32 [0, 1]) against ``sources`` with every metric in ``metric_ids``."""
+    """Score ``fused`` (float32 [0, 1]) against ``sources`` with every metric in ``metric_ids``.
+
+    ``jobs`` threads share the work (see the module docstring); the result is in ``metric_ids`` order and
+    the same for any ``jobs``.
+    """
     prepped = prepare([*sources, fused] + ([reference] if reference is not None else []), protocol)
     src = prepped[: len(sources)]
     fus = prepped[len(sources)]
     ref = prepped[len(sources) + 1] if reference is not None else None
-    return [score_one(m, src, fus, ref) for m in metric_ids]
+    return score_prepared(src, fus, ref, metric_ids, jobs=jobs)
+
+
+def score_prepared(src, fus, ref, metric_ids: Sequence[str], *, jobs: int = 1) -> list[Score]:
+    """:func:`score_images` on protocol-prepared (read-only float64) arrays."""
+    groups = _groups(metric_ids)
+    jobs = min(int(jobs), len(groups))
+    with warnings.catch_warnings():  # once for all threads (catch_warnings is not thread-safe)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if jobs <= 1:
+            return [_score(m, src, fus, ref) for m in metric_ids]
+        return _score_threads(groups, metric_ids, src, fus, ref, jobs)
+
+
+def _groups(metric_ids: Sequence[str]) -> list[list[str]]:
+    """``metric_ids`` grouped by family (first-seen order inside a group), costliest group first."""
+    from metrics.suites import metric_family
+
+    by_family: dict[str, list[str]] = {}
+    for m in dict.fromkeys(metric_ids):
+        by_family.setdefault(metric_family(m), []).append(m)
+    groups = list(by_family.values())
+    groups.sort(key=lambda g: -sum(get_metric(m).info.cost for m in g))  # stable: ties keep their order
+    return groups
+
+
+def _score_threads(groups, metric_ids, src, fus, ref, jobs: int) -> list[Score]:
+    """Score the groups in ``jobs`` threads, each taking the next group when it is free."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending = list(reversed(groups))  # pop() takes the costliest first
+    lock = threading.Lock()
+    done: dict[str, Score] = {}
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                group = pending.pop()
+            for m in group:
+                done[m] = _score(m, src, fus, ref)
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="score") as pool:
+        for fut in [pool.submit(worker) for _ in range(jobs)]:
+            fut.result()
+    return [done[m] for m in metric_ids]

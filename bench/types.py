@@ -154,6 +154,10 @@ class MetricInfo:
     family : str
         Metric family for rank aggregates (a definition computed under several ids counts once);
         "" means the default of ``metrics.suites.metric_family``.
+    cost : float
+        Rough CPU cost of one call on a 520x520 pair, in units of the 5x5 uniform-filter pass
+        (``benchmarks/metrics_speed.py``). It only orders parallel scoring (``bench score --jobs``: the
+        costliest families start first); no effect on any value.
     """
 
     id: str
@@ -170,6 +174,7 @@ class MetricInfo:
     ideal: float | None = None
     needs_decision_map: bool = False
     family: str = ""
+    cost: float = 1.0
 
 
 @dataclass(frozen=True)

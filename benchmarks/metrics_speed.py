@@ -213,6 +213,21 @@ def time_scene_pass(fns, sources, fused, repeats: int = 3, per_metric: list | No
     return statistics.median(cpus)
 
 
+def time_threaded_pass(ids: list[str], sources, fused, jobs: int, repeats: int = 3) -> tuple[float, float]:
+    """(median wall, median CPU) of one pass of ``ids`` over fresh inputs in ``jobs`` threads, scheduled as
+    ``bench score --jobs`` does (:func:`bench.scoring.score_prepared`)."""
+    from bench.scoring import score_prepared
+
+    walls, cpus = [], []
+    for _ in range(repeats):
+        srcs, fus = _split(fresh([*sources, fused]))
+        w0, c0 = time.perf_counter(), time.process_time()
+        score_prepared(srcs, fus, None, ids, jobs=jobs)
+        cpus.append(time.process_time() - c0)
+        walls.append(time.perf_counter() - w0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--metrics", default="all", help="ids or globs (default: all)")
@@ -221,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compile-cost", action="store_true", help="also time numba compile vs cache load")
     ap.add_argument(
         "--in-pass", action="store_true", help="also each metric's CPU inside the two passes (shared work)"
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=0,
+        help="also time the pass in N threads as `bench score --jobs N` runs it (wall and CPU; 0: skip)",
     )
     args = ap.parse_args(argv)
     u0 = measure_unit()
@@ -293,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     scene_pass = time_scene_pass(fns, sources, fused, per_metric=in_scene)
     for row, a, b in zip(rows, in_pass, in_scene, strict=True):
         row["in_pass_cpu_s"], row["in_scene_pass_cpu_s"] = a, b
+    ids = [r["metric"] for r in rows]
+    threaded = time_threaded_pass(ids, sources, fused, args.jobs) if args.jobs else None
     u1 = measure_unit()
     unit = (u0["cpu_s"] + u1["cpu_s"]) / 2
     print(
@@ -308,6 +329,13 @@ def main(argv: list[str] | None = None) -> int:
         f"# the same pass on a new fused image of sources seen before (a run's later images of a scene, "
         f"published/external images): CPU median {scene_pass:.3f} s = {scene_pass / unit:.0f} units"
     )
+    if threaded is not None:
+        wall, cpu = threaded
+        print(
+            f"# the first pass in {args.jobs} threads (bench score --jobs {args.jobs}; fresh inputs): wall "
+            f"median {wall:.3f} s = {wall / unit:.0f} units, CPU {cpu:.3f} s = {cpu / unit:.0f} units "
+            f"(load {os.getloadavg()[0]:.1f}: wall means something only on an idle machine)"
+        )
     if args.in_pass:
         print("# inside the passes (units): metric, pass with fresh sources, with known sources, share of it")
         order = sorted(range(len(rows)), key=lambda k: -in_scene[k])
@@ -332,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                     "sum_cpu_s": total_cpu,
                     "together_cpu_s": together,
                     "scene_pass_cpu_s": scene_pass,
+                    "threaded_pass": None if threaded is None else {
+                        "jobs": args.jobs, "wall_s": threaded[0], "cpu_s": threaded[1]
+                    },
                     "unit_cpu_s": unit,
                 },
                 indent=1,

@@ -181,36 +181,58 @@ def memoize_images(
     limit = max_bytes if budget is None else budget.limit
     _ALL_MEMOS.append((cache, seen, sizes))
 
+    inflight: dict = {}  # key -> Event of the thread computing it (threads asking for it wait)
+
+    def lookup(key):
+        """(hit, value) under the lock; the LRU and the budget learn of the use."""
+        if key in cache:
+            cache.move_to_end(key)
+            if budget is not None:
+                budget.touch(cache, key)
+            return True, cache[key]
+        return False, None
+
     @functools.wraps(fn)
     def wrapper(*arrays: np.ndarray):
         key = tuple(array_key(a) for a in arrays)
         with lock:
-            if key in cache:
-                cache.move_to_end(key)
-                val = cache[key]
-                if budget is not None:
-                    budget.touch(cache, key)
+            hit, val = lookup(key)
+            if hit:
                 return val
             if on_repeat and key not in seen:
                 seen[key] = None
                 while len(seen) > 4 * maxsize:
                     seen.popitem(last=False)
                 return None
-        val = fn(*arrays)
-        size = nbytes(val) if limit is not None and nbytes is not None else 0
-        if limit is not None and size > limit:
+            busy = inflight.get(key)
+            if busy is None:
+                inflight[key] = threading.Event()
+        if busy is not None:  # another thread is computing it (threaded scoring): wait, then take it
+            busy.wait()
+            with lock:
+                hit, val = lookup(key)
+            if hit:
+                return val
+            return fn(*arrays)  # it failed there or was too large to keep: compute here
+        try:
+            val = fn(*arrays)
+            size = nbytes(val) if limit is not None and nbytes is not None else 0
+            if limit is not None and size > limit:
+                return val
+            with lock:
+                cache[key] = val
+                sizes[key] = size
+                while len(cache) > maxsize or (max_bytes is not None and sum(sizes.values()) > max_bytes):
+                    old, _ = cache.popitem(last=False)
+                    sizes.pop(old, None)
+                    if budget is not None:
+                        budget.drop(cache, old)
+            if budget is not None:
+                budget.add(cache, key, size)
             return val
-        with lock:
-            cache[key] = val
-            sizes[key] = size
-            while len(cache) > maxsize or (max_bytes is not None and sum(sizes.values()) > max_bytes):
-                old, _ = cache.popitem(last=False)
-                sizes.pop(old, None)
-                if budget is not None:
-                    budget.drop(cache, old)
-        if budget is not None:
-            budget.add(cache, key, size)
-        return val
+        finally:
+            with lock:
+                inflight.pop(key).set()
 
     wrapper.cache = cache  # type: ignore[attr-defined]
     return wrapper

@@ -182,6 +182,7 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     MetricInfo(
         id="qp",
         name="Qp",
+        cost=44.0,
         higher_is_better=True,
         range=(0.0, 1.0),
         reference_id="Qp_liu",

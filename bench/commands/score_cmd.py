@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print {metric_id: value} as JSON")
     p.add_argument("--input-range", default=None, metavar="auto|LO,HI",
                    help="how float images map to [0, 1] (default: they must already be in [0, 1])")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="threads scoring the metrics side by side (default: the cores available; 1: one "
+                        "after the other; the values are the same)")
     add_plugin_option(p)
 
 
@@ -49,8 +52,10 @@ def select_metrics(spec: str, have_reference: bool) -> list[str]:
 
 def main(args: argparse.Namespace) -> int:
     from bench.imageio import parse_input_range, read_image, read_sources
-    from bench.scoring import score_images
+    from bench.scoring import default_jobs, score_images
 
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: give a number of threads >= 1")
     rng = parse_input_range(args.input_range)
     sources = read_sources(args.images, rng)
     fused = read_image(args.fused, rng)
@@ -69,7 +74,8 @@ def main(args: argparse.Namespace) -> int:
         from bench.registry import get_metric
 
         ids = [m for m in ids if get_metric(m).skip_reason(len(sources), True) is None]
-    scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference, jobs=jobs)
     out = {}
     for s in scores:
         ok = s.status == "ok" and math.isfinite(s.value)
