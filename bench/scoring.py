@@ -3,8 +3,9 @@
 With ``jobs > 1`` the metrics run in a pool of threads (``bench score --jobs``): the heavy metric code
 releases the GIL (NumPy, OpenCV, numba kernels compiled ``nogil``), so one image's metrics use every
 core. Metrics are grouped by family (variants of one definition share memoised work and run one after
-the other in one thread), the groups start costliest first (``MetricInfo.cost``), and the scores come
-back in the order asked for. Values do not depend on ``jobs``: every metric is the same pure function of
+the other in one thread; the metrics of plugins form one group, so plugin code never runs in two threads
+at once), the groups start costliest first (``MetricInfo.cost``), and the scores come back in the order
+asked for. Values do not depend on ``jobs``: every metric is the same pure function of
 the same read-only arrays, and the content-keyed memos hand every thread the same arrays.
 """
 
@@ -108,7 +109,9 @@ def _groups(metric_ids: Sequence[str]) -> list[list[str]]:
 
     by_family: dict[str, list[str]] = {}
     for m in dict.fromkeys(metric_ids):
-        by_family.setdefault(metric_family(m), []).append(m)
+        builtin = getattr(get_metric(m).fn, "__module__", "").startswith("metrics.")
+        # a plugin's metrics run one after the other in one thread: their module state is not ours to know
+        by_family.setdefault(metric_family(m) if builtin else "\0plugins", []).append(m)
     groups = list(by_family.values())
     groups.sort(key=lambda g: -sum(get_metric(m).info.cost for m in g))  # stable: ties keep their order
     return groups

@@ -140,3 +140,22 @@ def test_cli_rejects_zero_jobs(tmp_path):
     assert "Traceback" not in bad.stderr
     ok = subprocess.run([*cmd, "--jobs", "2", "--json"], capture_output=True, text=True)
     assert ok.returncode == 0 and '"sd"' in ok.stdout
+
+
+def test_plugin_metrics_share_one_group(monkeypatch):
+    """Metrics whose code lives outside the ``metrics`` package (plugins) never run in two threads at once."""
+    import types
+
+    import bench.scoring as scoring
+    from bench.types import MetricInfo
+
+    def fake(mid: str, module: str):
+        fn = lambda sources, fused, reference=None: 0.0  # noqa: E731
+        fn.__module__ = module
+        return types.SimpleNamespace(fn=fn, info=MetricInfo(id=mid, name=mid))
+
+    entries = {"p1": fake("p1", "mymod"), "p2@x": fake("p2@x", "other_plugin"), "sd": get_metric("sd"),
+               "en": get_metric("en")}
+    monkeypatch.setattr(scoring, "get_metric", entries.__getitem__)
+    groups = scoring._groups(["p1", "sd", "p2@x", "en"])
+    assert ["p1", "p2@x"] in groups and ["sd"] in groups and ["en"] in groups
