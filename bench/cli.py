@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "_one_blas_thread", False):  # before anything imports NumPy (plugins included)
+        from bench.procenv import one_blas_thread
+
+        one_blas_thread()
     try:
         if getattr(args, "plugin", None) is not None:  # --plugin and $MFIF_PLUGINS, before the command
             from bench.registry import add_plugins

@@ -159,3 +159,22 @@ def test_plugin_metrics_share_one_group(monkeypatch):
     monkeypatch.setattr(scoring, "get_metric", entries.__getitem__)
     groups = scoring._groups(["p1", "sd", "p2@x", "en"])
     assert ["p1", "p2@x"] in groups and ["sd"] in groups and ["en"] in groups
+
+
+def test_score_pins_blas_to_one_thread_before_numpy_loads():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    code = (
+        "import os, sys\n"
+        "from bench.cli import build_parser\n"
+        "from bench.procenv import one_blas_thread\n"
+        "args = build_parser().parse_args(['score', '-f', 'f.png', 'a.png', 'b.png'])\n"
+        "assert args._one_blas_thread and 'numpy' not in sys.modules\n"
+        "print(one_blas_thread(), os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])\n"
+        "import numpy\n"
+        "print(one_blas_thread())\n"
+    )
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.split() == ["True", "1", "1", "False"]

@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="threads scoring the metrics side by side (default: the cores available; 1: one "
                         "after the other; the values are the same)")
     add_plugin_option(p)
+    p.set_defaults(_one_blas_thread=True)  # the metrics run in threads: BLAS one thread each (bench.procenv)
 
 
 def select_metrics(spec: str, have_reference: bool) -> list[str]:
