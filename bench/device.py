@@ -13,6 +13,7 @@ device name and thread count with the numbers.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -97,9 +98,18 @@ def device_name(device: str) -> str:
 
 
 def num_threads() -> int:
-    """Threads torch uses for intra-op parallelism (``os.cpu_count()`` when torch is absent)."""
-    torch = _torch()
-    return int(torch.get_num_threads()) if torch is not None else int(os.cpu_count() or 1)
+    """Threads torch uses for intra-op parallelism.
+
+    torch is asked only when this process has already imported it (a method that uses torch has run):
+    importing it just to ask costs ~1 s per worker process of a run of classical methods. Otherwise
+    the answer is what torch would start with here: ``OMP_NUM_THREADS`` when set (run workers get it),
+    else ``os.cpu_count()``.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.get_num_threads())
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else int(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
