@@ -261,7 +261,7 @@ def _cell_short(c: pd.Series) -> str:
 
 
 def _cells_of(s: DatasetSummary) -> dict:
-    return {(r["method"], r["metric"]): r for _, r in s.cells.iterrows()}
+    return {(r["method"], r["metric"]): r for r in s.cells.to_dict("records")}  # not iterrows: 20x faster
 
 
 def _failures(m) -> str:
