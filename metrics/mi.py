@@ -27,6 +27,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._infotheory import hist_entropies, joint_histogram, plogp_sum
 from metrics._matlab import matlab_round
+from metrics._memo import memoize_images
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any N >= 1: sum of MI(X_k, F) over sources"
@@ -61,8 +62,39 @@ def mi_vifb_pair(x: np.ndarray, f: np.ndarray) -> float:
 
 def mi_labels_pair(x: np.ndarray, f: np.ndarray) -> float:
     """``sklearn.metrics.mutual_info_score(f, x)`` re-implemented: every distinct value is a label, nats."""
-    _, xi = np.unique(x.ravel(), return_inverse=True)
-    _, fi = np.unique(f.ravel(), return_inverse=True)
+    return _mi_from_labels(_labels(x), _labels(f))
+
+
+def _labels(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x.ravel(), return_inverse=True)[1]``: each value's rank among the distinct values.
+
+    Values that are all small non-negative integers (8-bit images: every protocol's grey levels as
+    float32) are ranked by a table of the levels present, without sorting: the same labels.
+    """
+    v = x.ravel()
+    if v.size and v.dtype.kind == "f":
+        lo, hi = v.min(), v.max()
+        if lo >= 0 and hi <= 65535:
+            iv = v.astype(np.intp)
+            if np.array_equal(iv, v):
+                present = np.zeros(int(hi) + 1, dtype=np.intp)
+                present[iv] = 1
+                return (np.cumsum(present) - 1)[iv]
+    return np.unique(v, return_inverse=True)[1]
+
+
+def _labels32_compute(img: np.ndarray) -> np.ndarray:
+    """:func:`_labels` of ``img`` as float32 (read-only): CDDFuse's labels of one image."""
+    out = _labels(img.astype(np.float32))
+    out.setflags(write=False)
+    return out
+
+
+# a source's labels come back for every fused image of a scene, the fused image's for every source
+_labels32 = memoize_images(_labels32_compute, maxsize=6)
+
+
+def _mi_from_labels(xi: np.ndarray, fi: np.ndarray) -> float:
     nf = int(fi.max()) + 1
     counts = np.bincount(xi * nf + fi)
     nz = counts[counts != 0].astype(np.float64)
@@ -125,5 +157,5 @@ def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 def mi_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mutual information (nats) summed over sources, CDDFuse's evaluator."""
     srcs, f = check_inputs(sources, fused, metric="MI@cddfuse")
-    f32 = f.astype(np.float32)
-    return float(sum(mi_labels_pair(s.astype(np.float32), f32) for s in srcs))
+    fi = _labels32(f)
+    return float(sum(_mi_from_labels(_labels32(s), fi) for s in srcs))
