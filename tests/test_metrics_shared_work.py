@@ -1,0 +1,90 @@
+"""Shared per-image work of the mid-tier metrics (issue 15): memoised halves, label tables, the
+edge-preservation kernels and the patched moments give the same bits as the computations they replace.
+
+Fast, synthetic scenes built to hit the branches (flat windows in a source and in the fused image, exact
+copies, equal gradients, 3 sources, a constant image); the real-image identity checks are the slow
+reference tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.registry import get_metric
+from metrics._memo import clear_memos, freeze
+
+
+def _scene(seed: int, shape=(40, 46), n: int = 2):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    srcs = [
+        np.round(127 + 100 * np.sin(xx / (3.0 + k) + k) + rng.normal(0, 6, shape)).clip(0, 255)
+        for k in range(n)
+    ]
+    srcs[0][5:15, 5:20] = 80.0  # flat windows in a source
+    fused = np.round(sum(srcs) / n)
+    fused[:, : shape[1] // 3] = srcs[0][:, : shape[1] // 3]  # exact copies (equal gradients)
+    fused[25:38, 30:44] = 200.0  # flat windows in the fused image only
+    return [freeze(s) for s in srcs], freeze(fused)
+
+
+CASES = [_scene(1), _scene(2, n=3), _scene(3, shape=(33, 64))]
+CASES.append(([CASES[0][0][0], CASES[0][0][1]], freeze(np.zeros((40, 46)))))
+
+
+@pytest.mark.parametrize("metric", ["qabf", "qabf@vifb", "qg", "nabf"])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_edge_kernels_equal_the_numpy_path(metric, case, monkeypatch):
+    pytest.importorskip("numba")
+    srcs, f = CASES[case]
+    fn = get_metric(metric)
+    clear_memos()
+    compiled = fn.call(srcs, f, None)
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    clear_memos()
+    plain = fn.call(srcs, f, None)
+    assert compiled == plain or (np.isnan(compiled) and np.isnan(plain))
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_ssim_cddfuse_equals_scikit_image(case):
+    skm = pytest.importorskip("skimage.metrics")
+    from metrics.ssim import ssim_skimage_cddfuse
+
+    srcs, f = CASES[case]
+    for s in srcs:
+        want = float(skm.structural_similarity(f.astype(np.float32), s.astype(np.float32), data_range=2.0))
+        assert ssim_skimage_cddfuse(f, s) == want
+        assert ssim_skimage_cddfuse(f, s) == want  # memo hit: the same
+
+
+def test_mi_labels_equal_numpy_unique():
+    from metrics.mi import _labels
+
+    rng = np.random.default_rng(0)
+    arrays = [
+        np.floor(rng.random((30, 31)) * 256).astype(np.float32),
+        rng.random((12, 12)),  # non-integer: np.unique path
+        np.array([[0.0, -0.0, 3.0], [70000.0, 1.0, 1.0]]),  # beyond the table: np.unique path
+        np.array([[2.0, 2.0], [2.0, 2.0]], dtype=np.float32),
+        np.array([[65535.0, 0.0], [7.0, 7.0]]),
+    ]
+    for a in arrays:
+        assert np.array_equal(_labels(a), np.unique(a.ravel(), return_inverse=True)[1])
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_patched_own_moments_equal_filtering_with_the_partners_flats(case):
+    from metrics._memo import flat_windows
+    from metrics._structural import _own_moments
+    from metrics.qy import _G7
+
+    srcs, f = CASES[case]
+    for x, y in [(srcs[0], f), (f, srcs[0]), (srcs[1], f)]:
+        fx, fy = flat_windows(x, 7), flat_windows(y, 7)
+        ex = fx | fy
+        want_m = _G7.filter_valid(x, fx, ex)
+        want_v = _G7.filter_valid(x * x, fx, ex) - want_m * want_m
+        m, v = _own_moments(x, _G7, fx, fy)
+        assert np.array_equal(m, want_m) and np.array_equal(v, want_v)
