@@ -81,7 +81,38 @@ def block_box_sums(img, r, step, out):
                 orow[j] += below[j] + above[j]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def distortion(sxy, n, mx, my, ssx, ssy, tol, g, vv):
+    """``distsub_est_m``'s gain ``g`` and noise variance ``vv`` from the block sums ``sxy`` of x*y, with
+    :func:`metrics.ifc._distortion_channel`'s NumPy operations element by element, in order (same bits):
+    ``cov = sxy - (n mx) my``, ``g = cov / (ssx + tol)``, ``vv = (ssy - g cov) / n``, then the clamps
+    (``ssx < tol``: g 0, vv ssy; ``ssy < tol``: g 0, vv 0; ``g < 0``: vv ssy, g 0; ``vv <= tol``: tol)."""
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            cov = sxy[i, j] - n * mx[i, j] * my[i, j]
+            sx = ssx[i, j]
+            sy = ssy[i, j]
+            gg = cov / (sx + tol)
+            v = (sy - gg * cov) / n
+            if sx < tol:
+                gg = 0.0
+                v = sy
+            if sy < tol:
+                gg = 0.0
+                v = 0.0
+            if gg < 0:
+                v = sy
+                gg = 0.0
+            if v <= tol:
+                v = tol
+            g[i, j] = gg
+            vv[i, j] = v
+
+
 # Compile (or load from the on-disk cache) now, on a tiny input: a numba that cannot build the kernel
 # makes this import fail, and metrics._jit then selects the SciPy path.
 correlate_taps(np.zeros((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.empty((3, 3)))
 block_box_sums(np.zeros((5, 5)), 1, 3, np.empty((1, 1)))
+_R = np.ones((2, 2))
+_R.setflags(write=False)
+distortion(np.ones((2, 2)), 9.0, _R, _R, _R, _R, 1e-15, np.empty((2, 2)), np.empty((2, 2)))

@@ -177,7 +177,13 @@ def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int, mx, ssx, my, ssy
     n = float(win * win)
     # the code's association: sum(win(:)).*mean_x.*mean_y is (n*mx)*my, while the variances use
     # n*(mx*mx); where y copies x the two differ by rounding, and that residue (not 0) is sv^2 (docstring)
-    cov = _block_sums(x * y, win) - n * mx * my
+    sxy = _block_sums(x * y, win)
+    compiled = kernels("ifc")
+    if compiled is not None:  # the operations below element by element, in one pass (same bits)
+        g, vv = np.empty(sxy.shape), np.empty(sxy.shape)
+        compiled.distortion(sxy, n, mx, my, ssx, ssy, _TOL, g, vv)
+        return g, vv
+    cov = sxy - n * mx * my
     g = cov / (ssx + _TOL)
     vv = (ssy - g * cov) / n
     low = ssx < _TOL

@@ -88,3 +88,32 @@ def test_patched_own_moments_equal_filtering_with_the_partners_flats(case):
         want_v = _G7.filter_valid(x * x, fx, ex) - want_m * want_m
         m, v = _own_moments(x, _G7, fx, fy)
         assert np.array_equal(m, want_m) and np.array_equal(v, want_v)
+
+
+def test_ifc_distortion_kernel_equals_the_numpy_path(monkeypatch):
+    """Every clamp branch of distsub_est_m (ssx < tol, ssy < tol, negative gain, tiny noise variance)."""
+    pytest.importorskip("numba")
+    from metrics import ifc
+
+    rng = np.random.default_rng(7)
+    x = np.round(rng.random((30, 33)) * 255)
+    y = x.copy()
+    y[:, 10:20] = np.round(rng.random((30, 10)) * 255)  # independent part: negative gains
+    y[:, 20:] = 255 - x[:, 20:]
+    x[:9, :9] = 5.0  # flat: ssx < tol
+    y[12:21, :9] = 7.0  # flat: ssy < tol
+    win, n = 3, 9.0
+    stats = []
+    for img in (x, y):
+        mean = ifc._block_sums(img, win) / n
+        ss = ifc._block_sums(img * img, win) - n * (mean * mean)
+        ss[ss < 0] = 0.0
+        stats.append((mean, ss))
+    (mx, ssx), (my, ssy) = stats
+    out = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("MFIF_NO_NUMBA", flag)
+        out.append(ifc._distortion_channel(x, y, 1, mx, ssx, my, ssy))
+    (g0, v0), (g1, v1) = out
+    assert np.array_equal(g0, g1) and np.array_equal(v0, v1)
+    assert (g1 == 0).any() and (g1 > 0).any() and (v1 == ifc._TOL).any()
