@@ -96,9 +96,13 @@ _labels32 = memoize_images(_labels32_compute, maxsize=6)
 
 def _mi_from_labels(xi: np.ndarray, fi: np.ndarray) -> float:
     nf = int(fi.max()) + 1
-    counts = np.bincount(xi * nf + fi)
-    nz = counts[counts != 0].astype(np.float64)
     n = xi.size
+    keys = xi * nf + fi
+    if (int(xi.max()) + 1) * nf <= 16 * n:  # a dense table of every (x, f) pair: small
+        counts = np.bincount(keys)
+        nz = counts[counts != 0].astype(np.float64)
+    else:  # many distinct values (e.g. [0, 1] luminance): only the pairs present, in the same key order
+        nz = np.unique(keys, return_counts=True)[1].astype(np.float64)
     px = np.bincount(xi) / n
     pf = np.bincount(fi) / n
     pxy = nz / n

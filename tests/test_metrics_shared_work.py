@@ -123,3 +123,16 @@ def test_ifc_distortion_kernel_equals_the_numpy_path(monkeypatch):
     (g0, v0), (g1, v1) = out
     assert np.array_equal(g0, g1) and np.array_equal(v0, v1)
     assert (g1 == 0).any() and (g1 > 0).any() and (v1 == ifc._TOL).any()
+
+
+def test_mi_cddfuse_many_distinct_values_is_sklearn_mutual_info_score():
+    """[0, 1] luminance (sesf2020 protocol): tens of thousands of labels, where a dense joint table would
+    need gigabytes; only the pairs present are counted, in the same order."""
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(9)
+    a, b = (np.round(rng.random((120, 130)), 6) for _ in range(2))
+    f = (a + b) / 2
+    expected = sum(
+        skm.mutual_info_score(f.ravel().astype(np.float32), s.ravel().astype(np.float32)) for s in (a, b)
+    )
+    assert get_metric("mi@cddfuse").fn([a, b], f) == pytest.approx(expected, rel=1e-12)
