@@ -39,7 +39,8 @@ BIG = [_scene(4, shape=(70, 64)), _scene(5, shape=(66, 90), n=3)]  # MEF-SSIM's 
 @pytest.mark.parametrize(
     "metric, case",
     [(m, c) for m in ("qabf", "qabf@vifb", "qg", "nabf") for c in CASES]
-    + [(m, c) for m in ("mef_ssim", "mef_ssim@sesf") for c in BIG],
+    + [(m, c) for m in ("mef_ssim", "mef_ssim@sesf") for c in BIG]
+    + [("qcb", c) for c in (*CASES, *BIG)],
 )
 def test_compiled_tails_equal_the_numpy_path(metric, case, monkeypatch):
     pytest.importorskip("numba")
