@@ -31,6 +31,23 @@ def correlate_taps(pad, dy, dx, w, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def correlate_taps_step2(pad, dy, dx, w, out):
+    """:func:`correlate_taps` at every second row and column only (``[::2, ::2]`` of it: the same sums in
+    the same order), for the pyramid's filter-and-decimate step."""
+    rows, cols = out.shape
+    nt = w.shape[0]
+    for y in range(rows):
+        orow = out[y]
+        for x in range(cols):
+            orow[x] = 0.0
+        for t in range(nt):
+            prow = pad[2 * y + dy[t], dx[t] : dx[t] + 2 * cols - 1 : 2]
+            wt = w[t]
+            for x in range(cols):
+                orow[x] += prow[x] * wt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def block_box_sums(img, r, step, out):
     """Sums over (2r+1)^2 windows centred on rows/cols 1, 1 + step, ... of ``img`` mirrored about its edge
     pixels (OpenCV's BORDER_REFLECT_101; needs ``r < min(img.shape)``), in the order of OpenCV's
@@ -113,6 +130,8 @@ def distortion(sxy, n, mx, my, ssx, ssy, tol, g, vv):
 # makes this import fail, and metrics._jit then selects the SciPy path.
 correlate_taps(np.zeros((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.empty((3, 3)))
 block_box_sums(np.zeros((5, 5)), 1, 3, np.empty((1, 1)))
+_I = np.zeros(1, np.int64)
+correlate_taps_step2(np.zeros((3, 3)), _I, _I, np.ones(1), np.empty((2, 2)))
 _R = np.ones((2, 2))
 _R.setflags(write=False)
 distortion(np.ones((2, 2)), 9.0, _R, _R, _R, _R, 1e-15, np.empty((2, 2)), np.empty((2, 2)))

@@ -137,3 +137,27 @@ def test_mi_cddfuse_many_distinct_values_is_sklearn_mutual_info_score():
         skm.mutual_info_score(f.ravel().astype(np.float32), s.ravel().astype(np.float32)) for s in (a, b)
     )
     assert get_metric("mi@cddfuse").fn([a, b], f) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(131, 77), (76, 90), (17, 18), (10, 11), (4, 9)])
+def test_ifc_decimating_lowpass_equals_filter_then_decimate(shape, monkeypatch):
+    from metrics import ifc
+
+    x = np.random.default_rng(shape[0]).random(shape) * 255
+    for flag in ("0", "1"):
+        monkeypatch.setenv("MFIF_NO_NUMBA", flag)
+        full = ifc._corr(x, ifc._LOF)[::2, ::2]
+        assert np.array_equal(ifc._corr(x, ifc._LOF, step2=True), full)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_ssim_map_is_symmetric_bit_for_bit(case, monkeypatch):
+    """qs asks SSIM(S, F) in ssim's (S, F) order to share the moments: the map must not depend on it."""
+    from metrics.ssim import ssim_map
+
+    srcs, f = CASES[case]
+    for flag in ("0", "1"):
+        monkeypatch.setenv("MFIF_NO_NUMBA", flag)
+        clear_memos()
+        for s in srcs:
+            assert np.array_equal(ssim_map(s, f), ssim_map(f, s), equal_nan=True)
