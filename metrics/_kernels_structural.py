@@ -90,6 +90,23 @@ def qy_combine(lam, similar, s_af, s_bf, out):
     return out
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def qc_combine(c_af, c_bf, s_af, s_bf, guard, out):
+    """Cvejic's ``w = c_af / (c_af + c_bf + guard)``, ``q = w s_af + (1 - w) s_bf``, then 0 where
+    ``w < 0`` and 1 where ``w > 1`` (the NumPy expression's operations, in order: same bits)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = c_af[i, j]
+            w = a / (a + c_bf[i, j] + guard)
+            q = w * s_af[i, j] + (1 - w) * s_bf[i, j]
+            if w < 0:
+                q = 0.0
+            if w > 1:
+                q = 1.0
+            out[i, j] = q
+    return out
+
+
 @njit(cache=True, nogil=True)
 def flat_windows(img, k, out):
     """``out[r, c]`` = the k x k window of ``img`` with top-left corner (r, c) is exactly constant.
@@ -158,6 +175,9 @@ _Z = np.ones((2, 2))
 ssim_map(_Z, _Z, _Z, _Z, _Z, 1.0, 1.0, 0.0, np.empty((2, 2)))
 cs_map(_Z, _Z, _Z, 1.0, np.empty((2, 2)))
 qy_combine(_Z, _Z > 0, _Z, _Z, np.empty((2, 2)))
+_RO = np.ones((2, 2))
+_RO.setflags(write=False)
+qc_combine(_RO, _RO, _Z, _Z, 0.0, np.empty((2, 2)))
 flat_windows(_Z, 2, np.empty((1, 1), np.bool_))
 vif_clamp(_Z, _Z, _Z, 1e-10, np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 2)))
 exact_at(np.ones((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),

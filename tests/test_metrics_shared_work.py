@@ -40,7 +40,12 @@ BIG = [_scene(4, shape=(70, 64)), _scene(5, shape=(66, 90), n=3)]  # MEF-SSIM's 
     "metric, case",
     [(m, c) for m in ("qabf", "qabf@vifb", "qg", "nabf") for c in CASES]
     + [(m, c) for m in ("mef_ssim", "mef_ssim@sesf") for c in BIG]
-    + [(m, c) for m in ("qcb", "qy@sesf") for c in (*CASES, *BIG) if len(c[0]) == 2 or m == "qcb"],
+    + [
+        (m, c)
+        for m in ("qcb", "qy@sesf", "qc", "qc@sesf")
+        for c in (*CASES, *BIG)
+        if len(c[0]) == 2 or m == "qcb"
+    ],
 )
 def test_compiled_tails_equal_the_numpy_path(metric, case, monkeypatch):
     pytest.importorskip("numba")
