@@ -27,7 +27,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._infotheory import hist_entropies, joint_histogram, plogp_sum
 from metrics._matlab import matlab_round
-from metrics._memo import memoize_images
+from metrics._memo import _frozen_owner, memoize_images
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any N >= 1: sum of MI(X_k, F) over sources"
@@ -92,6 +92,11 @@ def _labels32_compute(img: np.ndarray) -> np.ndarray:
 
 # a source's labels come back for every fused image of a scene, the fused image's for every source
 _labels32 = memoize_images(_labels32_compute, maxsize=6)
+
+
+def _labels32_of(img: np.ndarray) -> np.ndarray:
+    """:func:`_labels32` memoised for frozen inputs (as the runner passes them), computed otherwise."""
+    return _labels32(img) if _frozen_owner(img) else _labels32_compute(img)
 
 
 def _mi_from_labels(xi: np.ndarray, fi: np.ndarray) -> float:
@@ -161,5 +166,5 @@ def mi_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None)
 def mi_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Mutual information (nats) summed over sources, CDDFuse's evaluator."""
     srcs, f = check_inputs(sources, fused, metric="MI@cddfuse")
-    fi = _labels32(f)
-    return float(sum(_mi_from_labels(_labels32(s), fi) for s in srcs))
+    fi = _labels32_of(f)
+    return float(sum(_mi_from_labels(_labels32_of(s), fi) for s in srcs))

@@ -33,7 +33,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._jit import kernels
 from metrics._matlab import conv2_same
-from metrics._memo import read_only_results, source_memo
+from metrics._memo import _frozen_owner, read_only_results, source_memo
 
 _H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # y
 _H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # x
@@ -146,7 +146,7 @@ def qabf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     g_f, a_f = _grad_angle_f32(fus)
     terms_q, terms_g = [], []
     for src in srcs:
-        g_s, a_s = _source_grad_angle_f32(src)
+        g_s, a_s = (_source_grad_angle_f32 if _frozen_owner(src) else _grad_angle_f32)(src)
         # g_f/g_s where g_s > g_f, g_f where equal, g_s/g_f where less, 0 where unordered (NaN): the
         # reference's three masked assignments into zeros, element by element the same float32 values
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -26,7 +26,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._haar import haar_wpyr
-from metrics._memo import source_memo
+from metrics._memo import _frozen_owner, source_memo
 
 _ALPHA = (2 / 3, 1 / 3)
 
@@ -71,7 +71,8 @@ def qm_pww(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
-    return _qm_value([_source_bands(s) for s in srcs], haar_wpyr(fus, len(_ALPHA)))
+    bands = [_source_bands(s) if _frozen_owner(s) else _source_bands_compute(s) for s in srcs]
+    return _qm_value(bands, haar_wpyr(fus, len(_ALPHA)))
 
 
 def _source_bands_compute(src: np.ndarray, scale: float | None = None) -> tuple:
@@ -157,4 +158,5 @@ def qm(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 def qm_unitrange(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Registered wrapper: :func:`qm_pww` on ``inputs / 255``."""
     srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
-    return _qm_value([_source_bands_unit(s) for s in srcs], haar_wpyr(fus / 255, len(_ALPHA)))
+    bands = [_source_bands_unit(s) if _frozen_owner(s) else _source_bands_compute(s, 255) for s in srcs]
+    return _qm_value(bands, haar_wpyr(fus / 255, len(_ALPHA)))

@@ -148,8 +148,8 @@ def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
     """
     from scipy.ndimage import uniform_filter
 
-    x32, ux, vx, ux2 = _skimage_half(x)
-    y32, uy, vy, uy2 = _skimage_half(y)
+    x32, ux, vx, ux2 = _skimage_half(x) if _frozen_owner(x) else _skimage_half_compute(x)
+    y32, uy, vy, uy2 = _skimage_half(y) if _frozen_owner(y) else _skimage_half_compute(y)
     vxy = _SK_COV_NORM * (uniform_filter(x32 * y32, size=_SK_WIN) - ux * uy)
     a1 = 2 * ux * uy + _SK_C1
     a2 = 2 * vxy + _SK_C2
