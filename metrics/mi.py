@@ -40,12 +40,29 @@ def _uint8(x: np.ndarray) -> np.ndarray:
 
 def mi_tang_pair(x: np.ndarray, f: np.ndarray) -> float:
     """Tang's ``MI(X;F)`` in bits with the 254/255 joint-bin merge of ``uint8(x)+1`` indexing."""
-    xi, fi = _uint8(x).ravel(), _uint8(f).ravel()
-    n = xi.size
-    hx = plogp_sum(np.bincount(xi, minlength=256) / n)
-    hf = plogp_sum(np.bincount(fi, minlength=256) / n)
-    joint = joint_histogram(np.minimum(xi, 254), np.minimum(fi, 254))
-    return hx + hf - plogp_sum(joint / n)
+    xm, hx = _tang_side(x)
+    fm, hf = _tang_side(f)
+    joint = joint_histogram(xm, fm)
+    return hx + hf - plogp_sum(joint / xm.size)
+
+
+def _tang_side_compute(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """One image's half of :func:`mi_tang_pair`: its joint-table index ``min(uint8(x), 254)`` (read-only)
+    and its entropy in bits from the 256-bin histogram."""
+    xi = _uint8(x).ravel()
+    hx = plogp_sum(np.bincount(xi, minlength=256) / xi.size)
+    xm = np.minimum(xi, 254)
+    xm.setflags(write=False)
+    return xm, hx
+
+
+_tang_side_memo = memoize_images(_tang_side_compute, maxsize=6)
+
+
+def _tang_side(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """:func:`_tang_side_compute`, memoised for frozen inputs (a source's for every fused image of a scene,
+    the fused image's for every source)."""
+    return _tang_side_memo(x) if _frozen_owner(x) else _tang_side_compute(x)
 
 
 def _vifb_levels(x: np.ndarray) -> np.ndarray:
@@ -54,9 +71,19 @@ def _vifb_levels(x: np.ndarray) -> np.ndarray:
     return matlab_round(y * 255.0).astype(np.intp).ravel()
 
 
+def _vifb_levels_frozen(x: np.ndarray) -> np.ndarray:
+    out = _vifb_levels(x)
+    out.setflags(write=False)
+    return out
+
+
+_vifb_levels_memo = memoize_images(_vifb_levels_frozen, maxsize=6)
+
+
 def mi_vifb_pair(x: np.ndarray, f: np.ndarray) -> float:
     """VIFB's ``mutinf(X, F)`` in nats (min-max normalised, ``int16(x*255)`` levels)."""
-    hx, hf, hxf = hist_entropies(joint_histogram(_vifb_levels(x), _vifb_levels(f)), np.log)
+    levels = lambda a: _vifb_levels_memo(a) if _frozen_owner(a) else _vifb_levels(a)  # noqa: E731
+    hx, hf, hxf = hist_entropies(joint_histogram(levels(x), levels(f)), np.log)
     return hx + hf - hxf
 
 
