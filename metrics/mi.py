@@ -27,10 +27,12 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._infotheory import hist_entropies, joint_histogram, plogp_sum
 from metrics._matlab import matlab_round
-from metrics._memo import _frozen_owner, memoize_images
+from metrics._memo import _frozen_owner, memoize_images, value_nbytes
 from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 
 _N = "any N >= 1: sum of MI(X_k, F) over sources"
+#: bytes each per-image memo of this module may hold (a few 520x520 scenes; big images are not kept)
+_MEMO_BYTES = 32 << 20
 
 
 def _uint8(x: np.ndarray) -> np.ndarray:
@@ -56,7 +58,7 @@ def _tang_side_compute(x: np.ndarray) -> tuple[np.ndarray, float]:
     return xm, hx
 
 
-_tang_side_memo = memoize_images(_tang_side_compute, maxsize=6)
+_tang_side_memo = memoize_images(_tang_side_compute, maxsize=6, max_bytes=_MEMO_BYTES, nbytes=value_nbytes)
 
 
 def _tang_side(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -77,7 +79,7 @@ def _vifb_levels_frozen(x: np.ndarray) -> np.ndarray:
     return out
 
 
-_vifb_levels_memo = memoize_images(_vifb_levels_frozen, maxsize=6)
+_vifb_levels_memo = memoize_images(_vifb_levels_frozen, maxsize=6, max_bytes=_MEMO_BYTES, nbytes=value_nbytes)
 
 
 def mi_vifb_pair(x: np.ndarray, f: np.ndarray) -> float:
@@ -118,7 +120,7 @@ def _labels32_compute(img: np.ndarray) -> np.ndarray:
 
 
 # a source's labels come back for every fused image of a scene, the fused image's for every source
-_labels32 = memoize_images(_labels32_compute, maxsize=6)
+_labels32 = memoize_images(_labels32_compute, maxsize=6, max_bytes=_MEMO_BYTES, nbytes=value_nbytes)
 
 
 def _labels32_of(img: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, memoize_images
+from metrics._memo import _frozen_owner, memoize_images, value_nbytes
 from metrics._structural import local_moments, ssim_formula
 from metrics._variants import register_family
 
@@ -179,7 +179,8 @@ def _skimage_half_compute(img: np.ndarray) -> tuple[np.ndarray, ...]:
     return out
 
 
-_skimage_half = memoize_images(_skimage_half_compute, maxsize=6)
+# bounded in bytes: a few 520x520 images (4.3 MB each); big images are recomputed, never kept
+_skimage_half = memoize_images(_skimage_half_compute, maxsize=6, max_bytes=48 << 20, nbytes=value_nbytes)
 
 
 _NOTE_WANG = (
