@@ -14,7 +14,9 @@ Ported from (re-implemented in NumPy, no code copied):
   reference file's own emulation, not a MATLAB run;
 * Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, ``utils/Evaluator.py``
   ``Evaluator.SSIM`` (no licence file in the repository): scikit-image ``structural_similarity`` on float32
-  data with the data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``.
+  data with the data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``; computed here step
+  by step as scikit-image 0.26.0 ``skimage/metrics/_structural_similarity.py`` does (BSD-3-Clause; same
+  float32 operations, same bits, tested against it) so that each image's half can be memoised.
 
 Inputs are luminance images as float64 holding 0..255 (the ``standard`` protocol).
 
