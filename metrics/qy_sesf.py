@@ -50,17 +50,26 @@ def _window_factor() -> np.ndarray:
     return g
 
 
-def _filter2_valid(img: np.ndarray) -> np.ndarray:
-    """``filter2(window, img, 'valid')`` (correlation where the 7x7 window fits), separably."""
+def _filter2_valid(img: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
+    """``filter2(window, img [.* other], 'valid')`` (correlation where the 7x7 window fits), separably:
+    SciPy's two ``correlate1d`` passes, or the compiled pass with SciPy's summation order over the valid
+    part only (:func:`metrics._kernels_structural.symmetric_valid`, same bits, ~3x faster)."""
     g = _window_factor()
-    out = ndimage.correlate1d(img, g, axis=0, mode="constant")
+    k = kernels("structural")
+    if k is not None and min(img.shape) >= g.size:
+        x = np.ascontiguousarray(img, dtype=np.float64)
+        y = None if other is None else np.ascontiguousarray(other, dtype=np.float64)
+        out = np.empty((x.shape[0] - g.size + 1, x.shape[1] - g.size + 1))
+        return k.symmetric_valid(x, y, g, out)
+    src = img if other is None else img * other
+    out = ndimage.correlate1d(src, g, axis=0, mode="constant")
     out = ndimage.correlate1d(out, g, axis=1, mode="constant")
     return out[3:-3, 3:-3]
 
 
 def _first_moments_compute(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(filter2(w, img), filter2(w, img.*img))`` ('valid', read-only): one image's half of the moments."""
-    out = _filter2_valid(img), _filter2_valid(img * img)
+    out = _filter2_valid(img), _filter2_valid(img, img)
     for a in out:
         a.setflags(write=False)
     return out
@@ -77,7 +86,7 @@ def _ssim_yang_guarded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     mu1_sq, mu2_sq, mu1_mu2 = mu1 * mu1, mu2 * mu2, mu1 * mu2
     s1 = xx - mu1_sq
     s2 = yy - mu2_sq
-    s12 = _filter2_valid(x * y) - mu1_mu2
+    s12 = _filter2_valid(x, y) - mu1_mu2
     # (2 mu1_mu2 + C)(2 s12 + C) / ((mu1_sq + mu2_sq + C)(s1 + s2 + C) + guard); 2 (mu1 mu2) = (2 mu1) mu2
     # exactly (doubling is exact), so the shared formula gives this grouping's bits
     return ssim_formula(mu1, mu2, s1, s2, s12, _C, _C, _GUARD), s1, s2

@@ -166,3 +166,24 @@ def test_ssim_map_is_symmetric_bit_for_bit(case, monkeypatch):
         clear_memos()
         for s in srcs:
             assert np.array_equal(ssim_map(s, f), ssim_map(f, s), equal_nan=True)
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (8, 30), (41, 19), (64, 65)])
+def test_symmetric_valid_equals_scipy_correlate1d(shape):
+    """qy@sesf's compiled filter2 'valid' is SciPy's two correlate1d passes bit for bit."""
+    pytest.importorskip("numba")
+    from scipy import ndimage
+
+    from metrics._jit import kernels
+    from metrics.qy_sesf import _window_factor
+
+    k = kernels("structural")
+    g = _window_factor()
+    rng = np.random.default_rng(shape[1])
+    x, y = np.floor(rng.random(shape) * 256), rng.random(shape) * 255
+    for img, args in ((x, (x, None)), (x * y, (x, y)), (y * y, (y, y))):
+        want = ndimage.correlate1d(
+            ndimage.correlate1d(img, g, axis=0, mode="constant"), g, axis=1, mode="constant"
+        )
+        out = np.empty((shape[0] - 6, shape[1] - 6))
+        assert np.array_equal(k.symmetric_valid(*args, g, out), want[3:-3, 3:-3])
