@@ -126,6 +126,19 @@ def distortion(sxy, n, mx, my, ssx, ssy, tol, g, vv):
             vv[i, j] = v
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def information_args(g, vv, ss, lam, off, out):
+    """``out[i, j, k] = 1 + ((g g ss) / (vv + 1e-10)) lam[k]`` over the blocks ``off`` away from the edges
+    (``ifcvec``'s ``1 + base`` before the log2, the NumPy expression's operations in order: same bits)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            gg = g[i + off, j + off]
+            t = gg * gg * ss[i + off, j + off] / (vv[i + off, j + off] + 1e-10)
+            for k in range(lam.shape[0]):
+                out[i, j, k] = 1 + t * lam[k]
+    return out
+
+
 # Compile (or load from the on-disk cache) now, on a tiny input: a numba that cannot build the kernel
 # makes this import fail, and metrics._jit then selects the SciPy path.
 correlate_taps(np.zeros((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.empty((3, 3)))
@@ -135,3 +148,5 @@ correlate_taps_step2(np.zeros((3, 3)), _I, _I, np.ones(1), np.empty((2, 2)))
 _R = np.ones((2, 2))
 _R.setflags(write=False)
 distortion(np.ones((2, 2)), 9.0, _R, _R, _R, _R, 1e-15, np.empty((2, 2)), np.empty((2, 2)))
+information_args(_R, _R, _R, np.ones(9), 0, np.empty((2, 2, 9)))
+information_args(np.ones((2, 2)), np.ones((2, 2)), _R, _R[0], 0, np.empty((2, 2, 2)))
