@@ -31,6 +31,23 @@ def correlate_taps(pad, dy, dx, w, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def correlate_taps_step2(pad, dy, dx, w, out):
+    """:func:`correlate_taps` at every second row and column only (``[::2, ::2]`` of it: the same sums in
+    the same order), for the pyramid's filter-and-decimate step."""
+    rows, cols = out.shape
+    nt = w.shape[0]
+    for y in range(rows):
+        orow = out[y]
+        for x in range(cols):
+            orow[x] = 0.0
+        for t in range(nt):
+            prow = pad[2 * y + dy[t], dx[t] : dx[t] + 2 * cols - 1 : 2]
+            wt = w[t]
+            for x in range(cols):
+                orow[x] += prow[x] * wt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def block_box_sums(img, r, step, out):
     """Sums over (2r+1)^2 windows centred on rows/cols 1, 1 + step, ... of ``img`` mirrored about its edge
     pixels (OpenCV's BORDER_REFLECT_101; needs ``r < min(img.shape)``), in the order of OpenCV's
@@ -81,7 +98,55 @@ def block_box_sums(img, r, step, out):
                 orow[j] += below[j] + above[j]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def distortion(sxy, n, mx, my, ssx, ssy, tol, g, vv):
+    """``distsub_est_m``'s gain ``g`` and noise variance ``vv`` from the block sums ``sxy`` of x*y, with
+    :func:`metrics.ifc._distortion_channel`'s NumPy operations element by element, in order (same bits):
+    ``cov = sxy - (n mx) my``, ``g = cov / (ssx + tol)``, ``vv = (ssy - g cov) / n``, then the clamps
+    (``ssx < tol``: g 0, vv ssy; ``ssy < tol``: g 0, vv 0; ``g < 0``: vv ssy, g 0; ``vv <= tol``: tol)."""
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            cov = sxy[i, j] - n * mx[i, j] * my[i, j]
+            sx = ssx[i, j]
+            sy = ssy[i, j]
+            gg = cov / (sx + tol)
+            v = (sy - gg * cov) / n
+            if sx < tol:
+                gg = 0.0
+                v = sy
+            if sy < tol:
+                gg = 0.0
+                v = 0.0
+            if gg < 0:
+                v = sy
+                gg = 0.0
+            if v <= tol:
+                v = tol
+            g[i, j] = gg
+            vv[i, j] = v
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def information_args(g, vv, ss, lam, off, out):
+    """``out[i, j, k] = 1 + ((g g ss) / (vv + 1e-10)) lam[k]`` over the blocks ``off`` away from the edges
+    (``ifcvec``'s ``1 + base`` before the log2, the NumPy expression's operations in order: same bits)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            gg = g[i + off, j + off]
+            t = gg * gg * ss[i + off, j + off] / (vv[i + off, j + off] + 1e-10)
+            for k in range(lam.shape[0]):
+                out[i, j, k] = 1 + t * lam[k]
+    return out
+
+
 # Compile (or load from the on-disk cache) now, on a tiny input: a numba that cannot build the kernel
 # makes this import fail, and metrics._jit then selects the SciPy path.
 correlate_taps(np.zeros((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.empty((3, 3)))
 block_box_sums(np.zeros((5, 5)), 1, 3, np.empty((1, 1)))
+_I = np.zeros(1, np.int64)
+correlate_taps_step2(np.zeros((3, 3)), _I, _I, np.ones(1), np.empty((2, 2)))
+_R = np.ones((2, 2))
+_R.setflags(write=False)
+distortion(np.ones((2, 2)), 9.0, _R, _R, _R, _R, 1e-15, np.empty((2, 2)), np.empty((2, 2)))
+information_args(_R, _R, _R, np.ones(9), 0, np.empty((2, 2, 9)))
+information_args(np.ones((2, 2)), np.ones((2, 2)), _R, _R[0], 0, np.empty((2, 2, 2)))

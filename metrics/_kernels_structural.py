@@ -90,6 +90,68 @@ def qy_combine(lam, similar, s_af, s_bf, out):
     return out
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def qc_combine(c_af, c_bf, s_af, s_bf, guard, out):
+    """Cvejic's ``w = c_af / (c_af + c_bf + guard)``, ``q = w s_af + (1 - w) s_bf``, then 0 where
+    ``w < 0`` and 1 where ``w > 1`` (the NumPy expression's operations, in order: same bits)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = c_af[i, j]
+            w = a / (a + c_bf[i, j] + guard)
+            q = w * s_af[i, j] + (1 - w) * s_bf[i, j]
+            if w < 0:
+                q = 0.0
+            if w > 1:
+                q = 1.0
+            out[i, j] = q
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def symmetric_valid(x, y, g, out):
+    """SciPy's ``correlate1d(p, g, axis=0)`` then ``correlate1d(., g, axis=1)`` (mode 'constant') of
+    ``p = x * y`` (``y`` None: ``p = x``), cropped to the valid part, for a symmetric odd ``g``: SciPy's
+    symmetric-kernel sum ``p[c] g[h] + (p[c - h] + p[c + h]) g[0] + ... + (p[c - 1] + p[c + 1]) g[h - 1]``
+    in that order along each axis (same bits, tested); the valid part never reads the zero padding, so
+    only the valid rows of the first pass are formed. Each tap is one pass over a row (vectorised)."""
+    k = g.shape[0]
+    h = k // 2
+    rows, cols = x.shape
+    vr = rows - 2 * h
+    oc = out.shape[1]
+    prod = np.empty((k, cols))  # the k input rows of one output row (x * y when y is given)
+    acc = np.empty(cols)
+    for r in range(vr):
+        for t in range(k):
+            src = x[r + t]
+            dst = prod[t]
+            if y is None:
+                for c in range(cols):
+                    dst[c] = src[c]
+            else:
+                ysrc = y[r + t]
+                for c in range(cols):
+                    dst[c] = src[c] * ysrc[c]
+        centre = prod[h]
+        gc = g[h]
+        for c in range(cols):
+            acc[c] = centre[c] * gc
+        for j in range(h, 0, -1):
+            lo = prod[h - j]
+            hi = prod[h + j]
+            gj = g[h - j]
+            for c in range(cols):
+                acc[c] += (lo[c] + hi[c]) * gj
+        orow = out[r]
+        for c in range(oc):
+            orow[c] = acc[c + h] * gc
+        for j in range(h, 0, -1):
+            gj = g[h - j]
+            for c in range(oc):
+                orow[c] += (acc[c + h - j] + acc[c + h + j]) * gj
+    return out
+
+
 @njit(cache=True, nogil=True)
 def flat_windows(img, k, out):
     """``out[r, c]`` = the k x k window of ``img`` with top-left corner (r, c) is exactly constant.
@@ -158,6 +220,11 @@ _Z = np.ones((2, 2))
 ssim_map(_Z, _Z, _Z, _Z, _Z, 1.0, 1.0, 0.0, np.empty((2, 2)))
 cs_map(_Z, _Z, _Z, 1.0, np.empty((2, 2)))
 qy_combine(_Z, _Z > 0, _Z, _Z, np.empty((2, 2)))
+_RO = np.ones((2, 2))
+_RO.setflags(write=False)
+qc_combine(_RO, _RO, _Z, _Z, 0.0, np.empty((2, 2)))
+symmetric_valid(_RO, None, np.ones(1), np.empty((2, 2)))
+symmetric_valid(_RO, _RO, np.ones(1), np.empty((2, 2)))
 flat_windows(_Z, 2, np.empty((1, 1), np.bool_))
 vif_clamp(_Z, _Z, _Z, 1e-10, np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 2)))
 exact_at(np.ones((3, 3)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),

@@ -119,19 +119,43 @@ def _local_moments(x: np.ndarray, y: np.ndarray, win: OctaveWindow, exact_near_f
     fxy = fx & fy
     ex = (fx | fy) if exact_near_flat else None
     # An image's mean and variance depend on its partner only through the extra exact windows (ex & ~own
-    # flat = the partner's flat windows): without those they are the image's own, shared by its pairs.
-    if _frozen_owner(x) and (ex is None or not fy.any()):
-        mx, sxx = _image_moments(x, win, fx)
+    # flat = the partner's flat windows): the image's own maps (shared by its pairs) with those windows
+    # recomputed exactly are the same arrays as filtering it with them (see _own_moments).
+    if _frozen_owner(x):
+        mx, sxx = _own_moments(x, win, fx, fy if ex is not None else None)
     else:
         mx = win.filter_valid(x, fx, ex)
         sxx = win.filter_valid(x * x, fx, ex) - mx * mx
-    if _frozen_owner(y) and (ex is None or not fx.any()):
-        my, syy = _image_moments(y, win, fy)
+    if _frozen_owner(y):
+        my, syy = _own_moments(y, win, fy, fx if ex is not None else None)
     else:
         my = win.filter_valid(y, fy, ex)
         syy = win.filter_valid(y * y, fy, ex) - my * my
     sxy = win.filter_valid(x * y, fxy, ex) - mx * my
     return mx, my, sxx, syy, sxy
+
+
+def _own_moments(img: np.ndarray, win: OctaveWindow, flat: np.ndarray, partner_flat: np.ndarray | None):
+    """``(mu, sigma^2)`` of a frozen image as ``filter_valid(img, flat, flat | partner_flat)`` and
+    ``filter_valid(img * img, flat, flat | partner_flat) - mu * mu`` give them, from the memoised own maps.
+
+    ``filter_valid`` differs from the own maps only on the extra exact windows ``partner_flat & ~flat``
+    (Octave's tap-by-tap sums there): those windows are recomputed exactly in copies, everything else is
+    the memoised bits (same values as before, without filtering the image again for every partner).
+    """
+    m, v = _image_moments(img, win, flat)
+    if partner_flat is None:
+        return m, v
+    extra = partner_flat & ~flat
+    if not extra.any():
+        return m, v
+    r, c = np.nonzero(extra)
+    mu = win.exact_at(img, r, c)
+    m = m.copy()
+    v = v.copy()
+    m[r, c] = mu
+    v[r, c] = win.exact_at(img * img, r, c) - mu * mu
+    return m, v
 
 
 def ssim_formula(mx, my, sxx, syy, sxy, c1: float, c2: float, guard: float = 0.0) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from metrics._jit import kernels
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, derived_key, flat_windows, freeze, memoize_images
+from metrics._memo import _frozen_owner, derived_key, flat_windows, freeze, memoize_images, source_memo
 from metrics._structural import local_moments
 
 _WINDOWS = [OctaveWindow(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0) for s in range(1, 5)]
@@ -95,6 +95,28 @@ def _scale_stats(ref: np.ndarray, dist: np.ndarray):
             s12 = s12.copy()  # local_moments' maps are read-only when memoised
             s12[r, c] = win.exact_at(ref * dist, r, c) - mx[r, c] * win.exact_at(dist, r, c)
         yield _clamp(s1, s2, s12)
+
+
+def _ref_variances_compute(ref: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The clamped reference variance of every scale (``sigma1_sq`` of :func:`vif_scale_stats`), read-only.
+
+    It depends on the reference alone: the reference's own local variance (the memoised per-image maps of
+    :func:`metrics._structural.local_moments`), 0 below the 1e-10 tolerance (the clamps' ``s1`` output).
+    """
+    from metrics._structural import _own_moments
+
+    out = []
+    for x, win in zip(_pyramid(ref), _WINDOWS, strict=True):
+        s1 = _own_moments(x, win, flat_windows(x, win.n), None)[1]
+        s1c = np.where(s1 < _TOL, 0.0, s1)
+        s1c.setflags(write=False)
+        out.append(s1c)
+    return tuple(out)
+
+
+#: per scene: a source's (the reference's) clamped variances, for the information it carries (VIF's
+#: denominator, VIFF's ``vind``), which do not depend on the fused image (frozen references only)
+ref_variances = source_memo(_ref_variances_compute, maxsize=8)
 
 
 def _clamp(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -64,8 +64,9 @@ _M = 3
 _TOL = 1e-15
 
 
-def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
-    """matlabPyrTools ``corrDn(img, filt, 'reflect1')`` without subsampling (odd filters).
+def _corr(img: np.ndarray, filt: np.ndarray, step2: bool = False) -> np.ndarray:
+    """matlabPyrTools ``corrDn(img, filt, 'reflect1')`` without subsampling (odd filters); with ``step2``
+    only every second row and column (``[::2, ::2]``) is kept.
 
     'reflect1' mirrors the image about its edge pixels (OpenCV BORDER_REFLECT_101 = SciPy 'mirror');
     ``corrDn`` folds the filter instead, which is the same sum in another order. For kernels of at most
@@ -78,11 +79,12 @@ def _corr(img: np.ndarray, filt: np.ndarray) -> np.ndarray:
     if filt.size > 49 and min(img.shape) > max(filt.shape) // 2:  # one mirror reflection covers the pad
         compiled = kernels("ifc")
         if compiled is not None:
-            return _corr_compiled(compiled, img, filt)
-    return correlate(img, filt, "mirror")
+            return _corr_compiled(compiled, img, filt, step2)
+    out = correlate(img, filt, "mirror")
+    return out[::2, ::2] if step2 else out
 
 
-def _corr_compiled(compiled, img: np.ndarray, filt: np.ndarray) -> np.ndarray:
+def _corr_compiled(compiled, img: np.ndarray, filt: np.ndarray, step2: bool = False) -> np.ndarray:
     """SciPy's ``correlate(img, filt, mode='mirror')``, bit for bit, by the compiled tap loop."""
     kh, kw = filt.shape
     py, px = kh // 2, kw // 2
@@ -90,8 +92,13 @@ def _corr_compiled(compiled, img: np.ndarray, filt: np.ndarray) -> np.ndarray:
     pad = cv2.copyMakeBorder(x, py, py, px, px, cv2.BORDER_REFLECT_101)  # = SciPy mode 'mirror'
     taps = np.abs(filt) > np.finfo(np.float64).eps  # SciPy drops the others
     dy, dx = np.nonzero(taps)
+    args = (pad, dy.astype(np.int64), dx.astype(np.int64), filt[taps].astype(np.float64))
+    if step2:  # only the kept pixels of [::2, ::2] (the same sums)
+        out = np.empty(((img.shape[0] + 1) // 2, (img.shape[1] + 1) // 2))
+        compiled.correlate_taps_step2(*args, out)
+        return out
     out = np.empty(img.shape)
-    compiled.correlate_taps(pad, dy.astype(np.int64), dx.astype(np.int64), filt[taps].astype(np.float64), out)
+    compiled.correlate_taps(*args, out)
     return out
 
 
@@ -109,7 +116,7 @@ def _steerable_subbands(im: np.ndarray) -> tuple[tuple[np.ndarray, int, np.ndarr
     per_level = []
     for _ in range(_LEVELS):
         per_level.append([_corr(lo, _BF[b]) for b in _BANDS])
-        lo = _corr(lo, _LOF)[::2, ::2]
+        lo = _corr(lo, _LOF, step2=True)
     out = []
     for k, bands in enumerate(reversed(per_level)):  # coarsest first: l = 1, 2, 3, 4
         lev = k + 1
@@ -177,7 +184,13 @@ def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int, mx, ssx, my, ssy
     n = float(win * win)
     # the code's association: sum(win(:)).*mean_x.*mean_y is (n*mx)*my, while the variances use
     # n*(mx*mx); where y copies x the two differ by rounding, and that residue (not 0) is sv^2 (docstring)
-    cov = _block_sums(x * y, win) - n * mx * my
+    sxy = _block_sums(x * y, win)
+    compiled = kernels("ifc")
+    if compiled is not None:  # the operations below element by element, in one pass (same bits)
+        g, vv = np.empty(sxy.shape), np.empty(sxy.shape)
+        compiled.distortion(sxy, n, mx, my, ssx, ssy, _TOL, g, vv)
+        return g, vv
+    cov = sxy - n * mx * my
     g = cov / (ssx + _TOL)
     vv = (ssy - g * cov) / n
     low = ssx < _TOL
@@ -231,10 +244,17 @@ def ifcvec(ref: np.ndarray, dist: np.ndarray) -> float:
     if min(ref.shape) < 72:
         raise ValueError(f"IFC needs images of at least 72x72 pixels (4-level sp5 pyramid), got {ref.shape}")
     total = 0.0
+    compiled = kernels("ifc")
     bands = zip(_steerable_subbands(ref), _steerable_subbands(dist), _reference_gsm(ref), strict=True)
     for (x, lev, mx, ssx), (y, _, my, ssy), (ss, lam) in bands:
         g, vv = _distortion_channel(x, y, lev, mx, ssx, my, ssy)
         off = math.ceil((2**lev) / 2 / _M)
+        if compiled is not None and g.shape[0] > 2 * off and g.shape[1] > 2 * off:
+            # 1 + base of the expression below, element by element (same bits), then NumPy's log2 in place
+            arg = np.empty((g.shape[0] - 2 * off, g.shape[1] - 2 * off, lam.shape[0]))
+            compiled.information_args(g, vv, ss, np.ascontiguousarray(lam, dtype=np.float64), off, arg)
+            total += float(np.sum(np.log2(arg, out=arg)))
+            continue
         sl = (slice(off, g.shape[0] - off), slice(off, g.shape[1] - off))
         g, vv, ss = g[sl], vv[sl], ss[sl]
         base = (g * g * ss / (vv + 1e-10))[..., None] * lam

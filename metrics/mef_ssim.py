@@ -34,6 +34,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._matlab import filter2_valid, fspecial_gaussian, gaussian_2d, imfilter_symmetric_2x2_decimate
 from metrics._memo import flat_windows, freeze, memoize_images, source_memo
 
@@ -209,6 +210,12 @@ def _mef_single(f: np.ndarray, *xs: np.ndarray) -> float:
     gf = gau(f)
     gxf = [gau(x * f) for x in xs]
     gff = gau(f * f)
+    compiled = kernels("mef")
+    if compiled is not None:  # the expressions below element by element (same bits), no temporaries
+        wrf = np.zeros(gf.shape)
+        for i in range(k):
+            compiled.wrf_add(wrf, a[i], gxf[i], mu[i], gf, live[i])
+        return float(np.mean(compiled.quality(gff, gf, lam, wrf, mu1, s1, _GSUM, _C, np.empty(gf.shape))))
     wrf = sum(a[i] * (gxf[i] - mu[i] * gf) * live[i] for i in range(k))  # sum_p w r f (before scaling)
     mu2 = gf
     s2 = gff - 2 * mu2 * mu2 + mu2 * mu2 * _GSUM

@@ -31,8 +31,9 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._matlab import conv2_same
-from metrics._memo import read_only_results, source_memo
+from metrics._memo import _frozen_owner, read_only_results, source_memo
 
 _H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # y
 _H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # x
@@ -57,6 +58,20 @@ _grad_angle_frozen = read_only_results(_grad_angle)
 # memoised by content within the shared source budget (metrics._memo.source_memo), reused by every
 # later fused image of a scene (16 bytes per pixel). Values unchanged: a hit returns the same arrays.
 _source_grad_angle = source_memo(_grad_angle_frozen, maxsize=8)
+
+
+_SCALED: dict = {}
+
+
+def _scaled_source_maps(scale: float):
+    """The memoised maps of ``source * scale`` keyed by the source itself (qabf@vifb's 255: the scaled
+    copy is not hashed for every fused image of a scene)."""
+    memo = _SCALED.get(scale)
+    if memo is None:
+        memo = _SCALED.setdefault(
+            scale, source_memo(lambda src, k=scale: _grad_angle_frozen(src * k), maxsize=8)
+        )
+    return memo
 
 
 def _edge_preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
@@ -97,16 +112,26 @@ def qabf_xydeas(sources: Sequence[np.ndarray], fused: np.ndarray, *, scale: floa
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qabf", min_n=2)
+    source_maps = _source_grad_angle if scale == 1.0 else _scaled_source_maps(scale)
     if scale != 1.0:
-        srcs = [s * scale for s in srcs]
         fus = fus * scale
     g_f, a_f = _grad_angle(fus)
     nume = np.zeros_like(fus)
     deno = np.zeros_like(fus)
+    k = kernels("edge")
+    if k is not None:  # the same expression element by element around NumPy's exp (same bits)
+        e1, e2 = np.empty_like(fus), np.empty_like(fus)
     for src in srcs:
-        g_s, a_s = _source_grad_angle(src)
-        nume += _edge_preservation(g_s, a_s, g_f, a_f) * g_s
-        deno += g_s
+        g_s, a_s = source_maps(src)
+        if k is None:
+            nume += _edge_preservation(g_s, a_s, g_f, a_f) * g_s
+            deno += g_s
+            continue
+        k.qabf_args(g_s, a_s, g_f, a_f, _KG, _DG, _KA, _DA, e1, e2)
+        with np.errstate(over="ignore"):
+            np.exp(e1, out=e1)
+            np.exp(e2, out=e2)
+        k.qabf_accumulate(e1, e2, g_s, _TG, _TA, nume, deno)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sum(nume) / np.sum(deno))
 
@@ -118,28 +143,17 @@ def qabf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     pairwise sums, so values differ from the float64 reference by ~1e-7 relative.
     """
     srcs, fus = check_inputs(sources, fused, metric="Qabf (CDDFuse)", min_n=2)
-    f32 = np.float32
-
-    def grad(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        img = img.astype(f32)
-        sx = conv2_same(img, _H3).astype(f32)  # exact for the 8-bit data the evaluator reads
-        sy = conv2_same(img, _H1).astype(f32)
-        g = np.sqrt(sx * sx + sy * sy)
-        a = np.zeros_like(img)
-        nz = sx != 0
-        a[~nz] = math.pi / 2
-        a[nz] = np.arctan(sy[nz] / sx[nz])
-        return g, a
-
-    g_f, a_f = grad(fus)
+    g_f, a_f = _grad_angle_f32(fus)
     terms_q, terms_g = [], []
     for src in srcs:
-        g_s, a_s = grad(src)
-        strength = np.zeros_like(a_s)
-        gt, eq, lt = g_s > g_f, g_s == g_f, g_s < g_f
-        strength[gt] = g_f[gt] / g_s[gt]
-        strength[eq] = g_f[eq]
-        strength[lt] = g_s[lt] / g_f[lt]
+        g_s, a_s = (_source_grad_angle_f32 if _frozen_owner(src) else _grad_angle_f32)(src)
+        # g_f/g_s where g_s > g_f, g_f where equal, g_s/g_f where less, 0 where unordered (NaN): the
+        # reference's three masked assignments into zeros, element by element the same float32 values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zero = np.float32(0)
+            strength = np.where(
+                g_s > g_f, g_f / g_s, np.where(g_s == g_f, g_f, np.where(g_s < g_f, g_s / g_f, zero))
+            )
         orient = 1 - np.abs(a_s - a_f) / (math.pi / 2)
         q = (0.9994 / (1 + np.exp(-15 * (strength - 0.5)))) * (0.9879 / (1 + np.exp(-22 * (orient - 0.8))))
         terms_q.append(np.multiply(q, g_s))
@@ -148,6 +162,24 @@ def qabf_cddfuse(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     nume = np.sum(sum(terms_q[1:], terms_q[0]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(nume / deno)
+
+
+def _grad_angle_f32(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CDDFuse's Sobel magnitude and angle of one image, in float32."""
+    f32 = np.float32
+    img = img.astype(f32)
+    sx = conv2_same(img, _H3).astype(f32)  # exact for the 8-bit data the evaluator reads
+    sy = conv2_same(img, _H1).astype(f32)
+    g = np.sqrt(sx * sx + sy * sy)
+    a = np.zeros_like(img)
+    nz = sx != 0
+    a[~nz] = math.pi / 2
+    a[nz] = np.arctan(sy[nz] / sx[nz])
+    return g, a
+
+
+# a source's float32 maps, per scene like the float64 ones (same arrays: no value moves)
+_source_grad_angle_f32 = source_memo(read_only_results(_grad_angle_f32), maxsize=8)
 
 
 _TANG = (

@@ -23,6 +23,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._structural import local_moments, ssim_formula
 from metrics.qy import _C, _G7
 
@@ -53,6 +54,9 @@ def cvejic_qc_sesf(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
 def _cvejic(a: np.ndarray, b: np.ndarray, f: np.ndarray, guard: float) -> float:
     s_af, c_af = _ssim_and_cov(a, f, guard)
     s_bf, c_bf = _ssim_and_cov(b, f, guard)
+    k = kernels("structural")
+    if k is not None:  # the weighting and clamps below in one compiled pass (same bits)
+        return float(np.mean(k.qc_combine(c_af, c_bf, s_af, s_bf, guard, np.empty(s_af.shape))))
     with np.errstate(divide="ignore", invalid="ignore"):
         w = c_af / (c_af + c_bf + guard)
         q = w * s_af + (1 - w) * s_bf

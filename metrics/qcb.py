@@ -25,6 +25,7 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._matlab import normalize1
 from metrics._memo import source_memo, value_nbytes
 
@@ -129,6 +130,12 @@ def qcb_chen_blum(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     srcs, fus = check_inputs(sources, fused, metric="Qcb", min_n=2)
     cp_f = _contrast_prime(normalize1(fus))
     cps, saliency = _source_side(*srcs)
+    compiled = kernels("qcb")
+    if compiled is not None:  # the expression below element by element (same bits), no temporaries
+        q = np.zeros_like(cp_f)
+        for cp, lam in zip(cps, saliency, strict=True):
+            compiled.add_preservation(cp, cp_f, lam, q)
+        return float(np.mean(q))
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.zeros_like(cp_f)
         for cp, lam in zip(cps, saliency, strict=True):

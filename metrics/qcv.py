@@ -30,6 +30,7 @@ information", Information Fusion 8(2):193-207, 2007. doi:10.1016/j.inffus.2005.1
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +54,15 @@ def _blocks(x: np.ndarray) -> np.ndarray:
     ph, pw = -h % _BLOCK, -w % _BLOCK
     xp = np.pad(x, ((0, ph), (0, pw)))
     return xp.reshape(xp.shape[0] // _BLOCK, _BLOCK, xp.shape[1] // _BLOCK, _BLOCK)
+
+
+@lru_cache(maxsize=8)
+def _csf_unshifted(h: int, w: int) -> np.ndarray:
+    """:func:`_csf` in the DFT's own layout (``ifftshift``-ed), read-only, per image shape:
+    ``ifftshift(fftshift(X) * csf) == X * ifftshift(csf)`` (the same products, permuted)."""
+    s = np.ascontiguousarray(np.fft.ifftshift(_csf(h, w)))
+    s.setflags(write=False)
+    return s
 
 
 def _csf(h: int, w: int) -> np.ndarray:
@@ -91,12 +101,12 @@ def chen_varshney(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     0.0
     """
     fn = normalize1(f)
-    csf = _csf(*f.shape)
+    csf = _csf_unshifted(*f.shape)
     num = 0.0 + 0.0j
     den = 0.0
     for s in sources:
         sn, lam = _source_side(s)
-        d = np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(sn - fn)) * csf))
+        d = np.fft.ifft2(np.fft.fft2(sn - fn) * csf)
         dd = np.mean(_blocks(d * d), axis=(1, 3))
         num += np.sum(lam * dd)
         den += np.sum(lam)

@@ -26,6 +26,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._haar import haar_wpyr
+from metrics._memo import _frozen_owner, source_memo
 
 _ALPHA = (2 / 3, 1 / 3)
 
@@ -70,17 +71,34 @@ def qm_pww(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
-    levels = len(_ALPHA)
-    pyr_f = haar_wpyr(fus, levels)
-    pyr_s = [haar_wpyr(s, levels) for s in srcs]
+    bands = [_source_bands(s) if _frozen_owner(s) else _source_bands_compute(s) for s in srcs]
+    return _qm_value(bands, haar_wpyr(fus, len(_ALPHA)))
+
+
+def _source_bands_compute(src: np.ndarray, scale: float | None = None) -> tuple:
+    """Per level ``(H, V, D, H*H + V*V + D*D)`` of one source (``src / scale`` when given), read-only:
+    the sources' half of Qm, memoised per scene."""
+    pyr = haar_wpyr(src if scale is None else src / scale, len(_ALPHA))
+    out = tuple((h, v, d, h * h + v * v + d * d) for h, v, d in pyr)
+    for level in out:
+        for a in level:
+            a.setflags(write=False)
+    return out
+
+
+_source_bands = source_memo(_source_bands_compute, maxsize=8)
+# qm@unitrange's sources / 255, keyed by the source itself (the scaled copy is not hashed per fused image)
+_source_bands_unit = source_memo(lambda src: _source_bands_compute(src, 255), maxsize=8)
+
+
+def _qm_value(src_bands: list, pyr_f: list) -> float:
     res = 1.0
-    for k in range(levels):
+    for k in range(len(_ALPHA)):
         hf, vf, df = pyr_f[k]
         num = np.zeros_like(hf)
         den = np.zeros_like(hf)
-        for bands in pyr_s:
-            h, v, d = bands[k]
-            w = h * h + v * v + d * d
+        for bands in src_bands:
+            h, v, d, w = bands[k]
             ep = np.exp(-np.abs(h - hf)) + np.exp(-np.abs(v - vf)) + np.exp(-np.abs(d - df))
             num += ep * w
             den += w
@@ -140,4 +158,5 @@ def qm(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> f
 def qm_unitrange(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) -> float:
     """Registered wrapper: :func:`qm_pww` on ``inputs / 255``."""
     srcs, fus = check_inputs(sources, fused, metric="Qm", min_n=2)
-    return qm_pww([s / 255 for s in srcs], fus / 255)
+    bands = [_source_bands_unit(s) if _frozen_owner(s) else _source_bands_compute(s, 255) for s in srcs]
+    return _qm_value(bands, haar_wpyr(fus / 255, len(_ALPHA)))

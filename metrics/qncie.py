@@ -26,6 +26,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._infotheory import grey_levels, hist_entropies, joint_histogram
 from metrics._matlab import normalize1
+from metrics._memo import _frozen_owner, source_memo
 from metrics._provenance import LIU, impl
 
 _B = 256
@@ -38,6 +39,15 @@ def ncc(xi: np.ndarray, yi: np.ndarray) -> float:
     return hx / lb + hy / lb - hxy / lb
 
 
+def _source_ncc_compute(x: np.ndarray, y: np.ndarray) -> float:
+    """:func:`ncc` of two images' ``normalize1`` levels (both defined)."""
+    return ncc(grey_levels(normalize1(x)), grey_levels(normalize1(y)))
+
+
+# the sources' pairs do not depend on the fused image: once per scene (frozen inputs)
+_source_ncc = source_memo(_source_ncc_compute, maxsize=8)
+
+
 def qncie_value(images: Sequence[np.ndarray]) -> float:
     """Qncie of the images (sources then fused), each ``normalize1``-ed."""
     levels = [grey_levels(normalize1(x)) for x in images]
@@ -47,7 +57,10 @@ def qncie_value(images: Sequence[np.ndarray]) -> float:
     r = np.eye(k)
     for i in range(k):
         for j in range(i + 1, k):
-            r[i, j] = r[j, i] = ncc(levels[i], levels[j])
+            if j < k - 1 and _frozen_owner(images[i]) and _frozen_owner(images[j]):  # two sources
+                r[i, j] = r[j, i] = _source_ncc(images[i], images[j])
+            else:
+                r[i, j] = r[j, i] = ncc(levels[i], levels[j])
     lam = np.linalg.eigvalsh(r) / k
     lam = np.abs(lam[lam != 0])
     hr = -np.sum(lam * np.log2(lam)) / math.log2(_B)

@@ -44,7 +44,9 @@ def piella_qs(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     weights = _source_weights(*sources)
     q = np.zeros_like(weights[0])
     for w, s in zip(weights, sources, strict=True):
-        q = q + w * ssim_map(f, s)
+        # SSIM(S, F) == SSIM(F, S) bit for bit (the formula only doubles, adds and multiplies commuting
+        # terms): the (S, F) order shares the moments of the pair with ssim / ssim@vifb
+        q = q + w * ssim_map(s, f)
     return float(np.mean(q))
 
 

@@ -32,6 +32,7 @@ from scipy import ndimage
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
+from metrics._jit import kernels
 from metrics._memo import memoize_images, source_memo
 from metrics._structural import ssim_formula
 
@@ -49,17 +50,26 @@ def _window_factor() -> np.ndarray:
     return g
 
 
-def _filter2_valid(img: np.ndarray) -> np.ndarray:
-    """``filter2(window, img, 'valid')`` (correlation where the 7x7 window fits), separably."""
+def _filter2_valid(img: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
+    """``filter2(window, img [.* other], 'valid')`` (correlation where the 7x7 window fits), separably:
+    SciPy's two ``correlate1d`` passes, or the compiled pass with SciPy's summation order over the valid
+    part only (:func:`metrics._kernels_structural.symmetric_valid`, same bits, ~3x faster)."""
     g = _window_factor()
-    out = ndimage.correlate1d(img, g, axis=0, mode="constant")
+    k = kernels("structural")
+    if k is not None and min(img.shape) >= g.size:
+        x = np.ascontiguousarray(img, dtype=np.float64)
+        y = None if other is None else np.ascontiguousarray(other, dtype=np.float64)
+        out = np.empty((x.shape[0] - g.size + 1, x.shape[1] - g.size + 1))
+        return k.symmetric_valid(x, y, g, out)
+    src = img if other is None else img * other
+    out = ndimage.correlate1d(src, g, axis=0, mode="constant")
     out = ndimage.correlate1d(out, g, axis=1, mode="constant")
     return out[3:-3, 3:-3]
 
 
 def _first_moments_compute(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(filter2(w, img), filter2(w, img.*img))`` ('valid', read-only): one image's half of the moments."""
-    out = _filter2_valid(img), _filter2_valid(img * img)
+    out = _filter2_valid(img), _filter2_valid(img, img)
     for a in out:
         a.setflags(write=False)
     return out
@@ -76,7 +86,7 @@ def _ssim_yang_guarded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     mu1_sq, mu2_sq, mu1_mu2 = mu1 * mu1, mu2 * mu2, mu1 * mu2
     s1 = xx - mu1_sq
     s2 = yy - mu2_sq
-    s12 = _filter2_valid(x * y) - mu1_mu2
+    s12 = _filter2_valid(x, y) - mu1_mu2
     # (2 mu1_mu2 + C)(2 s12 + C) / ((mu1_sq + mu2_sq + C)(s1 + s2 + C) + guard); 2 (mu1 mu2) = (2 mu1) mu2
     # exactly (doubling is exact), so the shared formula gives this grouping's bits
     return ssim_formula(mu1, mu2, s1, s2, s12, _C, _C, _GUARD), s1, s2
@@ -135,6 +145,9 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     bin_map, lam = _source_side(a, b)
     ssim_af, _, _ = _ssim_yang_guarded(a, fus)
     ssim_bf, _, _ = _ssim_yang_guarded(b, fus)
+    k = kernels("structural")
+    if k is not None:  # Yang's combination below in one compiled pass (same bits, as metrics.qy)
+        return float(np.mean(k.qy_combine(lam, bin_map, ssim_af, ssim_bf, np.empty(ssim_af.shape))))
     q1 = (lam * ssim_af + (1 - lam) * ssim_bf) * bin_map
     q2 = np.maximum(ssim_af, ssim_bf) * ~bin_map
     return float(np.mean(q1 + q2))

@@ -14,7 +14,9 @@ Ported from (re-implemented in NumPy, no code copied):
   reference file's own emulation, not a MATLAB run;
 * Zhaozixiang1228/MMIF-CDDFuse @ fd8da1f39d8d403b7343e577bd5a30cba38c7b7b, ``utils/Evaluator.py``
   ``Evaluator.SSIM`` (no licence file in the repository): scikit-image ``structural_similarity`` on float32
-  data with the data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``.
+  data with the data_range of 2 that scikit-image 0.19 assumed -> ``ssim@cddfuse``; computed here step
+  by step as scikit-image 0.26.0 ``skimage/metrics/_structural_similarity.py`` does (BSD-3-Clause; same
+  float32 operations, same bits, tested against it) so that each image's half can be memoised.
 
 Inputs are luminance images as float64 holding 0..255 (the ``standard`` protocol).
 
@@ -35,7 +37,7 @@ from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._matlab import OctaveWindow
-from metrics._memo import _frozen_owner, memoize_images
+from metrics._memo import _frozen_owner, memoize_images, value_nbytes
 from metrics._structural import local_moments, ssim_formula
 from metrics._variants import register_family
 
@@ -140,10 +142,47 @@ def ssim_skimage_cddfuse(x: np.ndarray, y: np.ndarray) -> float:
     """CDDFuse's ``ssim(image_F, image_A)``: scikit-image SSIM, float32, data_range 2 (skimage 0.19 default).
 
     7x7 uniform window, sample covariance, 3-pixel border cropped, computed in float32 by scikit-image.
+    Re-written step by step after ``skimage.metrics.structural_similarity`` (scikit-image 0.26.0,
+    ``skimage/metrics/_structural_similarity.py``, BSD-3-Clause; the same operations on the same float32
+    arrays, so the same bits: tested against scikit-image), with one image's own half (its float32 copy,
+    local mean, sample variance and squared mean) memoised by content: the fused image's is shared by its
+    sources, a source's by every fused image of a scene. Only ``uniform_filter(x*y)`` is per pair.
     """
-    from skimage.metrics import structural_similarity
+    from scipy.ndimage import uniform_filter
 
-    return float(structural_similarity(x.astype(np.float32), y.astype(np.float32), data_range=2.0))
+    x32, ux, vx, ux2 = _skimage_half(x) if _frozen_owner(x) else _skimage_half_compute(x)
+    y32, uy, vy, uy2 = _skimage_half(y) if _frozen_owner(y) else _skimage_half_compute(y)
+    vxy = _SK_COV_NORM * (uniform_filter(x32 * y32, size=_SK_WIN) - ux * uy)
+    a1 = 2 * ux * uy + _SK_C1
+    a2 = 2 * vxy + _SK_C2
+    b1 = ux2 + uy2 + _SK_C1
+    b2 = vx + vy + _SK_C2
+    s = (a1 * a2) / (b1 * b2)
+    pad = (_SK_WIN - 1) // 2
+    return float(s[pad:-pad, pad:-pad].mean(dtype=np.float64))
+
+
+_SK_WIN = 7  # scikit-image's default uniform window (gaussian_weights=False)
+_SK_COV_NORM = _SK_WIN**2 / (_SK_WIN**2 - 1)  # use_sample_covariance=True
+_SK_C1 = (0.01 * 2.0) ** 2  # (K1 R)^2, R = data_range = 2
+_SK_C2 = (0.03 * 2.0) ** 2
+
+
+def _skimage_half_compute(img: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(im, ux, vx, ux**2)`` of scikit-image's SSIM for one image as float32 (read-only)."""
+    from scipy.ndimage import uniform_filter
+
+    im = img.astype(np.float32)
+    ux = uniform_filter(im, size=_SK_WIN)
+    uxx = uniform_filter(im * im, size=_SK_WIN)
+    out = im, ux, _SK_COV_NORM * (uxx - ux * ux), ux**2
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+# bounded in bytes: a few 520x520 images (4.3 MB each); big images are recomputed, never kept
+_skimage_half = memoize_images(_skimage_half_compute, maxsize=6, max_bytes=48 << 20, nbytes=value_nbytes)
 
 
 _NOTE_WANG = (

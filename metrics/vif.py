@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from bench.types import MetricInfo
-from metrics._memo import memoize_images
+from metrics._memo import _frozen_owner, memoize_images, source_memo
 from metrics._variants import register_family
-from metrics._vif_stats import vif_scale_stats
+from metrics._vif_stats import ref_variances, vif_scale_stats
 
 _SIGMA_NSQ = 2.0
 _IMPL = (
@@ -48,10 +48,27 @@ def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
     """
     num = 0.0
     den = 0.0
-    for g, s1, sv in vif_scale_stats(ref, dist):
+    stats = vif_scale_stats(ref, dist)
+    if _frozen_owner(ref) and _frozen_owner(dist):  # the denominator is the reference's alone: per scene
+        for g, s1, sv in stats:
+            num += float(np.sum(np.log10(1 + g * g * s1 / (sv + _SIGMA_NSQ))))
+        den = _reference_information(ref)
+        return num / den if den != 0 else float("nan")
+    for g, s1, sv in stats:
         num += float(np.sum(np.log10(1 + g * g * s1 / (sv + _SIGMA_NSQ))))
         den += float(np.sum(np.log10(1 + s1 / _SIGMA_NSQ)))
     return num / den if den != 0 else float("nan")
+
+
+def _reference_information_compute(ref: np.ndarray) -> float:
+    """VIF's denominator ``sum_scales sum log10(1 + sigma1^2 / sigma_n^2)`` (the same sums, same order)."""
+    den = 0.0
+    for s1 in ref_variances(ref):
+        den += float(np.sum(np.log10(1 + s1 / _SIGMA_NSQ)))
+    return den
+
+
+_reference_information = source_memo(_reference_information_compute, maxsize=8)
 
 
 _NOTES = (

@@ -29,12 +29,24 @@ import numpy as np
 from bench.registry import register_metric
 from bench.types import MetricInfo
 from metrics._checks import check_inputs
-from metrics._vif_stats import vif_scale_stats
+from metrics._memo import _frozen_owner, source_memo
+from metrics._vif_stats import ref_variances, vif_scale_stats
 from metrics.vif import vifp_mscale
 
 _SQ = 0.005 * 255 * 255
 _C = 1e-7
 _P = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
+
+
+def _source_vind_compute(src: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``log10(1 + sigma1^2 / sigma_n^2)`` of every scale for a source (read-only)."""
+    out = tuple(np.log10(1 + s1 / _SQ) for s1 in ref_variances(src))
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+_source_vind = source_memo(_source_vind_compute, maxsize=8)
 
 
 def han_viff(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
@@ -50,9 +62,12 @@ def han_viff(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
     per_src = []
     for s in sources:
         scales = []
-        for g, s1, sv in vif_scale_stats(s, f):
+        stats = vif_scale_stats(s, f)
+        # the source's own information vind depends on the source alone: per scene for frozen inputs
+        vinds = _source_vind(s) if _frozen_owner(s) and _frozen_owner(f) else None
+        for k, (g, s1, sv) in enumerate(stats):
             vid = np.log10(1 + g * g * s1 / (sv + _SQ))
-            vind = np.log10(1 + s1 / _SQ)
+            vind = np.log10(1 + s1 / _SQ) if vinds is None else vinds[k]
             scales.append((g, vid, vind))
         per_src.append(scales)
     out = 0.0
