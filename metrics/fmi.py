@@ -417,14 +417,39 @@ _source_windows = source_memo(SourceWindows, maxsize=64, on_repeat=True)
 _EDGE_LUT = np.full((512, 512), np.nan)
 
 
+# Per scene and feature: the window totals of fused images that copy a source (decision-map fusion).
+# Where the F window equals source k's raw window, the lane's inputs are the sources' windows alone, so
+# its total (sum over sources of fmi_XF, the F-normalisation quirk included) is the same for every fused
+# image of the scene that copies source k there; the kernel stores each such total it computes in an
+# (N, windows) table (NaN: not met yet) and reads it back for later images (same bits: per-lane
+# arithmetic). Keyed by the source images (frozen inputs only: no hashing), 8 bytes per window and
+# source (4.3 MB for a 520x520 pair), within the shared source budget. Concurrent writers store the same
+# value, so the table is not locked. Not for 'edge' (its pattern table already serves most windows).
+def _scene_table(name: str):
+    def table(*sources: np.ndarray) -> np.ndarray:
+        m, ncols = _SOURCE_FEATURES[name](sources[0]).shape
+        return np.full((len(sources), max(m - _W + 1, 0) * max(ncols - _W + 1, 0)), np.nan)
+
+    table.__name__ = table.__qualname__ = f"fmi_{name}_scene_table"
+    return source_memo(table, maxsize=8)
+
+
+_SCENE_TABLES = {name: _scene_table(name) for name in FEATURES if name != "edge"}
+
+
 def fmi_value_compiled(
-    source_features: Sequence[np.ndarray], fused_feature: np.ndarray, lut: np.ndarray | None = None
+    source_features: Sequence[np.ndarray],
+    fused_feature: np.ndarray,
+    lut: np.ndarray | None = None,
+    table: np.ndarray | None = None,
 ) -> float | None:
     """:func:`fmi_value` through the numba kernel (:mod:`metrics._kernels_fmi`), or None where it cannot run.
 
     Same windows, same branch decisions, same final NumPy mean; the per-window sums differ from the NumPy
     path by rounding only (tests: within 1e-12 relative). ``lut``: a (512, 512) NaN-initialised table for
-    maps of 0s and 1s (:data:`_EDGE_LUT`), see :func:`metrics._kernels_fmi.fmi_totals`.
+    maps of 0s and 1s (:data:`_EDGE_LUT`); ``table``: an (N, windows) NaN-initialised table of totals where
+    the fused map copies a source, that belongs to these source maps (:func:`_scene_table`); see
+    :func:`metrics._kernels_fmi.fmi_totals`. Neither changes a value.
     """
     k = kernels("fmi")
     shape = np.shape(fused_feature)
@@ -433,7 +458,9 @@ def fmi_value_compiled(
     stack = np.empty((len(source_features), *shape))
     for i, feat in enumerate(source_features):
         stack[i] = feat
-    totals = k.fmi_totals(stack, np.ascontiguousarray(fused_feature, dtype=np.float64), lut)
+    if table is not None and table.shape != (len(source_features), (shape[0] - _W + 1) * (shape[1] - _W + 1)):
+        table = None
+    totals = k.fmi_totals(stack, np.ascontiguousarray(fused_feature, dtype=np.float64), lut, table)
     return float(np.mean(totals / len(source_features)))
 
 
@@ -450,7 +477,10 @@ def fmi(sources: Sequence[np.ndarray], fused: np.ndarray, feature: str = "edge")
     src_fe = _SOURCE_FEATURES[feature]
     feats = [src_fe(s) for s in sources]
     fused_feat = fe(fused)
-    value = fmi_value_compiled(feats, fused_feat, _EDGE_LUT if feature == "edge" else None)
+    table = None
+    if feature != "edge" and kernels("fmi") is not None and all(_frozen_owner(s) for s in sources):
+        table = _SCENE_TABLES[feature](*sources)
+    value = fmi_value_compiled(feats, fused_feat, _EDGE_LUT if feature == "edge" else None, table)
     if value is not None:
         return value
     if feature == "edge" or any(np.shape(f) != fused_feat.shape for f in feats) or min(fused_feat.shape) < _W:
