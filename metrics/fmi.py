@@ -423,18 +423,21 @@ _EDGE_LUT = np.full((512, 512), np.nan)
 # image of the scene that copies source k there; the kernel stores each such total it computes in an
 # (N, windows) table (NaN: not met yet) and reads it back for later images (same bits: per-lane
 # arithmetic). Keyed by the source images (frozen inputs only: no hashing), 8 bytes per window and
-# source (4.3 MB for a 520x520 pair), within the shared source budget. Concurrent writers store the same
-# value, so the table is not locked. Not for 'edge' (its pattern table already serves most windows).
+# source (4.3 MB for a 520x520 pair), within the shared source budget; the runner scores a scene's
+# images in a row, so a few scenes are kept. Concurrent writers store the same value, so the table is not
+# locked. Only for the local features ('none', 'gradient'): a fused image that copies a source region
+# has that region's windows there; 'dct' and 'wavelet' maps are whole-image transforms (and rescaled by
+# the global range), so copies practically never give equal windows; 'edge' has its pattern table.
 def _scene_table(name: str):
     def table(*sources: np.ndarray) -> np.ndarray:
         m, ncols = _SOURCE_FEATURES[name](sources[0]).shape
         return np.full((len(sources), max(m - _W + 1, 0) * max(ncols - _W + 1, 0)), np.nan)
 
     table.__name__ = table.__qualname__ = f"fmi_{name}_scene_table"
-    return source_memo(table, maxsize=8)
+    return source_memo(table, maxsize=4)
 
 
-_SCENE_TABLES = {name: _scene_table(name) for name in FEATURES if name != "edge"}
+_SCENE_TABLES = {name: _scene_table(name) for name in ("none", "gradient")}
 
 
 def fmi_value_compiled(
@@ -478,7 +481,7 @@ def fmi(sources: Sequence[np.ndarray], fused: np.ndarray, feature: str = "edge")
     feats = [src_fe(s) for s in sources]
     fused_feat = fe(fused)
     table = None
-    if feature != "edge" and kernels("fmi") is not None and all(_frozen_owner(s) for s in sources):
+    if feature in _SCENE_TABLES and kernels("fmi") is not None and all(_frozen_owner(s) for s in sources):
         table = _SCENE_TABLES[feature](*sources)
     value = fmi_value_compiled(feats, fused_feat, _EDGE_LUT if feature == "edge" else None, table)
     if value is not None:
