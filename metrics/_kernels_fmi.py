@@ -366,28 +366,29 @@ def _accumulate(n, t, pb):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-def _lookup(feats, y, x0, n, fb, pb, tab, pos0):
-    """Per lane: the first source whose raw window equals the F window (row ``_MATCH``, -1: none) and,
-    when the scene table ``tab`` (sources x windows, NaN = unknown) knows that source's total at this
-    window, the total (rows ``_DONE``, ``_TABV``). Returns the number of lanes found."""
-    n_src = feats.shape[0]
+def _match(n, k, fb, xb, pb):
+    """Row ``_MATCH``: source ``k`` if its raw window equals the raw F window and no earlier source's did."""
     for j in range(n):
-        m = -1
-        for k in range(n_src):
-            eq = True
-            for cc in range(3):
-                for rr in range(3):
-                    eq &= feats[k, _u(y + rr), _u(x0 + j + cc)] == fb[_u((_R + cc * 3 + rr) * _B + j)]
-            m = k if (m < 0) & eq else m
-        pb[_u(_MATCH * _B + j)] = m
+        eq = True
+        for i in range(_L):
+            eq &= xb[_u((_R + i) * _B + j)] == fb[_u((_R + i) * _B + j)]
+        m = pb[_u(_MATCH * _B + j)]
+        pb[_u(_MATCH * _B + j)] = k if (m < 0) & eq else m
+
+
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def _lookup(n, pb, tab, pos0):
+    """Rows ``_DONE``, ``_TABV``: the lane's total from the scene table ``tab`` (sources x windows, NaN =
+    unknown) where the F window copies a source (row ``_MATCH``). Returns the number of lanes found."""
     found = 0
     for j in range(n):
         m = int(pb[_u(_MATCH * _B + j)])
-        v = tab[m, pos0 + j] if m >= 0 else np.nan
-        done = not np.isnan(v)
-        pb[_u(_DONE * _B + j)] = 1.0 if done else 0.0
-        pb[_u(_TABV * _B + j)] = v
-        found += 1 if done else 0
+        if m >= 0:
+            v = tab[_u(m), _u(pos0 + j)]
+            if not np.isnan(v):
+                pb[_u(_DONE * _B + j)] = 1.0
+                pb[_u(_TABV * _B + j)] = v
+                found += 1
     return found
 
 
@@ -441,10 +442,14 @@ def _totals(feats, fused, out, fb, xb, pb, fc, lut, tab):
                 pb[_u(_DONE * _B + j)] = 0.0
                 pb[_u(_MATCH * _B + j)] = -1.0
             _side_raw(fused, y, x0, n, fb)
-            if use_tab and _lookup(feats, y, x0, n, fb, pb, tab, pos0) == n:  # every total known
-                for j in range(n):
-                    out[_u(pos0 + j)] = pb[_u(_TABV * _B + j)]
-                continue
+            if use_tab:  # lanes that copy a source, and their totals where the scene table knows them
+                for k in range(n_src):
+                    _side_raw(feats[k], y, x0, n, xb)
+                    _match(n, k, fb, xb, pb)
+                if _lookup(n, pb, tab, pos0) == n:  # every total known
+                    for j in range(n):
+                        out[_u(pos0 + j)] = pb[_u(_TABV * _B + j)]
+                    continue
             f_ready = False
             for k in range(n_src):
                 _side_raw(feats[k], y, x0, n, xb)
