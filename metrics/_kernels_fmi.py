@@ -396,7 +396,7 @@ def _lookup(n, pb, tab, pos0):
 def _codes(n, fb, xb, pb):
     """Each lane's pair of 0/1 windows as ``F pattern * 512 + X pattern`` (bit i: element i of the raw
     window is 1) into row ``_CODE``, -1 where a window holds another value. Returns True when every lane
-    that did not match exactly has a code."""
+    to compute (see :func:`_equal`) has a code."""
     all_ok = True
     for j in range(n):
         cf = 0
@@ -410,7 +410,7 @@ def _codes(n, fb, xb, pb):
             cf += (1 << i) if vf == 1.0 else 0
             cx += (1 << i) if vx == 1.0 else 0
         pb[_u(_CODE * _B + j)] = float(cf * 512 + cx) if ok else -1.0
-        all_ok &= ok | (pb[_u(_EQ * _B + j)] != 0)
+        all_ok &= ok | (pb[_u(_SKIP * _B + j)] != 0)
     return all_ok
 
 
@@ -462,13 +462,13 @@ def _totals(feats, fused, out, fb, xb, pb, fc, lut, tab):
                     hit = True
                     for j in range(n):
                         code = int(pb[_u(_CODE * _B + j)])
-                        if pb[_u(_EQ * _B + j)] == 0 and np.isnan(lut[code >> 9, code & 511]):
+                        if pb[_u(_SKIP * _B + j)] == 0 and np.isnan(lut[code >> 9, code & 511]):
                             hit = False
                     if hit:  # every lane known: 1 for an exact match, else the pattern pair's value
-                        for j in range(n):
+                        for j in range(n):  # (a lane the scene table gave: anything, its total is replaced)
                             code = int(pb[_u(_CODE * _B + j)])
-                            eq = pb[_u(_EQ * _B + j)] != 0
-                            pb[_u(_ACC * _B + j)] += 1.0 if eq else lut[code >> 9, code & 511]
+                            skip = pb[_u(_SKIP * _B + j)] != 0
+                            pb[_u(_ACC * _B + j)] += 1.0 if skip else lut[code >> 9, code & 511]
                         if not f_ready and k < n_src - 1:  # a later source's equality test reads them
                             _norm(n, fb)
                         continue

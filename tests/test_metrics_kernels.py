@@ -366,10 +366,11 @@ def test_fmi_kernel_scene_table_same_bits(n):
     rng = np.random.default_rng(40 + n)
     srcs, _ = _scene(41 + n, shape=(39, 83), n=n)
     srcs[1][:8, :20] = srcs[0][:8, :20]  # windows where two sources agree
-    for feature in ("none", "gradient", "dct", "wavelet"):
+    for feature in ("none", "gradient", "dct", "wavelet", "edge"):
         fe = FEATURES[feature]
         feats = np.stack([fe(s) for s in srcs])
         table = np.full((n, (feats.shape[1] - 2) * (feats.shape[2] - 2)), np.nan)
+        lut = np.full((512, 512), np.nan) if feature == "edge" else None  # with the edge pattern table
         images = []
         for step in range(4):
             label = rng.integers(0, n, size=(5, 11)).repeat(8, axis=0).repeat(8, axis=1)[:39, :83]
@@ -382,7 +383,7 @@ def test_fmi_kernel_scene_table_same_bits(n):
             if feature == "none" and fused is images[-2]:
                 ff = ff.copy()
                 ff[3, 4] = np.nan
-            np.testing.assert_array_equal(k.fmi_totals(feats, ff, None, table), k.fmi_totals(feats, ff))
+            np.testing.assert_array_equal(k.fmi_totals(feats, ff, lut, table), k.fmi_totals(feats, ff))
         assert np.isfinite(table).any(axis=1).all() or feature in ("dct", "wavelet")
     # no table, or a table of another shape: computed directly
     feats = np.stack(srcs)
