@@ -57,7 +57,7 @@ from bench.types import MetricInfo
 from metrics._checks import check_inputs
 from metrics._fmi_features import FEATURES
 from metrics._jit import kernels
-from metrics._memo import _frozen_owner, source_memo
+from metrics._memo import SOURCE_BUDGET, _frozen_owner, source_memo
 from metrics._provenance import TANG, impl
 
 _W = 3
@@ -439,6 +439,7 @@ def _scene_table(name: str):
 
 
 _SCENE_TABLES = {name: _scene_table(name) for name in ("none", "gradient")}
+_TABLE_SHARE = 8  # a table takes at most 1/8 of the source budget (64 MB of 512 MB: ~2000x2000, 2 sources)
 
 
 def fmi_value_compiled(
@@ -483,7 +484,9 @@ def fmi(sources: Sequence[np.ndarray], fused: np.ndarray, feature: str = "edge")
     fused_feat = fe(fused)
     table = None
     if feature in _SCENE_TABLES and kernels("fmi") is not None and all(_frozen_owner(s) for s in sources):
-        table = _SCENE_TABLES[feature](*sources)
+        windows = max(fused_feat.shape[0] - _W + 1, 0) * max(fused_feat.shape[1] - _W + 1, 0)
+        if 8 * len(sources) * windows <= SOURCE_BUDGET.limit // _TABLE_SHARE:
+            table = _SCENE_TABLES[feature](*sources)
     value = fmi_value_compiled(feats, fused_feat, _EDGE_LUT if feature == "edge" else None, table)
     if value is not None:
         return value

@@ -418,3 +418,19 @@ def test_fmi_scene_table_across_fused_images_of_a_scene():
         clear_memos()
         fmi_mod.fmi([np.array(s) for s in srcs], fused_images[0], feature)
         assert not fmi_mod._SCENE_TABLES[feature].cache
+
+
+def test_fmi_scene_table_only_within_its_share_of_the_source_budget(monkeypatch):
+    """A table larger than its share of the source budget (big images) is not built: computed directly."""
+    from metrics._memo import SOURCE_BUDGET, clear_memos, freeze
+
+    srcs, fused = _scene(52, shape=(30, 40))
+    srcs, fused = [freeze(s) for s in srcs], freeze(fused)
+    clear_memos()
+    monkeypatch.setattr(SOURCE_BUDGET, "limit", 8 * 2 * 28 * 38 * fmi_mod._TABLE_SHARE - 1)
+    small = fmi_mod.fmi(srcs, fused, "none")
+    assert not fmi_mod._SCENE_TABLES["none"].cache
+    monkeypatch.setattr(SOURCE_BUDGET, "limit", 8 * 2 * 28 * 38 * fmi_mod._TABLE_SHARE)
+    assert fmi_mod.fmi(srcs, fused, "none") == small
+    assert len(fmi_mod._SCENE_TABLES["none"].cache) == 1
+    clear_memos()
