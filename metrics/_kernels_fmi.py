@@ -20,6 +20,12 @@ takes a 512 x 512 table (``metrics.fmi._EDGE_LUT``) of values by (F pattern, X p
 fills as it computes pairs and reads for blocks whose pairs are all known (same bits; the normalised F
 rows that the in-place quirk's equality test of a later source reads are still computed).
 
+Fused maps that copy a source (decision-map fusion): where the F window equals source k's raw window,
+the lane's inputs are the sources' windows alone, so its total is the same for every fused image of the
+scene that copies source k there. :func:`fmi_totals` takes an (N, windows) table of such totals
+(``metrics.fmi._scene_table``, one per scene and feature) that the kernel fills as it computes these
+lanes and reads before computing (a lane found there is skipped for every source; same bits).
+
 Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
 min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
 -- use the same operations in the same order as the NumPy path, so every branch decision is the same.
