@@ -423,8 +423,9 @@ _EDGE_LUT = np.full((512, 512), np.nan)
 # image of the scene that copies source k there; the kernel stores each such total it computes in an
 # (N, windows) table (NaN: not met yet) and reads it back for later images (same bits: per-lane
 # arithmetic). Keyed by the source images (frozen inputs only: no hashing), 8 bytes per window and
-# source (4.3 MB for a 520x520 pair), within the shared source budget; the runner scores a scene's
-# images in a row, so a few scenes are kept. Concurrent writers store the same value, so the table is not
+# source (4.3 MB for a 520x520 pair), within the shared source budget, made when a scene's sources come
+# back (a second fused image: a lone image allocates nothing); the runner scores a scene's images in a
+# row, so a few scenes are kept. Concurrent writers store the same value, so the table is not
 # locked. Only for the local features 'none' and 'gradient' (a fused image that copies a source region
 # has that region's windows there): 'dct' and 'wavelet' maps are whole-image transforms (and rescaled by
 # the global range), so copies practically never give equal windows; 'edge' maps do, but the pattern
@@ -435,7 +436,7 @@ def _scene_table(name: str):
         return np.full((len(sources), max(m - _W + 1, 0) * max(ncols - _W + 1, 0)), np.nan)
 
     table.__name__ = table.__qualname__ = f"fmi_{name}_scene_table"
-    return source_memo(table, maxsize=4)
+    return source_memo(table, maxsize=4, on_repeat=True)
 
 
 _SCENE_TABLES = {name: _scene_table(name) for name in ("none", "gradient")}
