@@ -436,3 +436,20 @@ def test_fmi_scene_table_only_within_its_share_of_the_source_budget(monkeypatch)
     assert fmi_mod.fmi(srcs, fused, "none") == small[0]
     assert len(fmi_mod._SCENE_TABLES["none"].cache) == 1
     clear_memos()
+
+
+def test_fmi_gradient_feature_is_matlab_gradient_gx():
+    """The FMI gradient feature computes only gx: the very values of metrics.ag.matlab_gradient's gx."""
+    from metrics._fmi_features import feature_gradient
+    from metrics.ag import matlab_gradient
+
+    rng = np.random.default_rng(53)
+    for shape in ((40, 46), (1, 7), (7, 1), (1, 1), (3, 2)):
+        for x in (
+            rng.random(shape) * 255,
+            np.round(rng.random(shape) * 255),
+            rng.random(shape).astype(np.float32),
+        ):
+            got, want = feature_gradient(x), matlab_gradient(x)[0]
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
