@@ -32,7 +32,6 @@ from scipy import fft
 
 from metrics._jit import kernels
 from metrics._matlab import correlate
-from metrics.ag import matlab_gradient
 
 DMEY_MATLAB = np.array(
     [
@@ -158,8 +157,15 @@ _SOBEL8 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]) / 8.0
 
 
 def feature_gradient(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``gradient(img)`` (first output only: derivative along columns)."""
-    return matlab_gradient(img)[0]
+    """MATLAB ``gradient(img)`` (first output only: derivative along columns); the ``gx`` of
+    :func:`metrics.ag.matlab_gradient`, element by element the same operations, without the unused ``gy``."""
+    x = np.asarray(img)
+    gx = np.zeros_like(x)
+    if x.shape[1] > 1:
+        gx[:, 0] = x[:, 1] - x[:, 0]
+        gx[:, -1] = x[:, -1] - x[:, -2]
+        gx[:, 1:-1] = (x[:, 2:] - x[:, :-2]) / 2
+    return gx
 
 
 def feature_edge(img: np.ndarray) -> np.ndarray:

@@ -20,6 +20,12 @@ takes a 512 x 512 table (``metrics.fmi._EDGE_LUT``) of values by (F pattern, X p
 fills as it computes pairs and reads for blocks whose pairs are all known (same bits; the normalised F
 rows that the in-place quirk's equality test of a later source reads are still computed).
 
+Fused maps that copy a source (decision-map fusion): where the F window equals source k's raw window,
+the lane's inputs are the sources' windows alone, so its total is the same for every fused image of the
+scene that copies source k there. :func:`fmi_totals` takes an (N, windows) table of such totals
+(``metrics.fmi._scene_table``, one per scene and feature) that the kernel fills as it computes these
+lanes and reads before computing (a lane found there is skipped for every source; same bits).
+
 Values. The knife-edge quantities -- exact window equality (with the F-window normalisation quirk),
 min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population SD and its ``== 0`` test
 -- use the same operations in the same order as the NumPy path, so every branch decision is the same.
@@ -72,7 +78,11 @@ _SP = _ZERO + 1
 _VAL = _SP + 1  # fmi_XF of a computed lane
 _IDX = _VAL + 1  # compacted lane t computes the block's lane _IDX[t]
 _CODE = _IDX + 1  # binary maps: F pattern * 512 + X pattern of the lane (-1: not a 0/1 pair of windows)
-_ROWS = _CODE + 1
+_SKIP = _CODE + 1  # 1: nothing to compute for this source (exact match, or the lane's total is known)
+_MATCH = _SKIP + 1  # the first source whose raw window equals the F window (-1: none)
+_DONE = _MATCH + 1  # 1: the lane's total was found in the scene table
+_TABV = _DONE + 1  # that total
+_ROWS = _TABV + 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -149,7 +159,8 @@ def _side(n, sb):
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _equal(n, fb, xb, pb):
     """Exact match of the source's raw window with the F window (raw, or normalised once an earlier
-    source did not match: the reference code's in-place quirk). Returns the number of non-matches."""
+    source did not match: the reference code's in-place quirk). Returns the number of lanes to compute
+    (neither an exact match nor a lane whose total the scene table gave, see :func:`_lookup`)."""
     todo = 0
     for j in range(n):
         flag = pb[_u(_FLAG * _B + j)] != 0
@@ -158,9 +169,11 @@ def _equal(n, fb, xb, pb):
             fn_i = fb[_u((_N + i) * _B + j)]
             fr_i = fb[_u((_R + i) * _B + j)]
             eq &= xb[_u((_R + i) * _B + j)] == (fn_i if flag else fr_i)
+        skip = eq | (pb[_u(_DONE * _B + j)] != 0)
         pb[_u(_EQ * _B + j)] = 1.0 if eq else 0.0
+        pb[_u(_SKIP * _B + j)] = 1.0 if skip else 0.0
         pb[_u(_FLAG * _B + j)] = 1.0 if (flag or not eq) else 0.0
-        todo += 0 if eq else 1
+        todo += 0 if skip else 1
     return todo
 
 
@@ -327,11 +340,11 @@ def _pair(n, fb, xb, pb):
 
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _compact(n, fb, xb, pb, fc):
-    """Move the lanes that did not match exactly to the front: the source's raw windows in place, the
+    """Move the lanes to compute (see :func:`_equal`) to the front: the source's raw windows in place, the
     F side into ``fc`` (``fb`` stays whole for the next source). Returns their number."""
     t = 0
     for j in range(n):
-        if pb[_u(_EQ * _B + j)] == 0:
+        if pb[_u(_SKIP * _B + j)] == 0:
             pb[_u(_IDX * _B + t)] = j
             for row in range(_R, _R + _L):
                 xb[_u(row * _B + t)] = xb[_u(row * _B + j)]
@@ -359,10 +372,37 @@ def _accumulate(n, t, pb):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def _match(n, k, fb, xb, pb):
+    """Row ``_MATCH``: source ``k`` if its raw window equals the raw F window and no earlier source's did."""
+    for j in range(n):
+        eq = True
+        for i in range(_L):
+            eq &= xb[_u((_R + i) * _B + j)] == fb[_u((_R + i) * _B + j)]
+        m = pb[_u(_MATCH * _B + j)]
+        pb[_u(_MATCH * _B + j)] = k if (m < 0) & eq else m
+
+
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def _lookup(n, pb, tab, pos0):
+    """Rows ``_DONE``, ``_TABV``: the lane's total from the scene table ``tab`` (sources x windows, NaN =
+    unknown) where the F window copies a source (row ``_MATCH``). Returns the number of lanes found."""
+    found = 0
+    for j in range(n):
+        m = int(pb[_u(_MATCH * _B + j)])
+        if m >= 0:
+            v = tab[_u(m), _u(pos0 + j)]
+            if not np.isnan(v):
+                pb[_u(_DONE * _B + j)] = 1.0
+                pb[_u(_TABV * _B + j)] = v
+                found += 1
+    return found
+
+
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _codes(n, fb, xb, pb):
     """Each lane's pair of 0/1 windows as ``F pattern * 512 + X pattern`` (bit i: element i of the raw
     window is 1) into row ``_CODE``, -1 where a window holds another value. Returns True when every lane
-    that did not match exactly has a code."""
+    to compute (see :func:`_equal`) has a code."""
     all_ok = True
     for j in range(n):
         cf = 0
@@ -376,29 +416,46 @@ def _codes(n, fb, xb, pb):
             cf += (1 << i) if vf == 1.0 else 0
             cx += (1 << i) if vx == 1.0 else 0
         pb[_u(_CODE * _B + j)] = float(cf * 512 + cx) if ok else -1.0
-        all_ok &= ok | (pb[_u(_EQ * _B + j)] != 0)
+        all_ok &= ok | (pb[_u(_SKIP * _B + j)] != 0)
     return all_ok
 
 
 @njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-def _totals(feats, fused, out, fb, xb, pb, fc, lut):
+def _totals(feats, fused, out, fb, xb, pb, fc, lut, tab):
     """The loop of :func:`fmi_totals` over blocks of windows; compiled without numba's reference
     counting (``_nrt=False``): nothing here allocates.
 
     ``lut`` (512 x 512, NaN = unknown; or any other shape: unused) holds ``fmi_XF`` of pairs of 0/1
     windows (edge maps) by pattern: a lane's value depends on its two raw windows only (per-lane
-    arithmetic), so a value computed once is the value of every later lane with the same pair."""
+    arithmetic), so a value computed once is the value of every later lane with the same pair.
+
+    ``tab`` (sources x windows, NaN = unknown; or any other shape: unused) holds, per source ``k`` and
+    window, the lane's total when the F window equals source k's raw window there: the lane's inputs are
+    then the sources' windows alone, so the total is the same for every fused image of the scene that
+    copies source k at that window (decision-map fusion). Filled as lanes are computed, read before."""
     use_lut = lut.shape[0] == 512 and lut.shape[1] == 512
     n_src, m, ncols = feats.shape
     rows = m - 2
     cols = ncols - 2
+    use_tab = tab.shape[0] == n_src and tab.shape[1] == rows * cols
     for y in range(rows):
         for x0 in range(0, cols, _B):
             n = min(_B, cols - x0)
+            pos0 = y * cols + x0
             for j in range(n):
                 pb[_u(_FLAG * _B + j)] = 0.0
                 pb[_u(_ACC * _B + j)] = 0.0
+                pb[_u(_DONE * _B + j)] = 0.0
+                pb[_u(_MATCH * _B + j)] = -1.0
             _side_raw(fused, y, x0, n, fb)
+            if use_tab:  # lanes that copy a source, and their totals where the scene table knows them
+                for k in range(n_src):
+                    _side_raw(feats[k], y, x0, n, xb)
+                    _match(n, k, fb, xb, pb)
+                if _lookup(n, pb, tab, pos0) == n:  # every total known
+                    for j in range(n):
+                        out[_u(pos0 + j)] = pb[_u(_TABV * _B + j)]
+                    continue
             f_ready = False
             for k in range(n_src):
                 _side_raw(feats[k], y, x0, n, xb)
@@ -411,13 +468,13 @@ def _totals(feats, fused, out, fb, xb, pb, fc, lut):
                     hit = True
                     for j in range(n):
                         code = int(pb[_u(_CODE * _B + j)])
-                        if pb[_u(_EQ * _B + j)] == 0 and np.isnan(lut[code >> 9, code & 511]):
+                        if pb[_u(_SKIP * _B + j)] == 0 and np.isnan(lut[code >> 9, code & 511]):
                             hit = False
                     if hit:  # every lane known: 1 for an exact match, else the pattern pair's value
-                        for j in range(n):
+                        for j in range(n):  # (a lane the scene table gave: anything, its total is replaced)
                             code = int(pb[_u(_CODE * _B + j)])
-                            eq = pb[_u(_EQ * _B + j)] != 0
-                            pb[_u(_ACC * _B + j)] += 1.0 if eq else lut[code >> 9, code & 511]
+                            skip = pb[_u(_SKIP * _B + j)] != 0
+                            pb[_u(_ACC * _B + j)] += 1.0 if skip else lut[code >> 9, code & 511]
                         if not f_ready and k < n_src - 1:  # a later source's equality test reads them
                             _norm(n, fb)
                         continue
@@ -442,7 +499,14 @@ def _totals(feats, fused, out, fb, xb, pb, fc, lut):
                         if code >= 0:
                             lut[code >> 9, code & 511] = pb[_u(_VAL * _B + i)]
             for j in range(n):
-                out[_u(y * cols + x0 + j)] = pb[_u(_ACC * _B + j)]
+                done = pb[_u(_DONE * _B + j)] != 0
+                acc = pb[_u(_ACC * _B + j)]
+                out[_u(pos0 + j)] = pb[_u(_TABV * _B + j)] if done else acc
+            if use_tab:  # remember the totals of lanes that copy a source
+                for j in range(n):
+                    k = int(pb[_u(_MATCH * _B + j)])
+                    if k >= 0 and pb[_u(_DONE * _B + j)] == 0:
+                        tab[k, pos0 + j] = pb[_u(_ACC * _B + j)]
     return out
 
 
@@ -467,27 +531,32 @@ def edge_thin(bx, by, b, cutoff, out):
     return out
 
 
-def fmi_totals(feats, fused, lut=None):
+def fmi_totals(feats, fused, lut=None, tab=None):
     """Per window (row-major, 3x3 valid positions): sum over sources of ``fmi_XF``.
 
     ``feats`` is (N, H, W) (sources' feature maps), ``fused`` (H, W), both C-contiguous float64.
     Allocates the output and the scratch here, so the compiled loop needs no reference counting.
     ``lut``: a (512, 512) float64 table (NaN = unknown) of the values of pairs of 0/1 windows, filled and
     used by the kernel (for binary maps such as edge maps: the same values, most of them looked up).
+    ``tab``: an (N, windows) float64 table (NaN = unknown) of lane totals where the F window copies a
+    source's (see :func:`_totals`), filled and used by the kernel; it belongs to these sources' maps.
     """
     n_src, m, ncols = feats.shape
     out = np.zeros((m - 2) * (ncols - 2))
     # zeros: lanes past a short last block hold finite values (their logs are taken, then ignored)
     side = _SIDE * _B
     lut = _NO_LUT if lut is None else lut
-    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side), lut)
+    tab = _NO_TAB if tab is None else tab
+    _totals(feats, fused, out, np.zeros(side), np.zeros(side), np.zeros(_ROWS * _B), np.zeros(side), lut, tab)
     return out
 
 
 _NO_LUT = np.zeros((1, 1))
+_NO_TAB = np.zeros((0, 0))
 
 
 # Compile (or load from the on-disk cache) now, on a tiny input: a numba that cannot build the kernel
 # makes this import fail, and metrics._jit then selects the NumPy path.
 fmi_totals(np.zeros((1, 3, 3)), np.zeros((3, 3)))
 fmi_totals(np.zeros((1, 3, 3)), np.ones((3, 3)), np.full((512, 512), np.nan))
+fmi_totals(np.zeros((1, 3, 3)), np.zeros((3, 3)), None, np.full((1, 1), np.nan))

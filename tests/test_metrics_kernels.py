@@ -354,3 +354,102 @@ def test_ssim_builtin_emulation_memo_same_value():
     for dyn in (1.0, 255.0):
         assert ssim_builtin_emulation(f, a, dyn) == ssim_builtin_emulation(np.array(f), np.array(a), dyn)
     assert len(_replicate_cross.cache) >= 1
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_fmi_kernel_scene_table_same_bits(n):
+    """Totals of windows where the fused map copies a source, kept per scene and read back for later fused
+    images (decision-map fusion), are the totals computed directly, bit for bit: copies of each source
+    (for source 2.. the F-window quirk holds), partial blocks, isolated changes, windows equal in two
+    sources, NaN in a fused map; the table fills and is used."""
+    k = _jit.kernels("fmi")
+    rng = np.random.default_rng(40 + n)
+    srcs, _ = _scene(41 + n, shape=(39, 83), n=n)
+    srcs[1][:8, :20] = srcs[0][:8, :20]  # windows where two sources agree
+    for feature in ("none", "gradient", "dct", "wavelet", "edge"):
+        fe = FEATURES[feature]
+        feats = np.stack([fe(s) for s in srcs])
+        table = np.full((n, (feats.shape[1] - 2) * (feats.shape[2] - 2)), np.nan)
+        lut = np.full((512, 512), np.nan) if feature == "edge" else None  # with the edge pattern table
+        images = []
+        for step in range(4):
+            label = rng.integers(0, n, size=(5, 11)).repeat(8, axis=0).repeat(8, axis=1)[:39, :83]
+            fused = np.choose(label, srcs)
+            fused[rng.random(fused.shape) < 0.01 * step] += 1.0
+            images.append(fused)
+        images += [srcs[-1].copy(), np.round(sum(srcs) / n), images[0]]
+        for fused in images:
+            ff = fe(fused)
+            if feature == "none" and fused is images[-2]:
+                ff = ff.copy()
+                ff[3, 4] = np.nan
+            np.testing.assert_array_equal(k.fmi_totals(feats, ff, lut, table), k.fmi_totals(feats, ff))
+        assert np.isfinite(table).any(axis=1).all() or feature in ("dct", "wavelet")
+    # no table, or a table of another shape: computed directly
+    feats = np.stack(srcs)
+    for other in (np.full((1, 1), np.nan), np.zeros((n + 1, 37 * 81)), np.zeros((0, 0))):
+        np.testing.assert_array_equal(k.fmi_totals(feats, srcs[0], None, other), k.fmi_totals(feats, srcs[0]))
+
+
+def test_fmi_scene_table_across_fused_images_of_a_scene():
+    """fmi() keeps one table per scene and feature for frozen sources (the runner's inputs): the values of
+    a scene's fused images are those of fresh, unshared calls; writable sources get no table."""
+    from metrics._memo import clear_memos, freeze
+
+    srcs, _ = _scene(50, shape=(44, 61))
+    srcs = [freeze(s) for s in srcs]
+    rng = np.random.default_rng(51)
+    fused_images = []
+    for _ in range(3):
+        label = rng.integers(0, 2, size=(6, 8)).repeat(8, axis=0).repeat(8, axis=1)[:44, :61]
+        fused_images.append(freeze(np.choose(label, srcs)))
+    fused_images.append(freeze(np.array(srcs[1])))
+    for feature in ("none", "gradient"):
+        want = []
+        for f in fused_images:
+            clear_memos()
+            want.append(fmi_mod.fmi([np.array(s) for s in srcs], f, feature))
+        clear_memos()
+        got = [fmi_mod.fmi(srcs, f, feature) for f in fused_images]
+        got += [fmi_mod.fmi(srcs, f, feature) for f in fused_images]
+        assert got == want + want, feature
+        tables = list(fmi_mod._SCENE_TABLES[feature].cache.values())
+        assert len(tables) == 1 and np.isfinite(tables[0]).mean() > 0.5
+        clear_memos()
+        fmi_mod.fmi([np.array(s) for s in srcs], fused_images[0], feature)
+        assert not fmi_mod._SCENE_TABLES[feature].cache
+
+
+def test_fmi_scene_table_only_within_its_share_of_the_source_budget(monkeypatch):
+    """A table larger than its share of the source budget (big images) is not built: computed directly."""
+    from metrics._memo import SOURCE_BUDGET, clear_memos, freeze
+
+    srcs, fused = _scene(52, shape=(30, 40))
+    srcs, fused = [freeze(s) for s in srcs], freeze(fused)
+    clear_memos()
+    monkeypatch.setattr(SOURCE_BUDGET, "limit", 8 * 2 * 28 * 38 * fmi_mod._TABLE_SHARE - 1)
+    small = [fmi_mod.fmi(srcs, fused, "none") for _ in range(3)]
+    assert not fmi_mod._SCENE_TABLES["none"].cache
+    monkeypatch.setattr(SOURCE_BUDGET, "limit", 8 * 2 * 28 * 38 * fmi_mod._TABLE_SHARE)
+    assert fmi_mod.fmi(srcs, fused, "none") == small[0]  # a scene's first image: no table yet
+    assert not fmi_mod._SCENE_TABLES["none"].cache
+    assert fmi_mod.fmi(srcs, fused, "none") == small[0]
+    assert len(fmi_mod._SCENE_TABLES["none"].cache) == 1
+    clear_memos()
+
+
+def test_fmi_gradient_feature_is_matlab_gradient_gx():
+    """The FMI gradient feature computes only gx: the very values of metrics.ag.matlab_gradient's gx."""
+    from metrics._fmi_features import feature_gradient
+    from metrics.ag import matlab_gradient
+
+    rng = np.random.default_rng(53)
+    for shape in ((40, 46), (1, 7), (7, 1), (1, 1), (3, 2)):
+        for x in (
+            rng.random(shape) * 255,
+            np.round(rng.random(shape) * 255),
+            rng.random(shape).astype(np.float32),
+        ):
+            got, want = feature_gradient(x), matlab_gradient(x)[0]
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
