@@ -83,11 +83,17 @@ def score_worker(
     metric_ids: Sequence[str],
     protocol: str,
     load_dm_inputs: Callable | None = None,
+    shared: dict | None = None,
 ) -> list:
     """Score one fused image (uint8 array, or the path of its cached PNG) with ``metric_ids``.
 
     Returns ``[(Score, seconds)]``: each metric call is timed (protocol preparation excluded).
-    Failures become error Scores (NaN and the message), never 0.
+    Failures become error Scores (NaN and the message), never 0. ``shared``: a dict that the calls for
+    the fused images of one scene pass along (:func:`bench.runner._score_bundle`), so the sources (and
+    reference) are read and protocol-prepared once per scene instead of once per fused image
+    (:func:`scene_inputs`); the metrics then also get the same read-only source objects every time,
+    whose content keys their memos hash once (``metrics._memo.array_key``). Values are the same either
+    way: preparation is per image and deterministic.
     """
     from bench.imageio import to_float
     from bench.protocols import prepare
@@ -96,15 +102,10 @@ def score_worker(
 
     try:
         fused_u8 = read_png_u8(Path(fused)) if isinstance(fused, str) else fused
-        sources = load_sources()
-        reference = load_reference() if load_reference is not None else None
-        imgs = [*sources, to_float(fused_u8)] + ([reference] if reference is not None else [])
-        prepped = prepare(imgs, protocol)
+        src, ref = scene_inputs(load_sources, load_reference, protocol, shared)
+        (fus,) = prepare([to_float(fused_u8)], protocol)
     except Exception as exc:
         return [(Score(m, math.nan, "error", one_line(exc)), math.nan) for m in metric_ids]
-    n = len(sources)
-    src, fus = prepped[:n], prepped[n]
-    ref = prepped[n + 1] if reference is not None else None
     # decision-map metrics get the method's decision map and the GT focus maps (not protocol-prepared)
     dm = fm = None
     if load_dm_inputs is not None:
@@ -118,6 +119,27 @@ def score_worker(
         s = score_one(m, src, fus, ref, decision_map=dm, focus_maps=fm)
         out.append((s, time.perf_counter() - t0))
     return out
+
+
+def scene_inputs(
+    load_sources: Callable, load_reference: Callable | None, protocol: str, shared: dict | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """(protocol-prepared sources, prepared reference or None) of a scene, kept in ``shared`` (when given)
+    under the identity of the two loaders and the protocol: the score calls of one task carry the same
+    loader objects for the same scene. A failure is raised and not kept (the next call tries again)."""
+    from bench.protocols import prepare
+
+    key = (id(load_sources), id(load_reference), protocol)
+    hit = shared.get(key) if shared is not None else None
+    if hit is not None and hit[0] is load_sources and hit[1] is load_reference:
+        return hit[2], hit[3]
+    sources = list(load_sources())
+    reference = load_reference() if load_reference is not None else None
+    src = prepare(sources, protocol)
+    ref = prepare([reference], protocol)[0] if reference is not None else None
+    if shared is not None:  # the loaders are kept too, so their ids cannot be reused while the entry lives
+        shared[key] = (load_sources, load_reference, src, ref)
+    return src, ref
 
 
 def has_focus_maps(scene) -> bool:

@@ -1,0 +1,136 @@
+"""The run's work outside the timed calls (issue 15): shared scene inputs, in-memory fused images, PNG cache
+settings. Every shortcut must give the very same numbers as the long way round."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import registry
+from bench.datasets import Scene
+from bench.runner import MethodSpec, RunConfig, run
+from bench.types import DatasetInfo
+
+METRICS = ("en", "qabf", "ssim", "nmi", "qy", "ag", "mi", "cc")
+
+
+def _scene(sid: str, shape: tuple, seed: int, calls: list) -> Scene:
+    rng = np.random.default_rng(seed)  # fixture only: values do not matter, determinism does
+    imgs = [rng.random(shape, dtype=np.float32) for _ in range(2)]
+    sha = tuple(f"{sid}-{k}-{seed}" for k in range(2))
+
+    def load():
+        calls.append(sid)
+        return [i.copy() for i in imgs]
+
+    return Scene("fake2", sid, ("A", "B"), sha, load_sources=load)
+
+
+class _Fake:
+    info = DatasetInfo(id="fake2", name="fake2", n_scenes=2)
+    calls: list = []
+
+    def scenes(self, data_dir=None, *, verify=True):
+        return [_scene("rgb", (40, 48, 3), 1, self.calls), _scene("gray", (40, 48), 2, self.calls)]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    registry.load_all()
+    ds = _Fake()
+    ds.calls = []
+    monkeypatch.setitem(registry.DATASETS._entries, "fake2", ds)
+    return ds
+
+
+def _cfg(tmp_path: Path, out: str, **kw) -> RunConfig:
+    base = dict(
+        methods=(MethodSpec("average"), MethodSpec("max"), MethodSpec("lp")),
+        datasets=("fake2",),
+        metrics=METRICS,
+        jobs=1,
+        out=str(tmp_path / out),
+        cache_dir=str(tmp_path / "cache"),
+        progress=False,
+    )
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def _values(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[~df.metric.str.startswith("time_")]
+    return df.sort_values(["scene", "method", "metric"]).reset_index(drop=True)[["scene", "method", "metric",
+                                                                                 "value", "status"]]
+
+
+def test_fresh_fusions_are_scored_from_memory_with_the_cached_pngs_numbers(tmp_path, fake, monkeypatch):
+    """A fresh fusion is scored from the array the run just stored; a cached one from its PNG. Same bits."""
+    import bench.rundir
+
+    reads: list = []
+    real = bench.rundir.read_png_u8
+    monkeypatch.setattr(bench.rundir, "read_png_u8", lambda p: reads.append(p) or real(p))
+    first = run(_cfg(tmp_path, "a"))
+    assert first.counts["fuse_computed"] == 6 and reads == []  # no fused PNG decoded to score it
+    with sqlite3.connect(tmp_path / "cache" / "index.sqlite") as db:
+        db.execute("DELETE FROM scores")  # fusions stay cached, scores are recomputed from the PNGs
+    second = run(_cfg(tmp_path, "b"))
+    assert second.counts["fuse_computed"] == 0 and second.counts["score_computed"] == 6 * len(METRICS)
+    assert len(reads) > 0
+    a, b = _values(first.results), _values(second.results)
+    assert (a["status"] == "ok").all() and len(a) == 6 * len(METRICS)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_scenes_sources_are_read_and_prepared_once_per_score_task(fake):
+    """The calls of one score task share the scene's prepared sources; values equal unshared calls."""
+    from bench.imageio import to_uint8
+    from bench.runner import _score_bundle
+    from bench.workers import score_worker
+
+    scene = fake.scenes()[0]
+    rng = np.random.default_rng(5)
+    fused = [to_uint8(rng.random((40, 48, 3), dtype=np.float32)) for _ in range(3)]
+    calls = tuple((scene.load_sources, None, f, list(METRICS), "standard", None) for f in fused)
+    fake.calls.clear()
+    shared = _score_bundle(calls)
+    assert fake.calls == ["rgb"]  # once for three fused images
+    alone = [score_worker(*c) for c in calls]
+    assert len(fake.calls) == 4
+    for x, y in zip(shared, alone, strict=True):
+        assert [(s.metric, s.value, s.status) for s, _ in x] == [(s.metric, s.value, s.status) for s, _ in y]
+        assert all(s.status == "ok" for s, _ in x)
+
+
+def test_scene_inputs_are_keyed_by_loader_and_protocol(fake):
+    from bench.workers import scene_inputs
+
+    rgb, gray = fake.scenes()
+    shared: dict = {}
+    a = scene_inputs(rgb.load_sources, None, "standard", shared)
+    assert scene_inputs(rgb.load_sources, None, "standard", shared)[0][0] is a[0][0]  # reused
+    b = scene_inputs(gray.load_sources, None, "standard", shared)
+    c = scene_inputs(rgb.load_sources, None, "sesf2020", shared)
+    assert b[0][0].shape == (40, 48) and c[0][0].max() <= 1.0 < a[0][0].max()
+    assert all(not s.flags.writeable for s in a[0])  # read-only, as the metrics' memos expect
+    with pytest.raises(ZeroDivisionError):
+        scene_inputs(lambda: 1 / 0, None, "standard", shared)
+    assert len(shared) == 3  # a failure is not kept
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (37, 53, 3), (37, 53, 4)])
+def test_cached_png_is_lossless(tmp_path, shape):
+    from bench.cache import _encode_png
+    from bench.rundir import read_png_u8
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, shape, dtype=np.uint8)
+    img[:10] = 7  # a flat band (the run-length strategy's best case) next to noise (its worst)
+    p = tmp_path / "x.png"
+    p.write_bytes(_encode_png(img))
+    back = read_png_u8(p)
+    assert back.dtype == np.uint8 and back.shape == img.shape and np.array_equal(back, img)
