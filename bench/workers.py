@@ -18,6 +18,11 @@ from bench.executor import one_line
 
 _WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in this process
 
+#: Side of the centre crop a method is first warmed up on (see :func:`warm_up`).
+WARM_CROP = 128
+#: A full-size warm-up call is made as well when its estimated CPU cost is at most this (seconds).
+WARM_FULL_MAX_S = 0.25
+
 
 @dataclass
 class FuseOutcome:
@@ -49,8 +54,9 @@ def fuse_worker(
     """Load the sources, warm the method up once per process, time ``repeats`` calls of ``Method.call``.
 
     Timing uses :func:`bench.device.time_call` (median and IQR, CUDA synchronised inside the timed
-    region); the warm-up is one untimed call the first time a process meets (method, device). The
-    contract's output checks run after the timed calls.
+    region); the first time a process meets (method, device) it is warmed up first (:func:`warm_up`:
+    untimed calls on a crop, plus one on the full images when that is cheap). The contract's output
+    checks run after the timed calls.
     """
     from bench.device import time_call
     from bench.registry import get_method
@@ -59,13 +65,15 @@ def fuse_worker(
         images = load_sources()
         method = get_method(method_id)
         dev = device if method.info.device_aware else "cpu"
-        warm = 0 if (method_id, device) in _WARM else 1
-        _WARM.add((method_id, device))
         box: list = []
 
         def call():
             box[:] = [method.call(images, params, device=device, dataset=dataset, scene=scene, check=False)]
 
+        warm = 0
+        if (method_id, device) not in _WARM:
+            _WARM.add((method_id, device))
+            warm = 0 if warm_up(method, images, params, dev, dataset, scene) else 1
         stats = time_call(call, device=dev, repeats=repeats, warmup=warm)
         res = method.check_result(box[0], images)
         dm = None
@@ -74,6 +82,50 @@ def fuse_worker(
         return FuseOutcome(_as_u8(res.image), dm, stats.median, stats.iqr, stats.n, stats.threads, "ok")
     except Exception as exc:  # an error row; the run goes on
         return FuseOutcome(None, None, math.nan, math.nan, 0, 0, "error", one_line(exc))
+
+
+def warm_up(
+    method, images: Sequence, params: dict, device: str = "cpu", dataset: str = "", scene: str = ""
+) -> bool:
+    """Warm ``method`` up in this process without paying a full untimed call where that is expensive.
+
+    Returns True when the method is warm; False asks the caller for the classic warm-up, one untimed
+    call on the full images (before the timed ones). What is done:
+
+    1. two untimed calls on the centre ``WARM_CROP`` x ``WARM_CROP`` crop of the sources: the first
+       pays the one-off costs (imports, weights, compiled kernels, thread pools), the second is timed
+       on the process clock;
+    2. from it, the cost of a full call is estimated (crop CPU x full area / crop area); when that is
+       at most ``WARM_FULL_MAX_S`` the full warm-up call is made as well (returns False): cheap methods
+       are timed exactly as before, and a full call costs them next to nothing;
+    3. otherwise (the deep and the slow classical methods) the crop calls are the whole warm-up.
+
+    Why: a full warm-up call per method and worker process was ~10 % of the fusion CPU of a full run
+    (issue 15). The price is on the first timed call of an expensive method in a process, which still
+    pays what only a full-size call does (the first touch of its memory, shape-specific kernel set-up):
+    measured in fresh processes, CPU of that call / median of the next four, lytro-01/02 (ovh5 note):
+    msrsf 1.10, fmm 1.06, gacn 1.08, sff 1.2, sesf 1.2 after the crop warm-up, against 0.98-1.12
+    after a full warm-up; inside a run, where a worker's memory is already grown by its earlier
+    tasks, less. It is one scene per worker and method (2 of 20 on lytro with ``--jobs 2``); the median
+    over ``--repeats 3`` or more is not affected. The full warm-up is kept where the crop cannot stand
+    for the images: images not larger than twice the crop, a GPU (cuDNN picks its algorithms per
+    shape), scene-aware methods (a per-scene cache must not see a crop), and any method that fails on
+    the crop.
+    """
+    h, w = np.shape(images[0])[:2]
+    s = WARM_CROP
+    if device != "cpu" or method.info.scene_aware or h < 2 * s or w < 2 * s:
+        return False
+    y, x = (h - s) // 2, (w - s) // 2
+    crop = [np.ascontiguousarray(np.asarray(im)[y : y + s, x : x + s]) for im in images]
+    try:
+        method.call(crop, params, device=device, dataset=dataset, scene=scene, check=False)
+        t0 = time.process_time()
+        method.call(crop, params, device=device, dataset=dataset, scene=scene, check=False)
+        crop_cpu = time.process_time() - t0
+    except Exception:  # a minimum size, a shape it refuses: the classic warm-up decides
+        return False
+    return crop_cpu * (h * w) / (s * s) > WARM_FULL_MAX_S
 
 
 def score_worker(

@@ -134,3 +134,95 @@ def test_cached_png_is_lossless(tmp_path, shape):
     p.write_bytes(_encode_png(img))
     back = read_png_u8(p)
     assert back.dtype == np.uint8 and back.shape == img.shape and np.array_equal(back, img)
+
+
+# --- warm-up (bench.workers.warm_up) -------------------------------------------------------------------
+def _method(fn, **info):
+    from bench.registry import Method
+    from bench.types import MethodInfo
+
+    return Method(MethodInfo(id="probe", name="Probe", **info), fn)
+
+
+def _burn(images, per_pixel_s: float):
+    """CPU work proportional to the pixel count (process time, not sleep)."""
+    import time
+
+    from bench.types import FusionResult
+
+    t_end = time.process_time() + per_pixel_s * images[0].shape[0] * images[0].shape[1]
+    while time.process_time() < t_end:
+        pass
+    return FusionResult(images[0])
+
+
+def _shapes_seen(per_pixel_s: float, shape=(300, 320, 3), **info):
+    from bench.workers import warm_up
+
+    seen: list = []
+
+    def fuse(images):
+        seen.append(images[0].shape)
+        return _burn(images, per_pixel_s)
+
+    imgs = [np.zeros(shape, np.float32), np.ones(shape, np.float32)]
+    return warm_up(_method(fuse, **info), imgs, {}), seen
+
+
+def test_an_expensive_method_is_warmed_up_on_a_crop_only():
+    from bench.workers import WARM_CROP
+
+    warm, seen = _shapes_seen(1e-5)  # a full call ~1 s of CPU: over WARM_FULL_MAX_S
+    assert warm is True and seen == [(WARM_CROP, WARM_CROP, 3)] * 2
+
+
+def test_a_cheap_method_gets_the_full_warm_up_too():
+    from bench.workers import WARM_CROP
+
+    warm, seen = _shapes_seen(1e-9)
+    assert warm is False and seen == [(WARM_CROP, WARM_CROP, 3)] * 2  # the caller makes the full call
+
+
+@pytest.mark.parametrize("info", [{"scene_aware": True}, {}])
+def test_full_warm_up_for_scene_aware_methods_and_small_images(info):
+    shape = (300, 320) if info else (200, 320)  # 200 < 2 x WARM_CROP
+    warm, seen = _shapes_seen(1e-5, shape, **info)
+    assert warm is False and seen == []
+
+
+def test_full_warm_up_when_the_crop_is_refused():
+    from bench.workers import warm_up
+
+    def fuse(images):
+        if images[0].shape[0] < 256:
+            raise ValueError("too small")
+        return _burn(images, 1e-5)
+
+    imgs = [np.zeros((300, 320), np.float32)] * 2
+    assert warm_up(_method(fuse), imgs, {}) is False
+    assert warm_up(_method(fuse), imgs, {}, device="cuda") is False
+
+
+def test_fuse_worker_times_the_full_call_after_the_crop_warm_up(monkeypatch):
+    """First meeting of an expensive method: two crop calls, then the timed full call; no full warm-up.
+    A cheap one: two crop calls, the full warm-up, the timed call. Later scenes: the timed call only."""
+    import bench.workers as W
+    from bench import registry
+
+    for per_pixel, first in ((1e-5, 1), (1e-9, 2)):
+        seen: list = []
+
+        def fuse(images, c=per_pixel, seen=seen):
+            seen.append(images[0].shape[:2])
+            return _burn(images, c)
+
+        monkeypatch.setitem(registry.METHODS._entries, "probe", _method(fuse))
+        monkeypatch.setattr(W, "_WARM", set())
+        imgs = [np.zeros((300, 320, 3), np.float32), np.ones((300, 320, 3), np.float32)]
+        load = lambda imgs=imgs: [i.copy() for i in imgs]  # noqa: E731
+        out = W.fuse_worker("probe", {}, "cpu", load, 1)
+        assert out.status == "ok" and out.repeats == 1
+        assert seen == [(W.WARM_CROP, W.WARM_CROP)] * 2 + [(300, 320)] * first
+        seen.clear()
+        assert W.fuse_worker("probe", {}, "cpu", load, 1).status == "ok"
+        assert seen == [(300, 320)]
