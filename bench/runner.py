@@ -52,7 +52,7 @@ from bench.runconfig import (
 )
 from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
 from bench.runmeta import artifact_rows, compute_profile, run_metadata
-from bench.workers import FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
+from bench.workers import WARMUP_POLICY, FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
 
 __all__ = [
     "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
@@ -123,6 +123,7 @@ def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: f
             "score_errors": 0,
         }
         with Executor(cfg.backend, cfg.jobs, cfg.scheduler, cfg.plugins) as ex:
+            ex.info["warmup"] = WARMUP_POLICY  # how the fusion times were taken (bench/README.md)
             todo = [j for j in jobs if j.status == "pending"]
             counts["fuse_cached"] = sum(1 for j in jobs if j.entry is not None or j.cached_error)
             score_plan = _plan_scores(jobs, metrics, cfg.protocol, cache, cfg.retry_errors)

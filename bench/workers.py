@@ -22,6 +22,11 @@ _WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in th
 WARM_CROP = 128
 #: A full-size warm-up call is made as well when its estimated CPU cost is at most this (seconds).
 WARM_FULL_MAX_S = 0.25
+#: How fusions are warmed up, as ``run.json`` records it (``executor.warmup``).
+WARMUP_POLICY = (
+    f"per worker and method: 2 untimed calls on a {WARM_CROP}px centre crop, then 1 untimed full-size call "
+    f"when estimated <= {WARM_FULL_MAX_S} s CPU (always on GPU, scene-aware methods, small images)"
+)
 
 
 @dataclass
@@ -101,15 +106,17 @@ def warm_up(
     3. otherwise (the deep and the slow classical methods) the crop calls are the whole warm-up.
 
     Why: a full warm-up call per method and worker process was ~10 % of the fusion CPU of a full run
-    (issue 15). The price is on the first timed call of an expensive method in a process, which still
-    pays what only a full-size call does (the first touch of its memory, shape-specific kernel set-up):
-    measured in fresh processes, CPU of that call / median of the next four, lytro-01/02 (ovh5 note):
-    msrsf 1.10, fmm 1.06, gacn 1.08, sff 1.2, sesf 1.2 after the crop warm-up, against 0.98-1.12
-    after a full warm-up; inside a run, where a worker's memory is already grown by its earlier
-    tasks, less. It is one scene per worker and method (2 of 20 on lytro with ``--jobs 2``); the median
-    over ``--repeats 3`` or more is not affected. The full warm-up is kept where the crop cannot stand
-    for the images: images not larger than twice the crop, a GPU (cuDNN picks its algorithms per
-    shape), scene-aware methods (a per-scene cache must not see a crop), and any method that fails on
+    (issue 15); a simulated worker (the 16 methods of issue 15 on 4 lytro scenes in run order) spent
+    29.8-30.2 s CPU instead of 34.7-35.6 s. The price is on the first timed call of an expensive method
+    in a process, which still pays what only a full-size call does (the first touch of its memory,
+    shape-specific kernel set-up): CPU of that call over the median of the method's later scenes, in
+    that simulated worker, +0 to +6 % (median +3 %; msrsf 1.06, fmm 1.04, gacn 1.02, sff 1.00, sesf
+    1.02-1.05) against -10 to +14 % after a full warm-up (single calls on a shared machine: the noise
+    is of that size); in a fresh process whose first task it is, +5 to +20 % (ovh5 note). It is one
+    scene per worker and method (2 of 20 on lytro with ``--jobs 2``), and the median over
+    ``--repeats 3`` or more is not affected. The full warm-up is kept where the crop cannot stand for
+    the images: images not larger than twice the crop, a GPU (cuDNN picks its algorithms per shape),
+    scene-aware methods (a per-scene cache must not see a crop), and any method that fails on
     the crop.
     """
     h, w = np.shape(images[0])[:2]

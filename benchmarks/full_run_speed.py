@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=0, help="metrics listed by share (0: all)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--stages", action="store_true", help="CPU per stage and process (_stage_profile.py)")
+    ap.add_argument("--out", type=Path, default=None, help="keep the run folder here (default: temporary)")
     args = ap.parse_args(argv)
     if args.methods is None:
         args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
@@ -227,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
 
     u0 = measure_unit()
     with tempfile.TemporaryDirectory(prefix="mfif-full-run-") as tmp:
+        out_dir = args.out.resolve() if args.out else Path(tmp) / "out"
         run_args = [
             "--methods", args.methods, "--metrics", args.metrics,
-            "--dataset", args.dataset, "--jobs", str(args.jobs), "--out", str(Path(tmp) / "out"),
+            "--dataset", args.dataset, "--jobs", str(args.jobs), "--out", str(out_dir),
             "--cache-dir", str(Path(tmp) / "cache"), "--no-plots", "--no-progress",
         ]  # fmt: skip
         if args.limit:
@@ -256,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - w0
         reaped = _reap_descendants() if subreaper else 0
         cpu = _children_cpu() - c0
-        run_json = Path(tmp) / "out" / "run.json"
+        run_json = out_dir / "run.json"
         meta = json.loads(run_json.read_text()) if run_json.exists() else {}
         stages = _read_stages(stage_dir, popen.pid) if args.stages else None
     u1 = measure_unit()

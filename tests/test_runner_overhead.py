@@ -76,6 +76,11 @@ def test_fresh_fusions_are_scored_from_memory_with_the_cached_pngs_numbers(tmp_p
     monkeypatch.setattr(bench.rundir, "read_png_u8", lambda p: reads.append(p) or real(p))
     first = run(_cfg(tmp_path, "a"))
     assert first.counts["fuse_computed"] == 6 and reads == []  # no fused PNG decoded to score it
+    import json
+
+    from bench.workers import WARMUP_POLICY
+
+    assert json.loads((first.out / "run.json").read_text())["executor"]["warmup"] == WARMUP_POLICY
     with sqlite3.connect(tmp_path / "cache" / "index.sqlite") as db:
         db.execute("DELETE FROM scores")  # fusions stay cached, scores are recomputed from the PNGs
     second = run(_cfg(tmp_path, "b"))
