@@ -231,3 +231,58 @@ def test_fuse_worker_times_the_full_call_after_the_crop_warm_up(monkeypatch):
         seen.clear()
         assert W.fuse_worker("probe", {}, "cpu", load, 1).status == "ok"
         assert seen == [(300, 320)]
+
+
+# --- in-place conversions: the same bits as the expressions they replace ----------------------------------
+def _inputs():
+    rng = np.random.default_rng(11)
+    k = np.arange(256) / 255.0
+    edges = np.concatenate([k, np.nextafter(k, 2), np.nextafter(k, -1), (np.arange(255) + 0.5) / 255.0])
+    edges = np.clip(edges, 0, 1)
+    out = []
+    for dt in (np.float32, np.float64):
+        flat = np.concatenate([edges, rng.random(3 * 97 * 61 - edges.size)]).astype(dt)
+        out += [flat.reshape(97, 61, 3), flat[: 97 * 61].reshape(97, 61)]
+    return out
+
+
+def test_to_uint8_in_place_is_the_expression():
+    from bench.imageio import to_uint8
+
+    for img in _inputs():
+        before = img.copy()
+        want = np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        assert np.array_equal(to_uint8(img), want)
+        assert np.array_equal(img, before)  # input untouched
+
+
+def test_protocols_in_place_are_the_expressions():
+    from bench.luminance import MATLAB, SKIMAGE
+    from bench.protocols import prepare
+
+    def u8(img):
+        return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5)
+
+    def standard(img):
+        u = u8(img)
+        return u if u.ndim == 2 else np.floor(u @ np.array(MATLAB) + 0.5)
+
+    def sesf(img):
+        u = u8(img)
+        return u if u.ndim == 2 else (u * (1.0 / 255.0)) @ np.array(SKIMAGE)
+
+    def sesf_rgb(img):
+        u = u8(img)
+        if u.ndim == 2:
+            u = np.repeat(u[:, :, None], 3, axis=2)
+        return (u * (1.0 / 255.0)) @ np.array(SKIMAGE)
+
+    imgs = _inputs()
+    before = [i.copy() for i in imgs]
+    for name, ref in (("standard", standard), ("sesf2020", sesf), ("sesf2020_rgb", sesf_rgb)):
+        for got, img in zip(prepare(imgs, name), imgs, strict=True):
+            want = ref(img)
+            assert got.dtype == np.float64 and got.shape == want.shape
+            assert np.array_equal(got, want), name
+            assert not got.flags.writeable and got.base is None and got.flags.c_contiguous
+    assert all(np.array_equal(a, b) for a, b in zip(imgs, before, strict=True))
