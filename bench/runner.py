@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from bench import provenance
-from bench.cache import FusedEntry, ResultCache, fused_key, read_png_u8, score_key
+from bench.cache import FusedEntry, ResultCache, fused_key, score_key
 from bench.errors import UserError, is_environmental_message
 from bench.executor import Executor, LazyTasks, is_worker_crash, one_line
 from bench.integrity import sha256_file
@@ -52,7 +52,15 @@ from bench.runconfig import (
 )
 from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
 from bench.runmeta import artifact_rows, compute_profile, run_metadata
-from bench.workers import WARMUP_POLICY, FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
+from bench.workers import (
+    WARMUP_POLICY,
+    FuseOutcome,
+    dm_inputs,
+    fuse_worker,
+    fused_input,
+    has_focus_maps,
+    score_bundle,
+)
 
 __all__ = [
     "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
@@ -339,7 +347,7 @@ def _run_scores(
     def call(i: int, mids: list[str]) -> tuple:
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
-        fused = _fused_input(j, remote)
+        fused = fused_input(j.outcome, j.entry.path, remote)
         dm_in = None  # headline hook (issue 12): inputs of the decision-map metrics
         if any(get_metric(m).info.needs_decision_map for m in mids):
             dm_in = functools.partial(dm_inputs, str(j.entry.dm_path), j.scene.load_focus_maps)
@@ -347,7 +355,7 @@ def _run_scores(
         return (j.scene.load_sources, load_ref, fused, mids, cfg.protocol, dm_in)
 
     def task(*items: tuple[int, list[str]]):
-        return _score_bundle, (tuple(call(i, mids) for i, mids in items),)
+        return score_bundle, (tuple(call(i, mids) for i, mids in items),)
 
     bundles = scene_bundles(missing, lambda i: (jobs[i].dataset, jobs[i].scene.id), ex.jobs)
     done: set[int] = set()
@@ -374,26 +382,6 @@ def _run_scores(
                         scores[(i, m)] = (math.nan, "error", f"worker crashed: {one_line(exc)}", math.nan)
                         counts["score_errors"] += 1
     return scores
-
-
-def _fused_input(j: _FuseJob, remote: bool):
-    """What a score task gets as the fused image: the uint8 array this run just fused and stored (the very
-    array whose sha256 the cache entry holds; the PNG is lossless, so decoding the file again would give
-    the same pixels at ~7 ms per 520x520 read), else the cached PNG's path (the entry was verified when
-    it was looked up), read in the worker; a remote Dask worker may not see our cache folder, so it
-    always gets the pixels."""
-    out = j.outcome
-    if out is not None and out.status == "ok" and out.image is not None:
-        img = out.image
-        return img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img  # as the PNG decodes it
-    return read_png_u8(j.entry.path) if remote else str(j.entry.path)
-
-
-def _score_bundle(calls: tuple[tuple, ...]) -> list:
-    """:func:`bench.workers.score_worker` for each fused image of one score task, in order (in one worker);
-    the calls share one ``shared`` dict, so a scene's sources are read and prepared once per task."""
-    shared: dict = {}
-    return [score_worker(*args, shared=shared) for args in calls]
 
 
 def scene_bundles(

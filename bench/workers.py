@@ -148,7 +148,7 @@ def score_worker(
 
     Returns ``[(Score, seconds)]``: each metric call is timed (protocol preparation excluded).
     Failures become error Scores (NaN and the message), never 0. ``shared``: a dict that the calls for
-    the fused images of one scene pass along (:func:`bench.runner._score_bundle`), so the sources (and
+    the fused images of one scene pass along (:func:`score_bundle`), so the sources (and
     reference) are read and protocol-prepared once per scene instead of once per fused image
     (:func:`scene_inputs`); the metrics then also get the same read-only source objects every time,
     whose content keys their memos hash once (``metrics._memo.array_key``). Values are the same either
@@ -178,6 +178,27 @@ def score_worker(
         s = score_one(m, src, fus, ref, decision_map=dm, focus_maps=fm)
         out.append((s, time.perf_counter() - t0))
     return out
+
+
+def score_bundle(calls: tuple[tuple, ...]) -> list:
+    """:func:`score_worker` for each fused image of one score task, in order (in one worker); the calls
+    share one ``shared`` dict, so a scene's sources are read and prepared once per task."""
+    shared: dict = {}
+    return [score_worker(*args, shared=shared) for args in calls]
+
+
+def fused_input(outcome: FuseOutcome | None, path: Path, remote: bool = False):
+    """What a score task gets as the fused image: the uint8 array this run just fused and stored (the very
+    array whose sha256 the cache entry holds; the PNG is lossless, so decoding the file again would give
+    the same pixels at ~7 ms per 520x520 read), else the cached PNG's path (the entry was verified when
+    it was looked up), read in the worker; a remote Dask worker may not see our cache folder, so it
+    always gets the pixels."""
+    from bench.rundir import read_png_u8
+
+    if outcome is not None and outcome.status == "ok" and outcome.image is not None:
+        img = outcome.image
+        return img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img  # as the PNG decodes it
+    return read_png_u8(path) if remote else str(path)
 
 
 def scene_inputs(

@@ -12,9 +12,8 @@ The ``main:`` stages are installed in the main process only (the child of ``$MFI
 workers import nothing they would not import anyway. ``read_sources`` misses a worker's first task (its
 loader was unpickled before the plugin was imported there).
 
-``Method.call`` is split into ``fuse:first`` (the first call of a method in a process: under the full
-warm-up that is the untimed warm-up call) and ``fuse:other``, by shape: a call on a crop counts as
-``fuse:crop``.
+``Method.call`` is split by role: the calls on a crop inside ``bench.workers.warm_up`` (where it exists),
+the untimed full-size warm-up calls of ``bench.device.time_call``, and the timed calls.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ import time
 _T_IMPORT = time.process_time()
 _DIR = os.environ.get("MFIF_STAGE_DIR")
 _ACC: dict[str, list] = {}
-_SEEN: set = set()
 _LAST = [0.0]
 
 
@@ -76,18 +74,59 @@ def _wrap(modname: str, attr: str, label: str | None = None, namer=None) -> None
     setattr(obj, parts[-1], wrapped)
 
 
+_CTX = {"in_warm_up": 0, "warm_left": 0}
+
+
 def _fuse_label(a, k) -> str:
-    method, images = a[0], a[1]
-    shape = tuple(getattr(images[0], "shape", ())) if images else ()
-    key = (method.info.id, shape)
-    first_of_method = all(m != method.info.id for m, _ in _SEEN)
-    _SEEN.add(key)
-    if shape and min(shape[:2]) <= 256 and any(m == method.info.id and s != shape for m, s in _SEEN):
-        return "fuse:crop"
-    return "fuse:first" if first_of_method else "fuse:other"
+    """``Method.call`` by role: inside ``bench.workers.warm_up`` (crop calls), one of ``time_call``'s
+    untimed warm-up calls (full size), or a timed call."""
+    if _CTX["in_warm_up"]:
+        return "fuse:warm-up, crop calls"
+    if _CTX["warm_left"] > 0:
+        _CTX["warm_left"] -= 1
+        return "fuse:warm-up, full-size call"
+    return "fuse:timed calls"
+
+
+def _with_ctx(modname: str, attr: str, enter) -> None:
+    mod = importlib.import_module(modname)
+    fn = getattr(mod, attr, None)
+    if fn is None or getattr(fn, "_stage_wrapped", False):
+        return
+
+    @functools.wraps(fn)
+    def wrapped(*a, **k):
+        undo = enter(a, k)
+        try:
+            return fn(*a, **k)
+        finally:
+            undo()
+
+    wrapped._stage_wrapped = True
+    setattr(mod, attr, wrapped)
+
+
+def _enter_warm_up(a, k):
+    _CTX["in_warm_up"] += 1
+
+    def undo():
+        _CTX["in_warm_up"] -= 1
+
+    return undo
+
+
+def _enter_time_call(a, k):
+    _CTX["warm_left"] = int(k.get("warmup", 1))
+
+    def undo():
+        _CTX["warm_left"] = 0
+
+    return undo
 
 
 def install() -> None:
+    _with_ctx("bench.workers", "warm_up", _enter_warm_up)
+    _with_ctx("bench.device", "time_call", _enter_time_call)
     _wrap("bench.entries", "Method.call", namer=_fuse_label)
     _wrap("bench.entries", "Method.check_result", "fuse:check_result")
     _wrap("bench.workers", "_as_u8", "fuse:to_uint8")

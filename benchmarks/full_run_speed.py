@@ -147,8 +147,9 @@ def _scene_ids(dataset: str) -> list[str] | None:
 _TOP_STAGES = {
     "main": ("main:put_fused", "main:get_fused", "main:put_scores", "main:get_scores", "main:assemble",
              "main:report_tables", "read_sources", "read_png"),
-    "workers": ("fuse:first", "fuse:crop", "fuse:other", "fuse:check_result", "fuse:to_uint8", "read_sources",
-                "read_png", "score:prepare", "score:metric_calls"),
+    "workers": ("fuse:warm-up, crop calls", "fuse:warm-up, full-size call", "fuse:timed calls",
+                "fuse:check_result", "fuse:to_uint8", "read_sources", "read_png", "score:prepare",
+                "score:metric_calls"),
 }  # fmt: skip
 
 

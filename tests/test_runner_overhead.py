@@ -94,15 +94,14 @@ def test_fresh_fusions_are_scored_from_memory_with_the_cached_pngs_numbers(tmp_p
 def test_a_scenes_sources_are_read_and_prepared_once_per_score_task(fake):
     """The calls of one score task share the scene's prepared sources; values equal unshared calls."""
     from bench.imageio import to_uint8
-    from bench.runner import _score_bundle
-    from bench.workers import score_worker
+    from bench.workers import score_bundle, score_worker
 
     scene = fake.scenes()[0]
     rng = np.random.default_rng(5)
     fused = [to_uint8(rng.random((40, 48, 3), dtype=np.float32)) for _ in range(3)]
     calls = tuple((scene.load_sources, None, f, list(METRICS), "standard", None) for f in fused)
     fake.calls.clear()
-    shared = _score_bundle(calls)
+    shared = score_bundle(calls)
     assert fake.calls == ["rgb"]  # once for three fused images
     alone = [score_worker(*c) for c in calls]
     assert len(fake.calls) == 4
