@@ -20,12 +20,15 @@ _WARM: set[tuple[str, str]] = set()  # (method id, device) pairs warmed up in th
 
 #: Side of the centre crop a method is first warmed up on (see :func:`warm_up`).
 WARM_CROP = 128
-#: A full-size warm-up call is made as well when its estimated CPU cost is at most this (seconds).
+#: A full-size warm-up call is made as well when its estimated CPU cost is at most this (seconds) ...
 WARM_FULL_MAX_S = 0.25
+#: ... or, for methods that are not device-aware (the classical ones), at most this.
+WARM_FULL_MAX_CLASSICAL_S = 5.0
 #: How fusions are warmed up, as ``run.json`` records it (``executor.warmup``).
 WARMUP_POLICY = (
     f"per worker and method: 2 untimed calls on a {WARM_CROP}px centre crop, then 1 untimed full-size call "
-    f"when estimated <= {WARM_FULL_MAX_S} s CPU (always on GPU, scene-aware methods, small images)"
+    f"when estimated <= {WARM_FULL_MAX_S} s CPU (classical methods: <= {WARM_FULL_MAX_CLASSICAL_S} s; "
+    "always on GPU, for scene-aware methods and small images)"
 )
 
 
@@ -101,9 +104,13 @@ def warm_up(
        pays the one-off costs (imports, weights, compiled kernels, thread pools), the second is timed
        on the process clock;
     2. from it, the cost of a full call is estimated (crop CPU x full area / crop area); when that is
-       at most ``WARM_FULL_MAX_S`` the full warm-up call is made as well (returns False): cheap methods
-       are timed exactly as before, and a full call costs them next to nothing;
-    3. otherwise (the deep and the slow classical methods) the crop calls are the whole warm-up.
+       at most ``WARM_FULL_MAX_S``, or the method is not device-aware (classical) and the estimate is at
+       most ``WARM_FULL_MAX_CLASSICAL_S``, the full warm-up call is made as well (returns False): those
+       are timed exactly as before, at little cost. Classical methods keep per-shape set-up in Python
+       caches (nsct's filter spectra per image size: its first call after a crop warm-up measured
+       +61 %; dsift, quadtree, misf +20-29 %), which only a full-size call absorbs;
+    3. otherwise (the deep methods, and the very slow classical ports such as sr and nsct_sr, whose full
+       warm-up would cost minutes per worker) the crop calls are the whole warm-up.
 
     Why: a full warm-up call per method and worker process was ~10 % of the fusion CPU of a full run
     (issue 15); a simulated worker (the 16 methods of issue 15 on 4 lytro scenes in run order) spent
@@ -132,7 +139,9 @@ def warm_up(
         crop_cpu = time.process_time() - t0
     except Exception:  # a minimum size, a shape it refuses: the classic warm-up decides
         return False
-    return crop_cpu * (h * w) / (s * s) > WARM_FULL_MAX_S
+    full_cpu = crop_cpu * (h * w) / (s * s)
+    limit = WARM_FULL_MAX_S if method.info.device_aware else WARM_FULL_MAX_CLASSICAL_S
+    return full_cpu > max(limit, WARM_FULL_MAX_S)
 
 
 def score_worker(

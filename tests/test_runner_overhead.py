@@ -165,7 +165,7 @@ def _shapes_seen(per_pixel_s: float, shape=(300, 320, 3), **info):
 
     seen: list = []
 
-    def fuse(images):
+    def fuse(images, device="cpu"):
         seen.append(images[0].shape)
         return _burn(images, per_pixel_s)
 
@@ -173,11 +173,21 @@ def _shapes_seen(per_pixel_s: float, shape=(300, 320, 3), **info):
     return warm_up(_method(fuse, **info), imgs, {}), seen
 
 
-def test_an_expensive_method_is_warmed_up_on_a_crop_only():
+def test_an_expensive_deep_method_is_warmed_up_on_a_crop_only():
     from bench.workers import WARM_CROP
 
-    warm, seen = _shapes_seen(1e-5)  # a full call ~1 s of CPU: over WARM_FULL_MAX_S
+    warm, seen = _shapes_seen(1e-5, device_aware=True)  # a full call ~1 s of CPU: over WARM_FULL_MAX_S
     assert warm is True and seen == [(WARM_CROP, WARM_CROP, 3)] * 2
+
+
+def test_a_classical_method_gets_the_full_warm_up_up_to_its_limit(monkeypatch):
+    """Classical methods keep per-shape set-up in Python caches: the full warm-up up to 5 s estimated."""
+    import bench.workers as W
+
+    warm, seen = _shapes_seen(1e-5)  # ~1 s: under WARM_FULL_MAX_CLASSICAL_S
+    assert warm is False and seen == [(W.WARM_CROP, W.WARM_CROP, 3)] * 2
+    monkeypatch.setattr(W, "WARM_FULL_MAX_CLASSICAL_S", 0.5)  # as if it were a very slow port
+    assert _shapes_seen(1e-5)[0] is True
 
 
 def test_a_cheap_method_gets_the_full_warm_up_too():
@@ -190,21 +200,21 @@ def test_a_cheap_method_gets_the_full_warm_up_too():
 @pytest.mark.parametrize("info", [{"scene_aware": True}, {}])
 def test_full_warm_up_for_scene_aware_methods_and_small_images(info):
     shape = (300, 320) if info else (200, 320)  # 200 < 2 x WARM_CROP
-    warm, seen = _shapes_seen(1e-5, shape, **info)
+    warm, seen = _shapes_seen(1e-5, shape, device_aware=True, **info)
     assert warm is False and seen == []
 
 
 def test_full_warm_up_when_the_crop_is_refused():
     from bench.workers import warm_up
 
-    def fuse(images):
+    def fuse(images, device="cpu"):
         if images[0].shape[0] < 256:
             raise ValueError("too small")
         return _burn(images, 1e-5)
 
     imgs = [np.zeros((300, 320), np.float32)] * 2
-    assert warm_up(_method(fuse), imgs, {}) is False
-    assert warm_up(_method(fuse), imgs, {}, device="cuda") is False
+    assert warm_up(_method(fuse, device_aware=True), imgs, {}) is False
+    assert warm_up(_method(fuse, device_aware=True), imgs, {}, device="cuda") is False
 
 
 def test_fuse_worker_times_the_full_call_after_the_crop_warm_up(monkeypatch):
@@ -216,11 +226,11 @@ def test_fuse_worker_times_the_full_call_after_the_crop_warm_up(monkeypatch):
     for per_pixel, first in ((1e-5, 1), (1e-9, 2)):
         seen: list = []
 
-        def fuse(images, c=per_pixel, seen=seen):
+        def fuse(images, device="cpu", c=per_pixel, seen=seen):
             seen.append(images[0].shape[:2])
             return _burn(images, c)
 
-        monkeypatch.setitem(registry.METHODS._entries, "probe", _method(fuse))
+        monkeypatch.setitem(registry.METHODS._entries, "probe", _method(fuse, device_aware=True))
         monkeypatch.setattr(W, "_WARM", set())
         imgs = [np.zeros((300, 320, 3), np.float32), np.ones((300, 320, 3), np.float32)]
         load = lambda imgs=imgs: [i.copy() for i in imgs]  # noqa: E731
