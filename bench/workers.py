@@ -196,15 +196,21 @@ def score_bundle(calls: tuple[tuple, ...]) -> list:
     return [score_worker(*args, shared=shared) for args in calls]
 
 
+#: Fused images up to this size go to their score task as pixels, larger ones as the cached PNG's path.
+FUSED_INLINE_MAX_BYTES = 4 * 2**20
+
+
 def fused_input(outcome: FuseOutcome | None, path: Path, remote: bool = False):
     """What a score task gets as the fused image: the uint8 array this run just fused and stored (the very
     array whose sha256 the cache entry holds; the PNG is lossless, so decoding the file again would give
     the same pixels at ~7 ms per 520x520 read), else the cached PNG's path (the entry was verified when
     it was looked up), read in the worker; a remote Dask worker may not see our cache folder, so it
-    always gets the pixels."""
+    always gets the pixels. Arrays over ``FUSED_INLINE_MAX_BYTES`` (4 MB, ~1.4 MP colour) go as paths
+    too: a score task holds up to 32 fused images, and big photos would make it gigabytes to transfer."""
     from bench.rundir import read_png_u8
 
-    if outcome is not None and outcome.status == "ok" and outcome.image is not None:
+    fresh = outcome is not None and outcome.status == "ok" and outcome.image is not None
+    if fresh and (remote or outcome.image.nbytes <= FUSED_INLINE_MAX_BYTES):
         img = outcome.image
         return img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img  # as the PNG decodes it
     return read_png_u8(path) if remote else str(path)

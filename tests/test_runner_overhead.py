@@ -91,6 +91,17 @@ def test_fresh_fusions_are_scored_from_memory_with_the_cached_pngs_numbers(tmp_p
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
+def test_big_fresh_fusions_go_to_score_tasks_as_paths(tmp_path, monkeypatch):
+    import bench.workers as W
+
+    out = W.FuseOutcome(np.zeros((40, 48, 3), np.uint8), None, 0.1, 0.0, 1, 1, "ok")
+    assert W.fused_input(out, tmp_path / "x.png") is out.image
+    assert W.fused_input(None, tmp_path / "x.png") == str(tmp_path / "x.png")
+    monkeypatch.setattr(W, "FUSED_INLINE_MAX_BYTES", 1000)
+    assert W.fused_input(out, tmp_path / "x.png") == str(tmp_path / "x.png")
+    assert W.fused_input(out, tmp_path / "x.png", remote=True) is out.image  # remote: always pixels
+
+
 def test_a_scenes_sources_are_read_and_prepared_once_per_score_task(fake):
     """The calls of one score task share the scene's prepared sources; values equal unshared calls."""
     from bench.imageio import to_uint8
