@@ -108,7 +108,7 @@ def warm_up(
        most ``WARM_FULL_MAX_CLASSICAL_S``, the full warm-up call is made as well (returns False): those
        are timed exactly as before, at little cost. Classical methods keep per-shape set-up in Python
        caches (nsct's filter spectra per image size: its first call after a crop warm-up measured
-       +61 %; dsift, quadtree, misf +20-29 %), which only a full-size call absorbs;
+       +61 %; dsift, quadtree, misf +17-29 %), which only a full-size call absorbs;
     3. otherwise (the deep methods, and the very slow classical ports such as sr and nsct_sr, whose full
        warm-up would cost minutes per worker) the crop calls are the whole warm-up.
 
