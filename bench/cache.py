@@ -95,7 +95,7 @@ def png_params() -> list[int]:
     strategy and adaptive filters) on 15 images of lytro, classic_gray, mffw, mfi_whu and lytro_triple:
     encoding 17.7 -> 12.2 ms per raw MB (-31 %), decoding 8.4 -> 8.0 ms/MB, files 47 % -> 43 % of the raw
     size. Uncompressed PNG (level 0, no filter) would encode at 0.9 ms/MB and decode at 0.8 ms/MB, i.e.
-    ~4 s less CPU on a full lytro table (~1 %), but the files are 2.3x larger (lytro: ~260 MB instead of
+    ~3.4 s less CPU on a full lytro table (~0.7 %), but the files are 2.3x larger (lytro: ~260 MB instead of
     ~110 MB) in a cache that persists per user: not taken. OpenCV before 4.11 has no filter setting; it
     then writes with its default filters (still lossless, the cache key is the pixels' sha256)."""
     import cv2
