@@ -178,13 +178,13 @@ def _print_stages(stages: dict, unit: float, scale: float) -> None:
         agg = stages.get(kind)
         if not agg:
             continue
-        top = [(k, *agg["stages"][k]) for k in _TOP_STAGES[kind] if k in agg["stages"]]
+        names = dict.fromkeys(_TOP_STAGES[kind] + (_TOP_STAGES["workers"] if kind == "main" else ()))
+        top = [(k, *agg["stages"][k]) for k in names if k in agg["stages"]]  # main = worker with --jobs 1
         rest = agg["cpu"] - agg["cpu_at_import"] - sum(sec for _, sec, _ in top)
         rows = [(f"**{kind}** ({agg['processes']} process(es)), total", agg["cpu"], ""),
                 ("  start-up and imports before the first task", agg["cpu_at_import"], "")]
         rows += [(f"  {k}", sec, n) for k, sec, n in top]
-        rows += [(f"    (of which {k})", sec, n) for k, (sec, n) in agg["stages"].items()
-                 if k not in _TOP_STAGES[kind]]
+        rows += [(f"    (of which {k})", sec, n) for k, (sec, n) in agg["stages"].items() if k not in names]
         rows.append(("  rest (task transfer, executor, imports inside tasks, ...)", rest, ""))
         for name, sec, n in rows:
             print(f"| {name} | {sec:.2f} | {n} | {sec / unit:,.0f} | {sec * scale / unit:,.0f} |")
