@@ -70,8 +70,17 @@ def to_float(img: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
-    """float in [0, 1] -> uint8 with round-half-up (MATLAB ``im2uint8``)."""
-    return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """float in [0, 1] -> uint8 with round-half-up (MATLAB ``im2uint8``).
+
+    ``floor(clip(x, 0, 1) * 255 + 0.5)`` in float64, computed in place on one copy (the same IEEE
+    operations in the same order as the expression, so the same bytes; half the time of the
+    expression's four temporaries)."""
+    a = np.array(img, dtype=np.float64)  # a copy: the input is never modified
+    np.clip(a, 0.0, 1.0, out=a)
+    a *= 255.0
+    a += 0.5
+    np.floor(a, out=a)
+    return a.astype(np.uint8)
 
 
 def _png_is_16bit_colour(path: Path) -> bool:

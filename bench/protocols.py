@@ -43,9 +43,15 @@ PROTOCOLS = ("standard", "sesf2020", "sesf2020_rgb")
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
+    """``floor(clip(x, 0, 1) * 255 + 0.5)`` in float64: a new array (the input is never modified), computed
+    in place (the same IEEE operations in the same order as that expression, so the same bits)."""
     import numpy as np
 
-    return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5)
+    u = np.array(img, dtype=np.float64)
+    np.clip(u, 0.0, 1.0, out=u)
+    u *= 255.0
+    u += 0.5
+    return np.floor(u, out=u)
 
 
 def _standard(img: np.ndarray) -> np.ndarray:
@@ -55,7 +61,9 @@ def _standard(img: np.ndarray) -> np.ndarray:
     if u.ndim == 2:
         return u
     w = np.array(MATLAB)
-    return np.floor(u @ w + 0.5)
+    y = u @ w
+    y += 0.5
+    return np.floor(y, out=y)  # floor(u @ w + 0.5)
 
 
 def _sesf2020(img: np.ndarray) -> np.ndarray:
@@ -66,7 +74,8 @@ def _sesf2020(img: np.ndarray) -> np.ndarray:
         return u
     # skimage.color.rgb2gray on uint8 -> float in [0, 1] with weights 0.2125/0.7154/0.0721
     w = np.array(SKIMAGE)
-    return (u * (1.0 / 255.0)) @ w  # skimage img_as_float multiplies by 1/255 (bit-exact with it)
+    u *= 1.0 / 255.0  # skimage img_as_float multiplies by 1/255 (bit-exact with it); u is our own array
+    return u @ w
 
 
 def _sesf2020_rgb(img: np.ndarray) -> np.ndarray:
@@ -75,7 +84,8 @@ def _sesf2020_rgb(img: np.ndarray) -> np.ndarray:
     u = _u8(img)
     if u.ndim == 2:
         u = np.repeat(u[:, :, None], 3, axis=2)  # gray read as a 3-channel image
-    return (u * (1.0 / 255.0)) @ np.array(SKIMAGE)
+    u *= 1.0 / 255.0
+    return u @ np.array(SKIMAGE)
 
 
 _FUNCS = {"standard": _standard, "sesf2020": _sesf2020, "sesf2020_rgb": _sesf2020_rgb}

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from bench import provenance
-from bench.cache import FusedEntry, ResultCache, fused_key, read_png_u8, score_key
+from bench.cache import FusedEntry, ResultCache, fused_key, score_key
 from bench.errors import UserError, is_environmental_message
 from bench.executor import Executor, LazyTasks, is_worker_crash, one_line
 from bench.integrity import sha256_file
@@ -52,7 +52,15 @@ from bench.runconfig import (
 )
 from bench.rundir import RESULT_COLUMNS, TIME_IQR_METRIC, TIME_METRIC, RunFolder, read_results, write_results
 from bench.runmeta import artifact_rows, compute_profile, run_metadata
-from bench.workers import FuseOutcome, dm_inputs, fuse_worker, has_focus_maps, score_worker
+from bench.workers import (
+    WARMUP_POLICY,
+    FuseOutcome,
+    dm_inputs,
+    fuse_worker,
+    fused_input,
+    has_focus_maps,
+    score_bundle,
+)
 
 __all__ = [
     "RESULT_COLUMNS", "TIME_IQR_METRIC", "TIME_METRIC", "MethodSpec", "RunConfig", "RunSummary",
@@ -123,6 +131,7 @@ def _run_locked(cfg: RunConfig, device: str, out: Path, started: str, t_start: f
             "score_errors": 0,
         }
         with Executor(cfg.backend, cfg.jobs, cfg.scheduler, cfg.plugins) as ex:
+            ex.info["warmup"] = WARMUP_POLICY  # how the fusion times were taken (bench/README.md)
             todo = [j for j in jobs if j.status == "pending"]
             counts["fuse_cached"] = sum(1 for j in jobs if j.entry is not None or j.cached_error)
             score_plan = _plan_scores(jobs, metrics, cfg.protocol, cache, cfg.retry_errors)
@@ -338,7 +347,7 @@ def _run_scores(
     def call(i: int, mids: list[str]) -> tuple:
         j = jobs[i]
         needs_ref = any(get_metric(m).info.needs_reference for m in mids)
-        fused = read_png_u8(j.entry.path) if remote else str(j.entry.path)
+        fused = fused_input(j.outcome, j.entry.path, remote)
         dm_in = None  # headline hook (issue 12): inputs of the decision-map metrics
         if any(get_metric(m).info.needs_decision_map for m in mids):
             dm_in = functools.partial(dm_inputs, str(j.entry.dm_path), j.scene.load_focus_maps)
@@ -346,7 +355,7 @@ def _run_scores(
         return (j.scene.load_sources, load_ref, fused, mids, cfg.protocol, dm_in)
 
     def task(*items: tuple[int, list[str]]):
-        return _score_bundle, (tuple(call(i, mids) for i, mids in items),)
+        return score_bundle, (tuple(call(i, mids) for i, mids in items),)
 
     bundles = scene_bundles(missing, lambda i: (jobs[i].dataset, jobs[i].scene.id), ex.jobs)
     done: set[int] = set()
@@ -373,11 +382,6 @@ def _run_scores(
                         scores[(i, m)] = (math.nan, "error", f"worker crashed: {one_line(exc)}", math.nan)
                         counts["score_errors"] += 1
     return scores
-
-
-def _score_bundle(calls: tuple[tuple, ...]) -> list:
-    """:func:`bench.workers.score_worker` for each fused image of one score task, in order (in one worker)."""
-    return [score_worker(*args) for args in calls]
 
 
 def scene_bundles(

@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/full_run_speed.py [--preset issue15] [--methods all] [--metrics all]
                                         [--dataset lytro] [--limit 4 | --scenes lytro-01,lytro-02]
-                                        [--jobs 2] [--top 0] [--root DIR] [--json out.json]
+                                        [--jobs 2] [--top 0] [--root DIR] [--json out.json] [--stages]
 
 A/B of a fusion change in minutes: ``--methods msrsf,sesf --metrics none --scenes lytro-01,lytro-02``,
 once with ``--root`` pointing at a checkout of the base commit and once without (alternate, same load).
@@ -38,6 +38,12 @@ What it does:
 * the share of every method's fusion and every metric in the run's compute (``run.json``; the runner
   times each call by wall clock, so on a loaded machine the seconds are inflated but the shares stay
   comparable), and each share applied to the measured CPU total as an estimated unit-CPU per entry.
+
+* ``--stages``: where the CPU outside the timed calls goes, per process (``_stage_profile.py``, loaded into
+  the run and its workers as a plugin module): start-up up to the first task, the untimed warm-up calls, image
+  reading, protocol preparation, PNG encoding and cache writes, the report, and the rest (task transfer,
+  imports during tasks, the executor). The accounting costs a little CPU itself: compare runs with the same
+  setting.
 
 The machine is shared: repeat and compare ratios, not seconds. The script reports, it does not fail.
 """
@@ -137,6 +143,53 @@ def _scene_ids(dataset: str) -> list[str] | None:
     return sorted(p.name for p in (Path(data) / dataset).iterdir() if p.is_dir())
 
 
+#: stages of _stage_profile.py that do not nest, per process kind (the others are parts of these)
+_TOP_STAGES = {
+    "main": ("main:put_fused", "main:get_fused", "main:put_scores", "main:get_scores", "main:assemble",
+             "main:report_tables", "read_sources", "read_png"),
+    "workers": ("fuse:warm-up, crop calls", "fuse:warm-up, full-size call", "fuse:timed calls",
+                "fuse:check_result", "fuse:to_uint8", "read_sources", "read_png", "score:prepare",
+                "score:metric_calls"),
+}  # fmt: skip
+
+
+def _read_stages(folder: Path, main_pid: int) -> dict:
+    """{"main": {...}, "workers": {...}}: CPU at start-up, total CPU, per-stage [seconds, calls], summed."""
+    out: dict = {}
+    for f in sorted(folder.glob("*.json")):
+        doc = json.loads(f.read_text())
+        kind = "main" if doc["pid"] == main_pid else "workers"
+        agg = out.setdefault(kind, {"processes": 0, "cpu": 0.0, "cpu_at_import": 0.0, "stages": {}})
+        agg["processes"] += 1
+        agg["cpu"] += doc["cpu"]
+        agg["cpu_at_import"] += doc["cpu_at_import"]
+        for k, (sec, n) in doc["stages"].items():
+            a = agg["stages"].setdefault(k, [0.0, 0])
+            a[0] += sec
+            a[1] += n
+    return out
+
+
+def _print_stages(stages: dict, unit: float, scale: float) -> None:
+    print("\nCPU per stage (_stage_profile.py; CPU of a process up to its last stage)")
+    print(f"| process / stage | seconds | calls | unit-CPU | x{scale:.2f} |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for kind in ("main", "workers"):
+        agg = stages.get(kind)
+        if not agg:
+            continue
+        names = dict.fromkeys(_TOP_STAGES[kind] + (_TOP_STAGES["workers"] if kind == "main" else ()))
+        top = [(k, *agg["stages"][k]) for k in names if k in agg["stages"]]  # main = worker with --jobs 1
+        rest = agg["cpu"] - agg["cpu_at_import"] - sum(sec for _, sec, _ in top)
+        rows = [(f"**{kind}** ({agg['processes']} process(es)), total", agg["cpu"], ""),
+                ("  start-up and imports before the first task", agg["cpu_at_import"], "")]
+        rows += [(f"  {k}", sec, n) for k, sec, n in top]
+        rows += [(f"    (of which {k})", sec, n) for k, (sec, n) in agg["stages"].items() if k not in names]
+        rows.append(("  rest (task transfer, executor, imports inside tasks, ...)", rest, ""))
+        for name, sec, n in rows:
+            print(f"| {name} | {sec:.2f} | {n} | {sec / unit:,.0f} | {sec * scale / unit:,.0f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", choices=["issue15"], default=None, help="issue 15's method/metric set")
@@ -149,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--top", type=int, default=0, help="metrics listed by share (0: all)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--stages", action="store_true", help="CPU per stage and process (_stage_profile.py)")
+    ap.add_argument("--out", type=Path, default=None, help="keep the run folder here (default: temporary)")
     args = ap.parse_args(argv)
     if args.methods is None:
         args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
@@ -174,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
 
     u0 = measure_unit()
     with tempfile.TemporaryDirectory(prefix="mfif-full-run-") as tmp:
+        out_dir = args.out.resolve() if args.out else Path(tmp) / "out"
         run_args = [
             "--methods", args.methods, "--metrics", args.metrics,
-            "--dataset", args.dataset, "--jobs", str(args.jobs), "--out", str(Path(tmp) / "out"),
+            "--dataset", args.dataset, "--jobs", str(args.jobs), "--out", str(out_dir),
             "--cache-dir", str(Path(tmp) / "cache"), "--no-plots", "--no-progress",
         ]  # fmt: skip
         if args.limit:
@@ -186,14 +242,26 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cmd = [sys.executable, "-m", "bench", "run", *run_args]
         env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        stage_dir = Path(tmp) / "stages"
+        if args.stages:
+            stage_dir.mkdir()
+            here = str(Path(__file__).resolve().parent)
+            env["PYTHONPATH"] += os.pathsep + here
+            env["MFIF_PLUGINS"] = ",".join(x for x in (env.get("MFIF_PLUGINS"), "_stage_profile") if x)
+            env["MFIF_STAGE_DIR"] = str(stage_dir)
+            env["MFIF_STAGE_PARENT"] = str(os.getpid())
         subreaper = _become_subreaper()
         c0, w0 = _children_cpu(), time.perf_counter()
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+        pipe = subprocess.PIPE
+        popen = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=pipe, stderr=pipe, text=True)
+        out_text, err_text = popen.communicate()
+        proc = subprocess.CompletedProcess(cmd, popen.returncode, out_text, err_text)
         wall = time.perf_counter() - w0
         reaped = _reap_descendants() if subreaper else 0
         cpu = _children_cpu() - c0
-        run_json = Path(tmp) / "out" / "run.json"
+        run_json = out_dir / "run.json"
         meta = json.loads(run_json.read_text()) if run_json.exists() else {}
+        stages = _read_stages(stage_dir, popen.pid) if args.stages else None
     u1 = measure_unit()
     unit = (u0["cpu_s"] + u1["cpu_s"]) / 2
     if proc.returncode != 0:
@@ -251,11 +319,13 @@ def main(argv: list[str] | None = None) -> int:
                 sec = v["seconds"]
                 est = cpu * sec / total * scale / unit
                 print(f"| {key} | {sec:.1f} | {100 * sec / total:.2f} % | {est:,.0f} |")
+    if stages:
+        _print_stages(stages, unit, scale)
     if args.json:
         out = {
             "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
             "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
-            "scenes": scene_ids, "root": str(root),
+            "scenes": scene_ids, "root": str(root), "stages": stages,
             "cmd": cmd if scene_ids is None else ["bench run with RunConfig.scenes", *run_args],
         }  # fmt: skip
         args.json.write_text(json.dumps(out, indent=1))

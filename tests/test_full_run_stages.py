@@ -1,0 +1,45 @@
+"""benchmarks/full_run_speed.py --stages: the per-process stage files are summed and the rest is what the
+stages do not cover (the plugin itself is exercised by running the benchmark, not here: it wraps globals)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _module(monkeypatch):
+    import os
+    import sys
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the script extends both on import
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    spec = importlib.util.spec_from_file_location("full_run_speed", REPO / "benchmarks" / "full_run_speed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stage_files_are_summed_per_process_kind(tmp_path, capsys, monkeypatch):
+    frs = _module(monkeypatch)
+    docs = [
+        {"pid": 10, "cpu_at_import": 0.1, "cpu": 5.0, "stages": {"main:put_fused": [1.0, 4],
+                                                                 "main:encode_png": [0.5, 4]}},
+        {"pid": 11, "cpu_at_import": 0.2, "cpu": 10.0, "stages": {"fuse:timed calls": [4.0, 2],
+                                                                  "score:metric_calls": [3.0, 9]}},
+        {"pid": 12, "cpu_at_import": 0.3, "cpu": 6.0, "stages": {"fuse:timed calls": [2.0, 1]}},
+    ]  # fmt: skip
+    for d in docs:
+        (tmp_path / f"{d['pid']}.json").write_text(json.dumps(d))
+    got = frs._read_stages(tmp_path, main_pid=10)
+    assert got["main"]["processes"] == 1 and got["workers"]["processes"] == 2
+    assert got["workers"]["cpu"] == 16.0 and got["workers"]["stages"]["fuse:timed calls"] == [6.0, 3]
+    frs._print_stages(got, unit=0.01, scale=1.0)
+    out = capsys.readouterr().out
+    assert "| **workers** (2 process(es)), total | 16.00 |" in out
+    assert "(of which main:encode_png) | 0.50 | 4 |" in out  # nested: not subtracted again
+    rest = [line.split("|")[2].strip() for line in out.splitlines() if line.startswith("|   rest")]
+    assert rest == ["3.90", "6.50"]  # main 5 - 0.1 - 1 (encode_png is inside put_fused); workers 16 - 0.5 - 9
