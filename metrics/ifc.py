@@ -276,6 +276,7 @@ _NOTES = (
 register_family(
     MetricInfo(
         id="ifc",
+        cost=12.0,
         name="IFC",
         higher_is_better=True,
         range=(0.0, None),

@@ -250,6 +250,7 @@ def mef_ms_ssim(xs: Sequence[np.ndarray], f: np.ndarray, levels: int = 3) -> flo
 @register_metric(
     MetricInfo(
         id="mef_ssim",
+        cost=11.0,
         ideal=1.0,
         name="MEF-SSIM (Tang 'MS_SSIM')",
         higher_is_better=True,

@@ -92,6 +92,7 @@ _NOTES = (
 register_family(
     MetricInfo(
         id="ms_ssim",
+        cost=4.0,
         ideal=1.0,
         name="MS-SSIM",
         higher_is_better=True,

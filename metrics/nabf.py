@@ -131,6 +131,7 @@ def nabf_kumar(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="nabf",
+        cost=3.0,
         name="Nabf",
         higher_is_better=False,
         range=(0.0, 1.0),

@@ -215,6 +215,7 @@ def qabf(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=None) ->
 @register_metric(
     MetricInfo(
         id="qabf@vifb",
+        cost=3.0,
         name="Qabf (VIFB)",
         higher_is_better=True,
         range=(0.0, 1.0),
@@ -237,6 +238,7 @@ def qabf_vifb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=Non
 @register_metric(
     MetricInfo(
         id="qabf@cddfuse",
+        cost=3.0,
         name="Qabf (CDDFuse)",
         higher_is_better=True,
         range=(0.0, 1.0),

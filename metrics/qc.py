@@ -68,6 +68,7 @@ def _cvejic(a: np.ndarray, b: np.ndarray, f: np.ndarray, guard: float) -> float:
 @register_metric(
     MetricInfo(
         id="qc",
+        cost=3.0,
         ideal=1.0,
         name="Qc (Cvejic)",
         higher_is_better=True,

@@ -166,6 +166,7 @@ _source_side = source_memo(_source_side_compute, maxsize=4, nbytes=lambda v: val
 @register_metric(
     MetricInfo(
         id="qcb",
+        cost=7.0,
         name="Qcb",
         higher_is_better=True,
         range=(0.0, 1.0),

@@ -117,6 +117,7 @@ def chen_varshney(sources: Sequence[np.ndarray], f: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="qcv",
+        cost=4.0,
         ideal=0.0,
         name="Qcv (Chen-Varshney)",
         higher_is_better=False,

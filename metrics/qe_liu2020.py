@@ -186,6 +186,7 @@ def qe_liu2020_value(sources: Sequence[np.ndarray], fused: np.ndarray, *, octave
 @register_metric(
     MetricInfo(
         id="qe@liu2020",
+        cost=8.0,
         name="QE (Piella edge-dependent, Liu 2020 survey)",
         higher_is_better=True,
         range=(-1.0, 1.0),

@@ -117,6 +117,7 @@ def qg_liu(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="qg",
+        cost=3.0,
         name="Qg",
         higher_is_better=True,
         range=(0.0, 1.0),

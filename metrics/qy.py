@@ -193,6 +193,7 @@ def qy_at_mefb(sources: Sequence[np.ndarray], fused: np.ndarray, *, reference=No
 @register_metric(
     MetricInfo(
         id="qy",
+        cost=4.0,
         name="Qy",
         higher_is_better=True,
         range=(-1.0, 1.0),

@@ -156,6 +156,7 @@ def qy_sesf_eval(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
 @register_metric(
     MetricInfo(
         id="qy@sesf",
+        cost=4.0,
         name="Qy (SESF evaluator)",
         higher_is_better=True,
         range=(-1.0, 1.0),

@@ -81,6 +81,7 @@ _NOTES = (
 register_family(
     MetricInfo(
         id="vif",
+        cost=5.0,
         ideal=2.0,
         name="VIF",
         higher_is_better=True,
