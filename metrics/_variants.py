@@ -128,6 +128,7 @@ def register_family(
             name_t, n_text = _DEFAULT_TEXT[suffix]
             fields.setdefault("name", name_t.format(name=base.name))
             fields.setdefault("n_sources", n_text)
+            fields.setdefault("cost", 1.0)  # derived from the base's memoised per-source values: cheap
         info = dataclasses.replace(base, id=metric_id, **fields)
         fn = _metric_fn(metric_id, per_source, suffix, combine, spec)
         register_metric(info)(fn)
