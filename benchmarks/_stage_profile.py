@@ -128,21 +128,32 @@ def install() -> None:
     _with_ctx("bench.workers", "warm_up", _enter_warm_up)
     _with_ctx("bench.device", "time_call", _enter_time_call)
     _wrap("bench.entries", "Method.call", namer=_fuse_label)
-    _wrap("bench.entries", "Method.check_result", "fuse:check_result")
-    _wrap("bench.workers", "_as_u8", "fuse:to_uint8")
-    _wrap("bench.imageio", "read_sources", "read_sources")
-    _wrap("bench.scoring", "score_one", "score:metric_calls")
-    _wrap("bench.protocols", "prepare", "score:prepare")
-    _wrap("bench.rundir", "read_png_u8", "read_png")
+    for module, attr, label in _EVERY_PROCESS:
+        _wrap(module, attr, label)
     if str(os.getppid()) != os.environ.get("MFIF_STAGE_PARENT"):
         return  # a worker: do not import what only the main process uses
-    _wrap("bench.cache", "_encode_png", "main:encode_png")
-    _wrap("bench.cache", "ResultCache.put_fused", "main:put_fused")
-    _wrap("bench.cache", "ResultCache.get_fused", "main:get_fused")
-    _wrap("bench.cache", "ResultCache.put_scores", "main:put_scores")
-    _wrap("bench.cache", "ResultCache.get_scores", "main:get_scores")
-    _wrap("bench.runner", "_assemble", "main:assemble")
-    _wrap("bench.report", "write_tables", "main:report_tables")
+    for module, attr, label in _MAIN_PROCESS:
+        _wrap(module, attr, label)
+
+
+#: (module, attribute, stage label) of the functions timed in every process / in the run's main process.
+_EVERY_PROCESS = (
+    ("bench.entries", "Method.check_result", "fuse:check_result"),
+    ("bench.workers", "_as_u8", "fuse:to_uint8"),
+    ("bench.imageio", "read_sources", "read_sources"),
+    ("bench.scoring", "score_one", "score:metric_calls"),
+    ("bench.protocols", "prepare", "score:prepare"),
+    ("bench.rundir", "read_png_u8", "read_png"),
+)
+_MAIN_PROCESS = (
+    ("bench.cache", "_encode_png", "main:encode_png"),
+    ("bench.cache", "ResultCache.put_fused", "main:put_fused"),
+    ("bench.cache", "ResultCache.get_fused", "main:get_fused"),
+    ("bench.cache", "ResultCache.put_scores", "main:put_scores"),
+    ("bench.cache", "ResultCache.get_scores", "main:get_scores"),
+    ("bench.runner", "_assemble", "main:assemble"),
+    ("bench.report", "write_tables", "main:report_tables"),
+)
 
 
 install()

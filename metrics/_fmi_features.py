@@ -157,15 +157,10 @@ _SOBEL8 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]) / 8.0
 
 
 def feature_gradient(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``gradient(img)`` (first output only: derivative along columns); the ``gx`` of
-    :func:`metrics.ag.matlab_gradient`, element by element the same operations, without the unused ``gy``."""
-    x = np.asarray(img)
-    gx = np.zeros_like(x)
-    if x.shape[1] > 1:
-        gx[:, 0] = x[:, 1] - x[:, 0]
-        gx[:, -1] = x[:, -1] - x[:, -2]
-        gx[:, 1:-1] = (x[:, 2:] - x[:, :-2]) / 2
-    return gx
+    """MATLAB ``gradient(img)`` (first output only: derivative along columns), without the unused ``gy``."""
+    from metrics.ag import matlab_gradient_x
+
+    return matlab_gradient_x(img)
 
 
 def feature_edge(img: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metrics._kernels_structural import gain_noise_clamp
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def correlate_taps(pad, dy, dx, w, out):
@@ -111,17 +113,7 @@ def distortion(sxy, n, mx, my, ssx, ssy, tol, g, vv):
             sy = ssy[i, j]
             gg = cov / (sx + tol)
             v = (sy - gg * cov) / n
-            if sx < tol:
-                gg = 0.0
-                v = sy
-            if sy < tol:
-                gg = 0.0
-                v = 0.0
-            if gg < 0:
-                v = sy
-                gg = 0.0
-            if v <= tol:
-                v = tol
+            gg, v = gain_noise_clamp(gg, v, sx, sy, tol)
             g[i, j] = gg
             vv[i, j] = v
 

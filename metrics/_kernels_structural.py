@@ -184,6 +184,25 @@ def flat_windows(img, k, out):
     return out
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def gain_noise_clamp(gg, v, sx, sy, tol):
+    """The clamps that ``vifp_mscale.m`` and ``ifcvec.m``'s ``distsub_est_m`` share, on one element's gain
+    ``gg`` and noise variance ``v`` given the two variances: ``sx < tol``: g 0, v sy; ``sy < tol``: g 0,
+    v 0; ``g < 0``: v sy, g 0; ``v <= tol``: v tol (in that order)."""
+    if sx < tol:
+        gg = 0.0
+        v = sy
+    if sy < tol:
+        gg = 0.0
+        v = 0.0
+    if gg < 0:
+        v = sy
+        gg = 0.0
+    if v <= tol:
+        v = tol
+    return gg, v
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def vif_clamp(s1, s2, s12, tol, g, sv, s1c):
     """The clamps of ``vifp_mscale.m`` element by element (see :func:`metrics._vif_stats._clamp`): the
@@ -198,18 +217,9 @@ def vif_clamp(s1, s2, s12, tol, g, sv, s1c):
             b = 0.0 if b < 0 else b
             gg = c / (a + tol)
             v = b - gg * c
+            gg, v = gain_noise_clamp(gg, v, a, b, tol)
             if a < tol:
-                gg = 0.0
-                v = b
                 a = 0.0
-            if b < tol:
-                gg = 0.0
-                v = 0.0
-            if gg < 0:
-                v = b
-                gg = 0.0
-            if v <= tol:
-                v = tol
             g[i, j] = gg
             sv[i, j] = v
             s1c[i, j] = a

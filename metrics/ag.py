@@ -27,6 +27,17 @@ from metrics._provenance import CDDFUSE, TANG, VIFB, impl
 _N = "any (uses only the fused image; sources are only shape-checked)"
 
 
+def matlab_gradient_x(img: np.ndarray) -> np.ndarray:
+    """The ``gx`` of :func:`matlab_gradient` alone (MATLAB ``gradient(X)`` with one output)."""
+    x = np.asarray(img)
+    gx = np.zeros_like(x)
+    if x.shape[1] > 1:
+        gx[:, 0] = x[:, 1] - x[:, 0]
+        gx[:, -1] = x[:, -1] - x[:, -2]
+        gx[:, 1:-1] = (x[:, 2:] - x[:, :-2]) / 2
+    return gx
+
+
 def matlab_gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MATLAB ``[gx, gy] = gradient(X)``: central differences inside, one-sided at the borders.
 
@@ -34,12 +45,8 @@ def matlab_gradient(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     derivative along it (as MATLAB).
     """
     x = np.asarray(img)
-    gx = np.zeros_like(x)
+    gx = matlab_gradient_x(x)
     gy = np.zeros_like(x)
-    if x.shape[1] > 1:
-        gx[:, 0] = x[:, 1] - x[:, 0]
-        gx[:, -1] = x[:, -1] - x[:, -2]
-        gx[:, 1:-1] = (x[:, 2:] - x[:, :-2]) / 2
     if x.shape[0] > 1:
         gy[0, :] = x[1, :] - x[0, :]
         gy[-1, :] = x[-1, :] - x[-2, :]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _synthetic import wavy_scene
 
 from metrics import _jit
 from metrics import fmi as fmi_mod
@@ -21,15 +22,7 @@ REL = 1e-12
 
 
 def _scene(seed: int, shape=(40, 46), n: int = 2):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    srcs = [
-        np.round(127 + 100 * np.sin(xx / (3.0 + k) + k) + rng.normal(0, 6, shape)).clip(0, 255)
-        for k in range(n)
-    ]
-    srcs[0][5:15, 5:20] = 80.0  # a flat patch: constant windows
-    fused = np.round(sum(srcs) / n)
-    fused[:, : shape[1] // 3] = srcs[0][:, : shape[1] // 3]  # exact copies of source 1 (equality shortcut)
+    srcs, fused = wavy_scene(seed, shape, n)  # flat patch in source 1, left third copied (equality shortcut)
     fused[shape[0] // 2 :, shape[1] // 2 :] = srcs[-1][shape[0] // 2 :, shape[1] // 2 :]  # and of the last
     return srcs, fused
 

@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _synthetic import wavy_scene
 
 from bench.registry import get_metric
 from metrics._memo import clear_memos, freeze
 
 
 def _scene(seed: int, shape=(40, 46), n: int = 2):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    srcs = [
-        np.round(127 + 100 * np.sin(xx / (3.0 + k) + k) + rng.normal(0, 6, shape)).clip(0, 255)
-        for k in range(n)
-    ]
-    srcs[0][5:15, 5:20] = 80.0  # flat windows in a source
-    fused = np.round(sum(srcs) / n)
-    fused[:, : shape[1] // 3] = srcs[0][:, : shape[1] // 3]  # exact copies (equal gradients)
+    srcs, fused = wavy_scene(seed, shape, n)  # flat windows in a source, exact copies (equal gradients)
     fused[25:38, 30:44] = 200.0  # flat windows in the fused image only
     return [freeze(s) for s in srcs], freeze(fused)
 
