@@ -178,3 +178,17 @@ def test_score_pins_blas_to_one_thread_before_numpy_loads():
     cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert cp.returncode == 0, cp.stderr
     assert cp.stdout.split() == ["True", "1", "1", "False"]
+
+
+def test_default_threads_shrink_for_big_images(monkeypatch):
+    import os
+
+    import bench.scoring as scoring
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert scoring.default_jobs() == scoring.MAX_DEFAULT_JOBS == 4  # many cores: at most 4
+    assert scoring.default_jobs(520 * 520) == 4
+    assert scoring.default_jobs(3_000_000) == 1 and scoring.default_jobs(24_000_000) == 1
+    assert scoring.default_jobs(1_500_000) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert scoring.default_jobs(520 * 520) == 1  # one core: one thread

@@ -29,8 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-range", default=None, metavar="auto|LO,HI",
                    help="how float images map to [0, 1] (default: they must already be in [0, 1])")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="threads scoring the metrics side by side (default: the cores available; 1: one "
-                        "after the other; the values are the same)")
+                   help="threads scoring the metrics side by side (default: one per core, at most 4, one for "
+                        "images of 4 MP and more: memory; 1: one after the other; the values are the same)")
     add_plugin_option(p)
     p.set_defaults(_one_blas_thread=True)  # the metrics run in threads: BLAS one thread each (bench.procenv)
 
@@ -75,7 +75,8 @@ def main(args: argparse.Namespace) -> int:
         from bench.registry import get_metric
 
         ids = [m for m in ids if get_metric(m).skip_reason(len(sources), True) is None]
-    jobs = default_jobs() if args.jobs is None else args.jobs
+    h, w = sources[0].shape[:2]
+    jobs = default_jobs(h * w) if args.jobs is None else args.jobs
     scores = score_images(sources, fused, ids, protocol=args.protocol, reference=reference, jobs=jobs)
     out = {}
     for s in scores:
