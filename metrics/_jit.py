@@ -5,7 +5,11 @@ kernel module lazily through :func:`kernels` the first time it runs, so ``import
 command line's start-up) never pays numba's import (~0.3 s). Every kernel is compiled with
 ``cache=True``: numba keeps the machine code on disk (next to the module in ``__pycache__``, or in
 numba's user-wide cache directory when that is read-only, or in ``$NUMBA_CACHE_DIR``), so a fresh worker
-process loads it instead of recompiling.
+process loads it instead of recompiling. Numba keys a cached kernel by its own file only: a kernel that
+calls kernels of another module (``_kernels_fmi`` -> ``_kernels_fmi_lanes``, ``_kernels_simd``;
+``_kernels_ifc`` -> ``_kernels_structural``) keeps its cached code when only the other module is edited,
+so clear ``metrics/__pycache__`` (or ``$NUMBA_CACHE_DIR``) after such an edit. Installed copies never
+change, so users are not affected.
 
 Set ``MFIF_NO_NUMBA=1`` to force the NumPy path (the tests compare both paths); it is also used when
 numba is not installed or a kernel module fails to import (kernel modules compile, or load from the

@@ -131,14 +131,22 @@ def _clamp(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray) -> tuple[np.ndarray,
         g = s12 / (s1 + _TOL)
         sv = s2 - g * s12
     low1 = s1 < _TOL
-    g[low1] = 0.0
-    sv[low1] = s2[low1]
+    clamp_gain_noise(g, sv, s1, s2, _TOL)
     s1[low1] = 0.0
-    low2 = s2 < _TOL
-    g[low2] = 0.0
-    sv[low2] = 0.0
-    neg = g < 0
-    sv[neg] = s2[neg]
-    g[neg] = 0.0
-    sv[sv <= _TOL] = _TOL
     return g, s1, sv
+
+
+def clamp_gain_noise(g: np.ndarray, v: np.ndarray, sx: np.ndarray, sy: np.ndarray, tol: float) -> None:
+    """In place, the clamps that ``vifp_mscale.m`` and ``ifcvec.m``'s ``distsub_est_m`` share (the NumPy
+    form of :func:`metrics._kernels_structural.gain_noise_clamp`): ``sx < tol``: g 0, v sy; ``sy < tol``:
+    g 0, v 0; ``g < 0``: v sy, g 0; ``v <= tol``: v tol (in that order)."""
+    low = sx < tol
+    g[low] = 0.0
+    v[low] = sy[low]
+    low = sy < tol
+    g[low] = 0.0
+    v[low] = 0.0
+    neg = g < 0
+    v[neg] = sy[neg]
+    g[neg] = 0.0
+    v[v <= tol] = tol

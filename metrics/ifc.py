@@ -53,6 +53,7 @@ from metrics._jit import kernels
 from metrics._matlab import correlate
 from metrics._memo import memoize_images, source_memo
 from metrics._variants import register_family
+from metrics._vif_stats import clamp_gain_noise
 
 _FILTERS = json.loads((Path(__file__).with_name("_sp5_filters.json")).read_text())
 _LO0 = np.array(_FILTERS["lo0filt"])
@@ -193,16 +194,7 @@ def _distortion_channel(x: np.ndarray, y: np.ndarray, lev: int, mx, ssx, my, ssy
     cov = sxy - n * mx * my
     g = cov / (ssx + _TOL)
     vv = (ssy - g * cov) / n
-    low = ssx < _TOL
-    g[low] = 0.0
-    vv[low] = ssy[low]
-    low = ssy < _TOL
-    g[low] = 0.0
-    vv[low] = 0.0
-    neg = g < 0
-    vv[neg] = ssy[neg]
-    g[neg] = 0.0
-    vv[vv <= _TOL] = _TOL
+    clamp_gain_noise(g, vv, ssx, ssy, _TOL)
     return g, vv
 
 
