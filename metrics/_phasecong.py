@@ -90,18 +90,31 @@ def _bank(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, tuple[tuple[flo
         spread[o] = np.exp((-(dtheta**2)) / (2 * theta_sigma**2))
         filters = [lg * spread[o] for lg in log_gabor]
         em_n = float(np.sum(filters[0] ** 2))
-        ifft_filt = [np.real(np.fft.ifft2(f)) * np.sqrt(rows * cols) for f in filters]
-        est_an2 = np.zeros((rows, cols))
-        for f in ifft_filt:
-            est_an2 = est_an2 + f**2
-        est_aiaj = np.zeros((rows, cols))
-        for si in range(NSCALE - 1):
-            for sj in range(si + 1, NSCALE):
-                est_aiaj = est_aiaj + ifft_filt[si] * ifft_filt[sj]
-        noise.append((em_n, float(np.sum(est_an2)), float(np.sum(est_aiaj))))
+        even = [_even_part(f) for f in filters]  # spectra of real(ifft2(filter)), see _noise_sums
+        sum_an2 = sum(float(np.vdot(f, f)) for f in even)
+        sum_aiaj = sum(
+            float(np.vdot(even[si], even[sj])) for si in range(NSCALE - 1) for sj in range(si + 1, NSCALE)
+        )
+        noise.append((em_n, sum_an2, sum_aiaj))
     log_gabor.setflags(write=False)
     spread.setflags(write=False)
     return log_gabor, spread, tuple(noise)
+
+
+def _even_part(f: np.ndarray) -> np.ndarray:
+    """``(f(k) + f(-k)) / 2`` on the DFT grid (``-k`` taken modulo the size): the spectrum of
+    ``real(ifft2(f))`` for a real ``f``.
+
+    The noise model needs ``sum(ifftFilt.^2)`` and ``sum(ifftFilt_i .* ifftFilt_j)`` over the pixels, with
+    ``ifftFilt = real(ifft2(filter)) * sqrt(rows*cols)``; by Parseval these are ``sum(even^2)`` and
+    ``sum(even_i .* even_j)`` over the frequencies, without the 24 inverse DFTs (0.19 -> 0.06 s per image
+    size at 520x520; the sums agree with the transform route to 6e-16 relative, measured on 520x520,
+    521x383, 64x64 and 100x77).
+    """
+    mirrored = np.roll(f[::-1, ::-1], 1, axis=(0, 1))
+    mirrored += f
+    mirrored *= 0.5
+    return mirrored
 
 
 def _median_of_squares(a: np.ndarray) -> float:
@@ -137,7 +150,10 @@ def _as_complex(pairs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pairs).view(np.complex128)[..., 0]
 
 
-_GROUP_BYTES = 128 << 20  # responses of several orientations kept at once (compiled path)
+# responses of several orientations kept at once (compiled path): one orientation at 520x520 (17 MB), all six
+# below ~180x180. A small working set is faster (measured at 520x520: 10.0-10.8 units of the uniform-filter
+# pass with one orientation, 12.4-13.3 with all six in a 104 MB buffer); the carried accumulators cost less.
+_GROUP_BYTES = 12 << 20
 _BLOCK_ELEMENTS = 8192  # ~16 rows of a 520-wide image: the element-wise stage stays in cache
 
 
