@@ -20,7 +20,9 @@ MATLAB behaviours reproduced:
 * Liu's additions: the orientation of maximum weighted energy and ``phaseCongruency =
   totalEnergy / (totalSumAn + epsilon)``; moments ``M``, ``m`` from the covariance of the per-orientation PC.
 
-Everything that depends only on the image size (filters, noise-model sums) is cached per shape. The
+Everything that depends only on the image size (filters, noise-model sums) is cached per shape; the
+noise-model sums of the spatial filters are taken by Parseval in the frequency domain (:func:`_even_part`)
+instead of through 24 inverse DFTs (the same sums to 6e-16 relative). The
 per-orientation energy stage runs in a numba kernel when available (:mod:`metrics._kernels_qp`;
 ``MFIF_NO_NUMBA=1``: the NumPy blocks below, same values to rounding).
 """

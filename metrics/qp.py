@@ -92,25 +92,28 @@ def _source_side_compute(*srcs: np.ndarray) -> tuple:
                 arr.setflags(write=False)
             stats.append((x, mu, sigma_sq, mask))
         per_feature.append(tuple(stats))
-    return tuple(per_feature), mask_max
+    return tuple(per_feature), int(np.count_nonzero(mask_max))
 
 
 _source_side = source_memo(_source_side_compute, maxsize=4)
 
 
-def _correlation_score(stats: tuple, feat_f: np.ndarray, mask_max: np.ndarray) -> float:
-    """Liu's ``correlation_coeffcient`` generalised to N sources (sources first, then the max map)."""
+def _correlation_score(stats: tuple, feat_f: np.ndarray, n_max: int) -> float:
+    """Liu's ``correlation_coeffcient`` generalised to N sources (sources first, then the max map);
+    ``n_max`` is the number of pixels of the max-pc mask."""
     mu_f = _filt(feat_f)
-    sff = _filt(feat_f * feat_f)
+    product = feat_f * feat_f
+    sff = _filt(product)
     compiled = kernels("qp")
     if compiled is not None:  # one fused pass per map (metrics._kernels_qp), same arithmetic
         result = np.empty(feat_f.shape)
         for i, (x, mu, sigma_sq, mask) in enumerate(stats):
-            compiled.correlation_update(i == 0, result, _filt(x * feat_f), mu, mu_f, sigma_sq, sff, mask, _C)
+            np.multiply(x, feat_f, out=product)
+            compiled.correlation_update(i == 0, result, _filt(product), mu, mu_f, sigma_sq, sff, mask, _C)
     else:
         result = _correlation_numpy(stats, feat_f, mu_f, sff)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.sum(result) / np.sum(mask_max))
+        return float(np.sum(result) / np.int64(n_max))
 
 
 def _correlation_numpy(stats: tuple, feat_f: np.ndarray, mu_f: np.ndarray, sff: np.ndarray) -> np.ndarray:
@@ -170,11 +173,11 @@ def qp_zhao(sources: Sequence[np.ndarray], fused: np.ndarray) -> float:
     True
     """
     srcs, fus = check_inputs(sources, fused, metric="Qp", min_n=2)
-    per_feature, mask_max = _source_side(*srcs)
+    per_feature, n_max = _source_side(*srcs)
     fused_feats = phasecong_liu(fus)
     score = 1.0
     for stats, feat_f in zip(per_feature, fused_feats, strict=True):
-        score *= _correlation_score(stats, feat_f, mask_max)
+        score *= _correlation_score(stats, feat_f, n_max)
     return float(score)
 
 
