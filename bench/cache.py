@@ -89,31 +89,11 @@ class FusedEntry:
     created: str = ""
 
 
-def png_params() -> list[int]:
-    """OpenCV's PNG settings of the cached images: zlib level 1 with the run-length strategy and the Paeth
-    filter on every row. Lossless like any PNG; measured against the previous setting (level 1, default
-    strategy and adaptive filters) on 15 images of lytro, classic_gray, mffw, mfi_whu and lytro_triple:
-    encoding 17.7 -> 12.2 ms per raw MB (-31 %), decoding 8.4 -> 8.0 ms/MB, files 47 % -> 43 % of the raw
-    size. Uncompressed PNG (level 0, no filter) would encode at 0.9 ms/MB and decode at 0.8 ms/MB, i.e.
-    ~3.4 s less CPU on a full lytro table (~0.7 %), but the files are 2.3x larger (lytro: ~260 MB instead of
-    ~110 MB) in a cache that persists per user: not taken. OpenCV before 4.11 has no filter setting; it
-    then writes with its default filters (still lossless, the cache key is the pixels' sha256)."""
-    import cv2
-
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER"):
-        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH]
-    return params
-
-
 def _encode_png(img: np.ndarray) -> bytes:
-    import cv2
+    """A cached image as PNG bytes (:func:`bench.imageio.encode_png`: the settings are measured there)."""
+    from bench.imageio import encode_png
 
-    a = img if img.ndim == 2 else img[:, :, ::-1]  # RGB -> BGR for OpenCV
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(a), png_params())
-    if not ok:  # pragma: no cover - OpenCV failure
-        raise OSError("PNG encoding failed")
-    return buf.tobytes()
+    return encode_png(img)
 
 
 def score_checksum(key: str, value: float, status: str, message: str) -> str:

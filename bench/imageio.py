@@ -382,6 +382,42 @@ def _png_text_chunk(key: str, text: str) -> bytes:
     return struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
 
 
+def png_params() -> list[int]:
+    """OpenCV's PNG settings of every PNG we write (cached images, ``fuse`` outputs): zlib level 1 with the
+    run-length strategy and the Paeth filter on every row. Lossless like any PNG; measured against the
+    previous setting of the cache (level 1, default strategy and adaptive filters) on 15 images of lytro,
+    classic_gray, mffw, mfi_whu and lytro_triple: encoding 17.7 -> 12.2 ms per raw MB (-31 %), decoding 8.4
+    -> 8.0 ms/MB, files 47 % -> 43 % of the raw size. Uncompressed PNG (level 0, no filter) would encode at
+    0.9 ms/MB and decode at 0.8 ms/MB, i.e. ~3.4 s less CPU on a full lytro table (~0.7 %), but the files
+    are 2.3x larger (lytro: ~260 MB instead of ~110 MB) in a cache that persists per user: not taken.
+    OpenCV before 4.11 has no filter setting; it then writes with its default filters (still lossless, the
+    cache key is the pixels' sha256). For the ``fuse`` command's output (a 520x520 colour image) against
+    Pillow's default (zlib level 6, adaptive filters): 84 -> 12 ms, file 380 -> 385 KB."""
+    import cv2
+
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER"):
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH]
+    return params
+
+
+def swap_red_blue(a: np.ndarray) -> np.ndarray:
+    """RGB(A) <-> OpenCV's BGR(A) channel order (a view; gray images as they are)."""
+    if a.ndim == 2:
+        return a
+    return a[:, :, ::-1] if a.shape[2] != 4 else a[:, :, [2, 1, 0, 3]]
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """A uint8 or uint16 gray/RGB(A) array as PNG bytes (OpenCV, :func:`png_params`)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(swap_red_blue(img)), png_params())
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise OSError("PNG encoding failed")
+    return buf.tobytes()
+
+
 def encode_image(img: np.ndarray, fmt: str, bit_depth: int = 8, description: str = "") -> bytes:
     """Encode a float [0, 1] image (or uint8/uint16 array) as PNG/TIFF/JPEG bytes at ``bit_depth``."""
     import io
@@ -408,17 +444,7 @@ def encode_image(img: np.ndarray, fmt: str, bit_depth: int = 8, description: str
         buf = io.BytesIO()
         Image.fromarray(a).save(buf, format="JPEG", quality=95)
         return buf.getvalue()
-    if a.dtype == np.uint8:
-        buf = io.BytesIO()
-        Image.fromarray(a).save(buf, format="PNG")
-        data = buf.getvalue()
-    else:
-        import cv2
-
-        ok, enc = cv2.imencode(".png", np.ascontiguousarray(a if a.ndim == 2 else a[:, :, ::-1]))
-        if not ok:  # pragma: no cover - OpenCV failure
-            raise OSError("PNG encoding failed")
-        data = enc.tobytes()
+    data = encode_png(a)
     if description:  # a tEXt chunk right after IHDR (8-byte signature + 25-byte IHDR chunk)
         data = data[:33] + _png_text_chunk("Description", description) + data[33:]
     return data
@@ -458,7 +484,7 @@ def write_png(path: str | os.PathLike, img: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arr = img if np.asarray(img).dtype == np.uint8 else to_uint8(img)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
+    tmp.write_bytes(encode_png(np.asarray(arr)))
     os.replace(tmp, path)
 
 

@@ -122,10 +122,12 @@ def read_png_u8(path: str | os.PathLike):
     import cv2
     import numpy as np
 
+    from bench.imageio import swap_red_blue
+
     a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if a is None:
         raise OSError(f"{path}: cannot read cached image")
-    return a if a.ndim == 2 else np.ascontiguousarray(a[:, :, ::-1])
+    return np.ascontiguousarray(swap_red_blue(a))
 
 
 def write_results(out: str | os.PathLike, df) -> None:
