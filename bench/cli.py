@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.procenv import one_blas_thread
 
         one_blas_thread()
+    if getattr(args, "_keep_freed_memory", False):
+        from bench.procenv import keep_freed_memory
+
+        keep_freed_memory()
     try:
         if getattr(args, "plugin", None) is not None:  # --plugin and $MFIF_PLUGINS, before the command
             from bench.registry import add_plugins

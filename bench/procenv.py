@@ -8,7 +8,8 @@ instead (mmap only above 32 MB, never trim the heap). Measured on one scoring pa
 (520x520, one thread): 3.39 s -> 3.15 s CPU, minor faults 267k -> 88k.
 
 The variable only takes effect in processes started with it, so ``bench run`` sets it before it starts
-its local workers (loky or a Dask LocalCluster) and the benchmark scripts re-execute themselves with it.
+its local workers (loky or a Dask LocalCluster) and the benchmark scripts re-execute themselves with it;
+``bench score`` sets the same through glibc's ``mallopt`` in its own process (:func:`keep_freed_memory`).
 A value already in the environment is kept; ``MFIF_MALLOC_TUNABLES=0`` disables all of this. Other C
 libraries ignore the variable.
 
@@ -36,6 +37,29 @@ def set_worker_env() -> bool:
         return False
     os.environ.setdefault("GLIBC_TUNABLES", MALLOC_TUNABLES)
     return True
+
+
+#: glibc ``mallopt`` parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory() -> bool:
+    """In this process, what ``MALLOC_TUNABLES`` does for a child, through glibc's ``mallopt``: large
+    blocks from the heap up to 32 MB, freed memory kept (trim threshold 2 GB, ``mallopt`` takes an int).
+    For ``bench score``, a process that runs every metric once: without it each large temporary is mapped
+    and page-faulted anew. True when set; nothing is done with ``MFIF_MALLOC_TUNABLES=0``, when
+    ``GLIBC_TUNABLES`` is already in the environment (the user's choice, or we run with it) or when the C
+    library has no ``mallopt`` (not glibc)."""
+    if not _enabled() or "GLIBC_TUNABLES" in os.environ:
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 and mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1
 
 
 #: BLAS libraries' thread-count variables (read once, when the library loads with NumPy).

@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="threads scoring the metrics side by side (default: one per core, at most 4, one for "
                         "images of 4 MP and more: memory; 1: one after the other; the values are the same)")
     add_plugin_option(p)
-    p.set_defaults(_one_blas_thread=True)  # the metrics run in threads: BLAS one thread each (bench.procenv)
+    # the metrics run in threads: BLAS one thread each; freed memory kept for the next metric (bench.procenv)
+    p.set_defaults(_one_blas_thread=True, _keep_freed_memory=True)
 
 
 def select_metrics(spec: str, have_reference: bool) -> list[str]:
