@@ -18,8 +18,10 @@ complex numbers in the 4-scale unrolled inner loop (which LLVM vectorises: squar
 dominate), not first copied to separate real/imaginary rows.
 
 :func:`spectrum_products` forms one orientation's four spectrum products ``imagefft .* (logGabor{s}
-.* spread)`` in one pass, bit for bit NumPy's (the bank keeps the 4 + 6 factors, 22 MB at 520x520,
-not the 24 products, 52 MB); :func:`squared_magnitudes` gives the noise estimate's ``abs(EO).^2``.
+.* spread)`` on a block of rows, bit for bit NumPy's (the bank keeps the 4 + 6 factors, 22 MB at 520x520,
+not the 24 products, 52 MB); :func:`transpose_rows` stores a block of transformed rows as columns (the
+row-blocked inverse DFT of ``_phasecong._responses_transposed``); :func:`squared_magnitudes` gives the
+noise estimate's ``abs(EO).^2``.
 
 :func:`correlation_update` is one source map's term of Qp's masked local correlation score
 (``qp._correlation_score``) in one pass, with ``np.fmax`` semantics for the running maximum.
@@ -223,17 +225,32 @@ def correlation_update(first, result, sxf, mu, mu_f, sigma_sq, sff, mask, c):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def spectrum_products(imagefft, log_gabor, spread, out):
-    """``out[s] = imagefft .* (log_gabor[s] .* spread)`` for every scale ``s`` (one orientation's filters
-    formed and applied as MATLAB does, in one pass: the same products, bit for bit, as NumPy's)."""
-    nscale, rows, cols = out.shape
-    for y in range(rows):
+def spectrum_products(imagefft, log_gabor, spread, r0, out):
+    """``out[s, i] = imagefft[r0 + i] .* (log_gabor[s, r0 + i] .* spread[r0 + i])`` for every scale ``s``
+    and every row ``i`` of ``out`` (one orientation's filters formed and applied as MATLAB does, on a block
+    of rows: the same products, bit for bit, as NumPy's)."""
+    nscale, n, cols = out.shape
+    for i in range(n):
+        y = r0 + i
         for x in range(cols):
             z = imagefft[y, x]
             sp = spread[y, x]
             for s in range(nscale):
                 f = log_gabor[s, y, x] * sp
-                out[s, y, x] = complex(z.real * f, z.imag * f)
+                out[s, i, x] = complex(z.real * f, z.imag * f)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def transpose_rows(block, r0, out):
+    """``out[s, x, r0 + i] = block[s, i, x]``: a block of rows of every scale stored as columns of ``out``
+    (in tiles of 8 columns, so that the writes fill whole cache lines of ``out``)."""
+    nscale, n, cols = block.shape
+    for s in range(nscale):
+        for x0 in range(0, cols, 8):
+            x1 = min(cols, x0 + 8)
+            for i in range(n):
+                for x in range(x0, x1):
+                    out[s, x, r0 + i] = block[s, i, x]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

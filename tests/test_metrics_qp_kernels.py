@@ -49,9 +49,38 @@ def test_spectrum_products_bit_identical_to_numpy():
     imagefft = rng.normal(size=(rows, cols)) + 1j * rng.normal(size=(rows, cols))
     for o in range(spread.shape[0]):
         out = np.empty((log_gabor.shape[0], rows, cols), dtype=np.complex128)
-        k.spectrum_products(imagefft, log_gabor, spread[o], out)
+        k.spectrum_products(imagefft, log_gabor, spread[o], 0, out)
         for s in range(log_gabor.shape[0]):
             assert np.array_equal(out[s], imagefft * (log_gabor[s] * spread[o]))
+        block = np.empty((log_gabor.shape[0], 5, cols), dtype=np.complex128)  # rows 30..34 only
+        k.spectrum_products(imagefft, log_gabor, spread[o], 30, block)
+        assert np.array_equal(block, out[:, 30:35])
+
+
+@pytest.mark.parametrize("shape", [(37, 42), (33, 97), (64, 35), (16, 16), (17, 5), (1, 6), (6, 1), (52, 96)])
+def test_row_blocked_inverse_dft_is_opencvs_2d_transform_bit_for_bit(shape):
+    """The compiled path's responses (row pass on blocks of rows, stored transposed, then the column pass;
+    the whole 2-D transform below 32 rows or columns) equal OpenCV's 2-D inverse DFT of the whole products,
+    bit for bit, with a partial last block (33, 37 rows) and without."""
+    import cv2
+
+    from metrics import _kernels_qp as k
+    from metrics import _phasecong
+
+    rows, cols = shape
+    log_gabor, spread, _ = _phasecong._bank(rows, cols)
+    rng = np.random.default_rng(rows * 1000 + cols)
+    imagefft = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    nscale = log_gabor.shape[0]
+    for o in (0, 4):
+        out = np.empty((nscale, cols, rows), dtype=np.complex128)
+        block = np.empty((nscale, min(_phasecong._ROW_BLOCK, rows), cols), dtype=np.complex128)
+        _phasecong._responses_transposed(k, imagefft, log_gabor, spread[o], block, out)
+        for s in range(nscale):
+            ref = np.ascontiguousarray(imagefft * (log_gabor[s] * spread[o]))
+            pairs = ref.view(np.float64).reshape(rows, cols, 2)
+            cv2.idft(pairs, dst=pairs, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
+            assert np.array_equal(out[s].T, ref, equal_nan=True)  # 1-pixel-wide banks hold NaN
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 8, 1000, 1001])
