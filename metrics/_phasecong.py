@@ -284,7 +284,7 @@ def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin
     per_orientation = NSCALE * rows * cols * 16
     group = max(1, min(NORIENT, _GROUP_BYTES // per_orientation))
     buf = _scratch((group, NSCALE, cols, rows))
-    acc = np.zeros((5, cols, rows)) if group < NORIENT else np.empty((5, 1, 1))
+    acc = np.empty((5, cols, rows) if group < NORIENT else (5, 1, 1))  # the first group starts it at 0
     squares = np.empty((cols, rows))
     thresholds = np.empty(NORIENT)
     pc, big_m, small_m = np.empty((cols, rows)), np.empty((cols, rows)), np.empty((cols, rows))
