@@ -338,8 +338,9 @@ _LOCAL = threading.local()
 
 
 def _scratch(shape: tuple[int, ...]) -> np.ndarray:
-    """The compiled path's response buffer, kept per thread for the last shape (at most ~_GROUP_BYTES):
-    a fresh 100 MB array on every call costs ~40 ms of page faults (above glibc's mmap threshold)."""
+    """The compiled path's response buffer, kept per thread for the last shape (~_GROUP_BYTES, or one
+    orientation's responses when they are larger: 17 MB at 520x520): a fresh array on every call is
+    page-faulted anew (~40 ms per 100 MB); ``bench score``'s threads are new on every call, though."""
     buf = getattr(_LOCAL, "buf", None)
     if buf is None or buf.shape != shape:
         _LOCAL.buf = None  # release the old one first
