@@ -19,6 +19,8 @@ PACKAGES = (
     "opencv-contrib-python-headless",
     "scikit-image",
     "pywavelets",
+    "numba",  # compiles the metric kernels: its LLVM picks the vector width of the host CPU
+    "llvmlite",
     "pandas",
     "joblib",
     "torch",
@@ -78,10 +80,63 @@ def gpu_name(device: str) -> str:
     return device_name(device)
 
 
+#: The widest vector instruction set named by a /proc/cpuinfo flag, widest first (x86, then Arm).
+_VECTOR_ISAS = (
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2"),
+    ("avx", "AVX"),
+    ("sse4_2", "SSE4.2"),
+    ("sve", "SVE"),
+    ("asimd", "NEON"),
+)
+
+
+def cpu_features(cpuinfo: str | None = None) -> str:
+    r"""The CPU's widest vector instruction set and, on x86, its family and model numbers.
+
+    Speed is stated as a ratio to a unit pass (``benchmarks/_unit.py``), but the compiled kernels
+    (numba targets the host CPU) gain more from wider vectors than the unit does, so ratios move
+    between CPU generations (measured on one machine: FMI's window stage takes 2.1-2.3x the units
+    with SSE2 code as with AVX2 code); benchmark headers and ``run.json`` name it. ``cpuinfo``: the
+    text of ``/proc/cpuinfo`` (read when None).
+
+    >>> cpu_features("cpu family\t: 25\nmodel\t\t: 1\nflags\t\t: fpu sse4_2 avx avx2 fma\n")
+    'AVX2, family 25 model 1'
+    >>> cpu_features("")
+    ''
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as fh:
+                cpuinfo = fh.read(1 << 16)  # the first processor's block is enough
+        except OSError:
+            return ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            if fields:
+                break  # end of the first processor's block
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip().lower(), value.strip())
+    flags = set((fields.get("flags") or fields.get("features") or "").split())
+    parts = [next((name for flag, name in _VECTOR_ISAS if flag in flags), "")]
+    if "cpu family" in fields and "model" in fields:
+        parts.append(f"family {fields['cpu family']} model {fields['model']}")
+    return ", ".join(p for p in parts if p)
+
+
+def cpu_label() -> str:
+    """:func:`cpu_name` with :func:`cpu_features` in brackets, for the header line of a benchmark."""
+    features = cpu_features()
+    return f"{cpu_name()} ({features})" if features else cpu_name()
+
+
 def machine() -> dict:
     """What a benchmark or run records about the machine."""
     return {
         "cpu": cpu_name(),
+        "cpu_features": cpu_features(),
         "cpu_count": os.cpu_count(),
         "host": platform.node(),
         "platform": platform.platform(),

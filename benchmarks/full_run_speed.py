@@ -5,9 +5,14 @@ Usage::
     python benchmarks/full_run_speed.py [--preset issue15] [--methods all] [--metrics all]
                                         [--dataset lytro] [--limit 4 | --scenes lytro-01,lytro-02]
                                         [--jobs 2] [--top 0] [--root DIR] [--json out.json] [--stages]
+                                        [--results NAME[:METHOD,...] [--results-dir DIR]]
 
 A/B of a fusion change in minutes: ``--methods msrsf,sesf --metrics none --scenes lytro-01,lytro-02``,
 once with ``--root`` pointing at a checkout of the base commit and once without (alternate, same load).
+
+The cost of scoring published images (a leaderboard's bulk: every image of a pair after the first reuses the
+sources' work): ``--methods none --results yuliu2020 --results-dir <folder holding yuliu2020/> --dataset lytro
+--limit 1`` scores the survey's 18 images of lytro-01 with every metric.
 
 ``--preset issue15`` selects what issue 15's baseline measured ("16 methods x 20 scenes x 76 metrics",
 143,000 unit-CPU for the full lytro table): the 16 methods registered then (:data:`ISSUE15_METHODS`, i.e.
@@ -204,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--stages", action="store_true", help="CPU per stage and process (_stage_profile.py)")
     ap.add_argument("--out", type=Path, default=None, help="keep the run folder here (default: temporary)")
+    ap.add_argument("--results", action="append", default=[], metavar="NAME[:METHOD,...]",
+                    help="also score a published result set (bench run --results; --methods none: it alone)")
+    ap.add_argument("--results-dir", default=None, help="passed to bench run (else $MFIF_RESULTS, ...)")
     args = ap.parse_args(argv)
     if args.methods is None:
         args.methods = ISSUE15_METHODS if args.preset == "issue15" else "all"
@@ -237,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         ]  # fmt: skip
         if args.limit:
             run_args += ["--limit", str(args.limit)]
+        for spec in args.results:
+            run_args += ["--results", spec]
+        if args.results_dir:
+            run_args += ["--results-dir", str(Path(args.results_dir).resolve())]
         if scene_ids is not None:
             cmd = [sys.executable, "-c", _CHILD_WITH_SCENES, ",".join(scene_ids), *run_args]
         else:
@@ -275,13 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     used = len(scene_ids) if scene_ids is not None else args.limit
     scale = (scenes / used) if (used and scenes and used < scenes) else 1.0
     load = os.getloadavg()[0]
+    from bench.provenance import cpu_label, machine
     shown_metrics = f"{n_metrics} metrics (issue 15 set)" if n_metrics else args.metrics
     shown_methods = "the 16 methods of issue 15" if args.methods == ISSUE15_METHODS else args.methods
     print(
         f"# full run: bench run --methods {shown_methods} --metrics {shown_metrics} --dataset {args.dataset}"
         f"{f' --limit {args.limit}' if args.limit else ''}{f' --scenes {args.scenes}' if scene_ids else ''}"
+        f"{''.join(f' --results {r}' for r in args.results)}"
         f" --jobs {args.jobs}, fresh cache{f', code of {root}' if root != ROOT else ''}; "
-        f"exit {proc.returncode}; load {load:.1f} on {os.cpu_count()} cpus (shared machine: compare ratios)"
+        f"exit {proc.returncode}; load {load:.1f} on {os.cpu_count()} cpus, {cpu_label()} "
+        "(shared machine: compare ratios)"
     )
     if not subreaper:
         print("# WARNING: could not become the subreaper: CPU counts only processes reaped by bench run")
@@ -323,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_stages(stages, unit, scale)
     if args.json:
         out = {
+            "machine": machine(),
             "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
             "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
             "scenes": scene_ids, "root": str(root), "stages": stages,

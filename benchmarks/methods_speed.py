@@ -63,7 +63,7 @@ from scipy.ndimage import gaussian_filter, uniform_filter  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.imageio import read_sources  # noqa: E402
-from bench.provenance import cpu_name, git_commit, versions  # noqa: E402
+from bench.provenance import cpu_label, cpu_name, git_commit, machine, versions  # noqa: E402
 from bench.registry import get_method, list_methods  # noqa: E402
 
 TARGETS_MS = {
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     u_cpu_med, _ = _stats(u_cpu)
     print(f"# input: {origin}, shape {srcs[0].shape}; threads: {threads}")
     print(
-        f"# machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
+        f"# machine: {cpu_label()}, {os.cpu_count()} logical CPUs; "
         f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}; "
         f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"
     )
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "unit_median_ms": u_med,
             "unit_iqr_ms": u_iqr,
             "machine": cpu_name(),
+            "machine_detail": machine(),
             "provenance": {"git_commit": git_commit(), "versions": versions()},
             "numpy": np.__version__,
             "opencv": cv2.__version__,

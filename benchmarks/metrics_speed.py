@@ -66,6 +66,7 @@ from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.provenance import cpu_label, machine  # noqa: E402
 from bench.registry import get_metric, list_metrics  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     sources, fused = [img("lytro_01_A"), img("lytro_01_B")], img("lytro_01_F_avg")
     print(
         f"# metrics speed: lytro_01/avg 520x520, 1 thread, python {platform.python_version()}, "
-        f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
+        f"numpy {np.__version__}, {platform.machine()} {cpu_label()}, "
         f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
         f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"
     )
@@ -388,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                         "scene_wall_s": threaded_scene[0], "scene_cpu_s": threaded_scene[1],
                     },
                     "unit_cpu_s": unit,
+                    "machine": machine(),
                 },
                 indent=1,
             )

@@ -108,15 +108,15 @@ def main() -> None:
                 times[name].append(t)
     shutil.rmtree(tmp, ignore_errors=True)
 
-    from bench.provenance import cpu_name, git_commit
+    from bench.provenance import cpu_label, git_commit, machine
 
     unit = statistics.median(peer_times) if peer_times else None
     print(f"# start-up, whole processes, median of {args.rounds} alternating rounds after a warm-up")
-    print(f"# {cpu_name()}, {os.cpu_count()} logical CPUs, commit {git_commit()[:12]}; "
+    print(f"# {cpu_label()}, {os.cpu_count()} logical CPUs, commit {git_commit()[:12]}; "
           "machine possibly shared: compare the ratios")
     if unit:
         print(f"# enfuse (lytro-01, focus-stacking settings): {unit * 1000:.0f} ms = 1.00x")
-    out = {"rounds": args.rounds, "enfuse_s": unit, "commands": {}}
+    out = {"rounds": args.rounds, "enfuse_s": unit, "machine": machine(), "commands": {}}
     for name, ts in times.items():
         med = statistics.median(ts)
         ratio = med / unit if unit else None
@@ -125,6 +125,9 @@ def main() -> None:
         if target is None:
             ok, goal = None, "none (reference)"
             verdict = "reference"
+        elif kind == "ratio" and ratio is None:
+            ok, goal = None, f"<= {target:g}x enfuse"
+            verdict = f"target {goal}: not judged (no enfuse on the PATH)"
         else:
             ok = (ratio is not None and ratio <= target) if kind == "ratio" else med <= target
             goal = f"<= {target:g}x enfuse" if kind == "ratio" else f"< {target:g} s"

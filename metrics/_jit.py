@@ -11,6 +11,11 @@ calls kernels of another module (``_kernels_fmi`` -> ``_kernels_fmi_lanes``, ``_
 so clear ``metrics/__pycache__`` (or ``$NUMBA_CACHE_DIR``) after such an edit. Installed copies never
 change, so users are not affected.
 
+The first compilation (a new install, a numba upgrade, another CPU) takes about 40 s for all the kernels
+on a 2-core machine; when a kernel module takes longer than :data:`NOTICE_AFTER_S` to load and standard
+error is a terminal, one note says so (once per process), so that a first ``bench score`` does not look
+hung. A module that loads from the cache takes ~0.1 s, and nothing is printed.
+
 Set ``MFIF_NO_NUMBA=1`` to force the NumPy path (the tests compare both paths); it is also used when
 numba is not installed or a kernel module fails to import (kernel modules compile, or load from the
 cache, a tiny case at import, so a numba that cannot build a kernel also selects the NumPy path).
@@ -20,9 +25,41 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+import threading
 from types import ModuleType
 
 _MODULES: dict[str, ModuleType | None] = {}
+
+#: Seconds a kernel module may take to load before the compile note is printed (terminal only).
+NOTICE_AFTER_S = 3.0
+_NOTICE = (
+    "note: compiling the metric kernels (numba); this happens once after an install or upgrade and takes "
+    "about a minute; later runs load them from the cache (NUMBA_CACHE_DIR moves it)"
+)
+_noticed = threading.Event()
+
+
+def _notice() -> None:
+    """Print :data:`_NOTICE` to standard error, once per process."""
+    if not _noticed.is_set():
+        _noticed.set()
+        print(_NOTICE, file=sys.stderr, flush=True)
+
+
+def _import(name: str) -> ModuleType:
+    """Import ``metrics._kernels_<name>``, with the compile note if that takes long at a terminal."""
+    timer = None
+    err = sys.stderr
+    if not _noticed.is_set() and err is not None and hasattr(err, "isatty") and err.isatty():
+        timer = threading.Timer(NOTICE_AFTER_S, _notice)
+        timer.daemon = True
+        timer.start()
+    try:
+        return importlib.import_module(f"metrics._kernels_{name}")
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def enabled() -> bool:
@@ -36,7 +73,7 @@ def kernels(name: str) -> ModuleType | None:
         return None
     if name not in _MODULES:
         try:
-            _MODULES[name] = importlib.import_module(f"metrics._kernels_{name}")
+            _MODULES[name] = _import(name)
         except Exception:  # numba missing, or a kernel it cannot build (checked at import): NumPy path
             _MODULES[name] = None
     return _MODULES[name]

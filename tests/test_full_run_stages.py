@@ -43,3 +43,37 @@ def test_stage_files_are_summed_per_process_kind(tmp_path, capsys, monkeypatch):
     assert "(of which main:encode_png) | 0.50 | 4 |" in out  # nested: not subtracted again
     rest = [line.split("|")[2].strip() for line in out.splitlines() if line.startswith("|   rest")]
     assert rest == ["3.90", "6.50"]  # main 5 - 0.1 - 1 (encode_png is inside put_fused); workers 16 - 0.5 - 9
+
+
+def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeypatch):
+    """``--results`` / ``--results-dir`` reach the ``bench run`` command line (a leaderboard's cost), and
+    the header names them and the CPU; nothing runs here (the child process is replaced)."""
+    frs = _module(monkeypatch)
+    seen = {}
+
+    class _Done:
+        pid = 1234
+        returncode = 0
+
+        def __init__(self, cmd, **kw):
+            seen["cmd"] = cmd
+
+        def communicate(self):
+            return "", ""
+
+    monkeypatch.setattr(frs, "measure_unit", lambda: {"cpu_s": 0.01})
+    monkeypatch.setattr(frs.subprocess, "Popen", _Done)
+    monkeypatch.setattr(frs, "_become_subreaper", lambda: False)
+    rc = frs.main(["--methods", "none", "--metrics", "sd", "--results", "yuliu2020",
+                   "--results", "mfifb:IFCNN", "--results-dir", str(tmp_path),
+                   "--dataset", "lytro", "--limit", "1"])  # fmt: skip
+    assert rc == 0
+    cmd = seen["cmd"]
+    pairs = list(zip(cmd[:-1], cmd[1:], strict=True))
+    assert ("--results", "yuliu2020") in pairs and ("--results", "mfifb:IFCNN") in pairs
+    assert ("--results-dir", str(tmp_path.resolve())) in pairs
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "--results yuliu2020 --results mfifb:IFCNN" in head
+    from bench.provenance import cpu_label
+
+    assert cpu_label() in head
