@@ -58,6 +58,8 @@ def nsct_sr_fuse(
         license="unspecified (no licence file in the toolbox repository); our port is MIT",
         n_image_rule="native: selc vote over N sources for the subbands, max-L1 patch over N for the lowpass",
         version="1",
+        weights_url=sr.DICTIONARY.url,  # SR's dictionary (a data file)
+        weights_sha256=sr.DICTIONARY.sha256,
         notes=(
             "approximation (not yet measured against the survey on all five scenes): toolbox nsct_sr_fuse.m,"
             " NSCT as in baselines/nsct.py (pyrexc, vk, [2,3,3,4]; subbands by selc mode 3) with the lowpass"

@@ -294,6 +294,8 @@ def check_params(overlap: int, epsilon: float, precision: str) -> None:
         n_image_rule="native: the patch whose code has the largest L1 norm among N sources (first on ties)",
         version="2",
         device_aware=True,
+        weights_url=DICTIONARY.url,  # the toolbox's dictionary (a data file, not trained weights)
+        weights_sha256=DICTIONARY.sha256,
         notes=(
             "faithful (>= 99 % of pixels within 1 grey level on all five survey scenes): default overlap=7,"
             " a sliding window of step 1 (Yang & Li 2010), reproduces the survey's SR images (Liu et al. "

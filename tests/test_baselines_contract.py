@@ -75,11 +75,11 @@ def _assert_gives_the_source(method, out: np.ndarray, src: np.ndarray) -> None:
 @pytest.fixture(params=CLASSICAL)
 def method(request):
     m = get_method(request.param)
-    if m.info.weights_url:  # a classical method with data files (e.g. asr's dictionaries)
+    if m.info.weights_url:  # a classical method with data files (asr's, sr's dictionaries, ica's bases)
         from bench.errors import WeightsUnavailable
 
-        try:
-            m.fuse([np.zeros((16, 16), np.float32)] * 2)
+        try:  # 32 x 32: the smallest probe every such method accepts (nsct_sr's 4 NSCT levels)
+            m.fuse([np.zeros((32, 32), np.float32)] * 2)
         except WeightsUnavailable as exc:
             pytest.skip(f"{m.info.id} needs its data files: {exc}")
     return m

@@ -45,11 +45,11 @@ def _errors(scene, dm: np.ndarray) -> tuple[float, float, int]:
 
 def _needs_missing_weights(mid: str) -> str | None:
     info = method_info(mid)
-    if info.family != "learned" and info.weights_url:  # a classical method with data files (asr)
+    if info.family != "learned" and info.weights_url:  # a classical method with data files (asr, sr, ...)
         from bench.errors import WeightsUnavailable
 
-        try:
-            get_method(mid).fuse([np.zeros((16, 16), np.float32)] * 2)
+        try:  # 32 x 32: the smallest probe every such method accepts (nsct_sr's 4 NSCT levels)
+            get_method(mid).fuse([np.zeros((32, 32), np.float32)] * 2)
         except WeightsUnavailable as exc:
             return f"{mid} needs its data files: {exc}"
         return None
