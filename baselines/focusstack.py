@@ -101,10 +101,47 @@ def align_to_first(
     return out
 
 
+#: OpenCV's fixed 5-tap Gaussian (``getGaussianKernel(5, 0)``, times 16) and the 5-tap second derivative
+#: that ``cv2.Laplacian(.., ksize=5)`` pairs with it: d2x (x) smooth(y) + smooth(x) (x) d2y.
+_SMOOTH5 = (1.0, 4.0, 6.0, 4.0, 1.0)
+_D2_5 = (1.0, 0.0, -2.0, 0.0, 1.0)
+
+
+def _correlate5(a: np.ndarray, taps: tuple[float, ...], axis: int) -> np.ndarray:
+    """5-tap correlation along ``axis`` with OpenCV's default border (reflect-101), float64, the taps added
+    left to right: plain NumPy products and sums, each rounded once, so the result does not depend on
+    the CPU's vector instructions (OpenCV's own float filters do: its AVX2 and SSE paths round
+    differently, which flipped near-tied choices between machines)."""
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (2, 2)
+    p = np.pad(a, pad, mode="reflect")  # NumPy's 'reflect' is OpenCV's BORDER_REFLECT_101
+    n = a.shape[axis]
+    out = None
+    for i, t in enumerate(taps):
+        if t == 0.0:
+            continue
+        term = np.take(p, np.arange(i, i + n), axis=axis) * t
+        out = term if out is None else np.add(out, term, out=out)
+    return out
+
+
 def focus_measure(gray: np.ndarray) -> np.ndarray:
-    """|Laplacian (aperture 5)| of the 5x5-Gaussian-blurred gray image, float64 HxW."""
-    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
-    return np.abs(cv2.Laplacian(blurred, cv2.CV_64F, ksize=5))
+    """|Laplacian (aperture 5)| of the 5x5-Gaussian-blurred gray image, float64 HxW.
+
+    8-bit gray (the ``sesf2020`` pipeline): OpenCV's ``GaussianBlur`` (its 8-bit path is bit-exact) and
+    ``Laplacian`` (float64 sums of small integers: exact). Float gray: the same two filters in float64 by
+    :func:`_correlate5`, the blur's ``1/256`` applied last (a power of two: exact), so every machine
+    gives the same bits (the float32 ``GaussianBlur`` of version 1 did not).
+    """
+    if gray.dtype == np.uint8:
+        blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+        return np.abs(cv2.Laplacian(blurred, cv2.CV_64F, ksize=5))
+    g = np.asarray(gray, dtype=np.float64)
+    blurred = _correlate5(_correlate5(g, _SMOOTH5, 1), _SMOOTH5, 0)
+    blurred *= 1.0 / 256.0
+    lap = _correlate5(_correlate5(blurred, _D2_5, 1), _SMOOTH5, 0)
+    lap += _correlate5(_correlate5(blurred, _SMOOTH5, 1), _D2_5, 0)
+    return np.abs(lap)
 
 
 def focusstack(
@@ -169,8 +206,10 @@ def focusstack(
         "(re-implemented)",
         license="Apache-2.0",
         n_image_rule="native: argmax of |LoG| over N sources (last wins on ties)",
-        version="1",
-        notes="Alignment off by default (align=True turns it on). sesf2020=True reproduces the SESF run: "
+        version="2",
+        notes="Version 2: the float focus measure in exactly rounded float64 NumPy (version 1's float32 "
+        "OpenCV blur rounded differently on AVX2 and AVX-512 machines, moving near-tied pixels). "
+        "Alignment off by default (align=True turns it on). sesf2020=True reproduces the SESF run: "
         "alignment on, 8-bit pipeline, R/B-swapped gray. Per-image values of that row depend on the "
         "OpenCV SIFT version; only the mean is reproducible.",
         params=(("align", False), ("sesf2020", False)),

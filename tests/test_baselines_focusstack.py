@@ -111,3 +111,30 @@ def test_default_does_not_align():
     plain = focusstack([img, moved])[0]
     aligned = focusstack([img, moved], align=True)[0]
     assert np.abs(plain - aligned).mean() > 1e-3
+
+
+def test_float_focus_measure_is_opencvs_float64_pipeline_on_every_cpu():
+    """Version 2: the float focus measure is OpenCV's float64 GaussianBlur + Laplacian (same bits here),
+    computed with NumPy only, so OpenCV's CPU dispatch (AVX2 vs SSE, AVX-512) cannot move it: the same
+    bits with OpenCV's vector paths disabled in a child process."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    rng = np.random.default_rng(7)
+    g = rng.random((37, 41)).astype(np.float32)
+    ref = np.abs(cv2.Laplacian(cv2.GaussianBlur(g.astype(np.float64), (5, 5), 0), cv2.CV_64F, ksize=5))
+    got = focus_measure(g)
+    np.testing.assert_array_equal(got, ref)
+    code = (
+        "import hashlib, numpy as np\n"
+        "from baselines.focusstack import focus_measure\n"
+        "g = np.random.default_rng(7).random((37, 41)).astype(np.float32)\n"
+        "print(hashlib.sha256(focus_measure(g).tobytes()).hexdigest())\n"
+    )
+    env = dict(os.environ, OPENCV_CPU_DISABLE="AVX2,FMA3,AVX,SSE4_2,SSE4_1,SSSE3,SSE3,POPCNT,F16C")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == hashlib.sha256(got.tobytes()).hexdigest()
