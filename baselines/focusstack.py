@@ -116,11 +116,13 @@ def _correlate5(a: np.ndarray, taps: tuple[float, ...], axis: int) -> np.ndarray
     pad[axis] = (2, 2)
     p = np.pad(a, pad, mode="reflect")  # NumPy's 'reflect' is OpenCV's BORDER_REFLECT_101
     n = a.shape[axis]
+    window = [slice(None)] * a.ndim
     out = None
     for i, t in enumerate(taps):
         if t == 0.0:
             continue
-        term = np.take(p, np.arange(i, i + n), axis=axis) * t
+        window[axis] = slice(i, i + n)
+        term = p[tuple(window)] * t  # a view of the padded array, scaled into a new one
         out = term if out is None else np.add(out, term, out=out)
     return out
 
@@ -208,7 +210,7 @@ def focusstack(
         n_image_rule="native: argmax of |LoG| over N sources (last wins on ties)",
         version="2",
         notes="Version 2: the float focus measure in exactly rounded float64 NumPy (version 1's float32 "
-        "OpenCV blur rounded differently on AVX2 and AVX-512 machines, moving near-tied pixels). "
+        "OpenCV blur rounds by OpenCV's CPU dispatch, e.g. AVX2 vs SSE, moving near-tied pixels). "
         "Alignment off by default (align=True turns it on). sesf2020=True reproduces the SESF run: "
         "alignment on, 8-bit pipeline, R/B-swapped gray. Per-image values of that row depend on the "
         "OpenCV SIFT version; only the mean is reproducible.",

@@ -11,7 +11,7 @@ calls kernels of another module (``_kernels_fmi`` -> ``_kernels_fmi_lanes``, ``_
 so clear ``metrics/__pycache__`` (or ``$NUMBA_CACHE_DIR``) after such an edit. Installed copies never
 change, so users are not affected.
 
-The first compilation (a new install, a numba upgrade, another CPU) takes about 40 s for all the kernels
+The first compilation (a new install, a numba upgrade, another CPU) takes about 50 s for all the kernels
 on a 2-core machine; when a kernel module takes longer than :data:`NOTICE_AFTER_S` to load and standard
 error is a terminal, one note says so (once per process), so that a first ``bench score`` does not look
 hung. A module that loads from the cache takes ~0.1 s, and nothing is printed.
