@@ -32,7 +32,8 @@ What it does:
   the reaped children: user + system; the script makes itself the subreaper of the run's process tree,
   so pool workers that outlive ``bench run`` are reaped and counted too), and the compute profile the
   runner writes into ``run.json`` (``compute_seconds``: single-call seconds per method and per metric,
-  with shares);
+  with shares), and the peak resident memory of the largest process of the run (``ru_maxrss`` of the
+  reaped children: the run itself or one worker, not their sum);
 * every figure is printed in seconds and as a ratio to the unit (``unit-CPU`` = CPU seconds / unit);
   with ``--limit N`` or ``--scenes`` the totals are also extrapolated linearly to all scenes of the
   dataset (said so);
@@ -120,6 +121,11 @@ def _reap_descendants(timeout_s: float = 120.0) -> int:
 def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+def _children_peak_mb() -> float:
+    """Peak resident memory of the largest reaped descendant (the run or one worker), MB (Linux: KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _n_scenes(dataset: str) -> int | None:
@@ -271,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - w0
         reaped = _reap_descendants() if subreaper else 0
         cpu = _children_cpu() - c0
+        peak_mb = _children_peak_mb()
         run_json = out_dir / "run.json"
         meta = json.loads(run_json.read_text()) if run_json.exists() else {}
         stages = _read_stages(stage_dir, popen.pid) if args.stages else None
@@ -320,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, sec in rows:
         print(f"| {name} | {sec:.1f} | {sec / unit:,.0f} | {sec * scale / unit:,.0f} |")
     total = fuse_s + met_s
+    print(f"\npeak resident memory of the largest process (the run or one worker): {peak_mb:,.0f} MB")
     if total:
         print(
             f"\nshares of compute: fusion {100 * fuse_s / total:.1f} %, metrics {100 * met_s / total:.1f} %; "
@@ -340,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         out = {
             "machine": machine(),
             "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
+            "peak_rss_mb": peak_mb,
             "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
             "scenes": scene_ids, "root": str(root), "stages": stages,
             "cmd": cmd if scene_ids is None else ["bench run with RunConfig.scenes", *run_args],

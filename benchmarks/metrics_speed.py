@@ -56,6 +56,7 @@ reexec_with_tunables()  # the allocator settings of bench run's workers (bench/p
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -373,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{_over(rows, 'in_scene_pass_cpu_s', unit)}; the pass <= {TOTAL_UNITS} units: "
         f"{'yes' if together / unit <= TOTAL_UNITS else 'NO'} (CPU medians)"
     )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    print(f"# peak resident memory of this process (every pass above, memoised source work included): "
+          f"{peak_mb:,.0f} MB")  # fmt: skip
     if args.compile_cost:
         for case, imp, first in compile_cost():
             print(f"# numba, fresh process, {case}: import numba {imp:.2f} s, kernels ready {first:.2f} s")
@@ -389,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                         "scene_wall_s": threaded_scene[0], "scene_cpu_s": threaded_scene[1],
                     },
                     "unit_cpu_s": unit,
+                    "peak_rss_mb": peak_mb,
                     "machine": machine(),
                 },
                 indent=1,

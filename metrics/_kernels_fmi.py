@@ -32,8 +32,9 @@ min/max normalisation, window sums, ``c`` and its ``== 0`` test, the population 
 The Frechet bound's cells are found without a sequential merge: the interval that ends at F's a-th
 interior cdf breakpoint lies in cell ``(a, #{b: X_b < F_a})``, the one that ends at X's b-th in cell
 ``(#{a: F_a <= X_b}, b)`` (X first on ties, as the NumPy path), plus the last cell ``(8, 8)``, two
-breakpoints per pass over the other cdf (``_ends``: fits AVX2's registers); a cell's mass is its breakpoint
-minus the largest breakpoint before it (the same two numbers the merged difference subtracts). Only the order of the sums over cells (the bound's covariance, the joint-entropy
+breakpoints per pass over the other cdf (``_ends``: fits AVX2's registers); a cell's mass is its
+breakpoint minus the largest breakpoint before it (the same two numbers the merged difference
+subtracts). Only the order of the sums over cells (the bound's covariance, the joint-entropy
 correction) and the logarithm's last bit differ from the NumPy path: rounding only (tests: within
 1e-12 relative; the reference grid's tolerance is 1e-9).
 """
