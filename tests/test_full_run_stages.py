@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,6 +51,7 @@ def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeyp
     the header names them and the CPU; nothing runs here (the child process is replaced)."""
     frs = _module(monkeypatch)
     seen = {}
+    real_popen = frs.subprocess.Popen
 
     class _Done:
         pid = 1234
@@ -57,6 +59,8 @@ def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeyp
 
         def __init__(self, cmd, **kw):
             seen["cmd"] = cmd
+            # a stand-in child that touches 200 MB, reaped here: the reported peak must cover it
+            real_popen([sys.executable, "-c", "x = b'1' * (200 << 20)"]).wait()
 
         def communicate(self):
             return "", ""
@@ -64,16 +68,24 @@ def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeyp
     monkeypatch.setattr(frs, "measure_unit", lambda: {"cpu_s": 0.01})
     monkeypatch.setattr(frs.subprocess, "Popen", _Done)
     monkeypatch.setattr(frs, "_become_subreaper", lambda: False)
+    import bench.provenance
+
+    monkeypatch.setattr(bench.provenance, "machine", dict)  # (it runs commands: the Popen above is fake)
     rc = frs.main(["--methods", "none", "--metrics", "sd", "--results", "yuliu2020",
                    "--results", "mfifb:IFCNN", "--results-dir", str(tmp_path),
-                   "--dataset", "lytro", "--limit", "1"])  # fmt: skip
+                   "--dataset", "lytro", "--limit", "1", "--json", str(tmp_path / "out.json")])  # fmt: skip
     assert rc == 0
     cmd = seen["cmd"]
     pairs = list(zip(cmd[:-1], cmd[1:], strict=True))
     assert ("--results", "yuliu2020") in pairs and ("--results", "mfifb:IFCNN") in pairs
     assert ("--results-dir", str(tmp_path.resolve())) in pairs
-    head = capsys.readouterr().out.splitlines()[0]
+    lines = capsys.readouterr().out.splitlines()
+    head = lines[0]
     assert "--results yuliu2020 --results mfifb:IFCNN" in head
+    # the peak memory of the largest reaped process, printed and in the JSON (issue 15 asks for it)
+    peak = json.loads((tmp_path / "out.json").read_text())["peak_rss_mb"]
+    shown = [line for line in lines if line.startswith("peak resident memory of the largest process")]
+    assert peak >= 200 and len(shown) == 1 and shown[0].endswith(f"{peak:,.0f} MB")
     from bench.provenance import cpu_label
 
     assert cpu_label() in head
