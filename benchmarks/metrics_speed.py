@@ -31,10 +31,13 @@ fused image of sources seen before (source-side memos hit: a run's steady state,
 external image of a scene after the first; ``--metrics`` with the ``@core`` ids gives the issue's
 "one external image" figure; ``--in-pass`` lists each metric's share of both passes). Every time is also
 given as a ratio to the unit (``benchmarks/_unit.py``: one 5x5 ``uniform_filter`` pass over both
-lytro-01 colour images, as ``methods_speed.py``), measured in this run before and after (issue 15
-targets: every metric <= 15 units, the pass <= 120 units). ``first s`` is the first call of each metric
-(numba kernels load from their on-disk cache then); ``--compile-cost`` also times the kernels' first
-call in fresh processes with an empty and then a filled numba cache (compile vs cache load).
+lytro-01 colour images, as ``methods_speed.py``; issue 15 targets: every metric <= 15 units, the pass <= 120
+units), paired: every timed call or pass is preceded by a short unit measurement (``_unit.paired_unit``,
+5 passes) and a figure in units is the median over repeats of time / that unit, so the machine's drift
+during the run (20-30 % on a shared VM, shown by the unit measured before and after) cancels. ``first s``
+is the first call of each metric (numba kernels load from their on-disk cache then); ``--compile-cost``
+also times the kernels' first call in fresh processes with an empty and then a filled numba cache
+(compile vs cache load).
 The script reports, it does not fail.
 """
 
@@ -71,7 +74,7 @@ from bench.provenance import cpu_label, machine  # noqa: E402
 from bench.registry import get_metric, list_metrics  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _unit import measure_unit  # noqa: E402
+from _unit import PAIRED_REPEATS, measure_unit, paired_unit  # noqa: E402
 
 PER_METRIC_S = 0.5
 TOTAL_S = 3.0
@@ -154,33 +157,45 @@ def fresh(images: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def time_metric(fn, sources, fused, repeats: int, budget_s: float = 5.0):
-    """(wall times, cpu times) of ``repeats`` cold calls after one warm-up call (fewer if slow)."""
+    """(wall times, cpu times, first call's cpu, paired units) of ``repeats`` cold calls after one warm-up
+    call (fewer if slow); ``units[i]`` is the unit measured right before call ``i`` (:func:`paired_unit`)."""
     t0 = time.process_time()
     fn(*_split(fresh([*sources, fused])), reference=None)
     first = time.process_time() - t0
     n = max(1, min(repeats, int(budget_s / max(first, 1e-6))))
-    walls, cpus = [], []
+    walls, cpus, units = [], [], []
     for _ in range(n):
         srcs, fus = _split(fresh([*sources, fused]))
+        units.append(paired_unit())
         w0, c0 = time.perf_counter(), time.process_time()
         fn(srcs, fus, reference=None)
         cpus.append(time.process_time() - c0)
         walls.append(time.perf_counter() - w0)
-    return walls, cpus, first
+    return walls, cpus, first, units
+
+
+def _ratio(cpus: list[float], units: list[float]) -> float:
+    """Median over repeats of a time / the unit (CPU) measured right before it."""
+    return statistics.median(c / u for c, u in zip(cpus, units, strict=True))
 
 
 def _split(images: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     return images[:-1], images[-1]
 
 
-def time_all_together(fns, sources, fused, repeats: int = 3, per_metric: list | None = None) -> float:
-    """Median CPU time of one pass of every metric over the same (fresh) inputs, shared caches allowed.
+def time_all_together(
+    fns, sources, fused, repeats: int = 3, per_metric: list | None = None
+) -> tuple[float, float]:
+    """(median CPU seconds, median units) of one pass of every metric over the same (fresh) inputs, shared
+    caches allowed; units: each pass against the unit measured right before it (:func:`paired_unit`).
 
-    With ``per_metric`` (a list), each metric's median CPU time inside the pass is appended to it.
+    With ``per_metric`` (a list), each metric's ``(median CPU seconds, median units)`` inside the pass is
+    appended to it.
     """
-    cpus, each = [], [[] for _ in fns]
+    cpus, units, each = [], [], [[] for _ in fns]
     for _ in range(repeats):
         srcs, fus = _split(fresh([*sources, fused]))
+        units.append(paired_unit())
         c0 = time.process_time()
         for k, fn in enumerate(fns):
             t0 = time.process_time()
@@ -188,12 +203,15 @@ def time_all_together(fns, sources, fused, repeats: int = 3, per_metric: list | 
             each[k].append(time.process_time() - t0)
         cpus.append(time.process_time() - c0)
     if per_metric is not None:
-        per_metric.extend(statistics.median(e) for e in each)
-    return statistics.median(cpus)
+        per_metric.extend((statistics.median(e), _ratio(e, units)) for e in each)
+    return statistics.median(cpus), _ratio(cpus, units)
 
 
-def time_scene_pass(fns, sources, fused, repeats: int = 3, per_metric: list | None = None) -> float:
-    """Median CPU time of one pass over a *new fused image of sources seen before*.
+def time_scene_pass(
+    fns, sources, fused, repeats: int = 3, per_metric: list | None = None
+) -> tuple[float, float]:
+    """(median CPU seconds, median units) of one pass over a *new fused image of sources seen before*
+    (per-metric figures as :func:`time_all_together`).
 
     The runner's steady state (every fused image of a scene after the first, and every published or
     external image of a scene): source-side memos (metrics._memo.source_memo) hit, the fused side is new.
@@ -201,9 +219,10 @@ def time_scene_pass(fns, sources, fused, repeats: int = 3, per_metric: list | No
     srcs = fresh(sources)
     for fn in fns:  # the first fused image of the scene: fills the source-side memos
         fn(srcs, fresh([fused])[0], reference=None)
-    cpus, each = [], [[] for _ in fns]
+    cpus, units, each = [], [], [[] for _ in fns]
     for _ in range(repeats):
         fus = fresh([fused])[0]
+        units.append(paired_unit())
         c0 = time.process_time()
         for k, fn in enumerate(fns):
             t0 = time.process_time()
@@ -211,19 +230,20 @@ def time_scene_pass(fns, sources, fused, repeats: int = 3, per_metric: list | No
             each[k].append(time.process_time() - t0)
         cpus.append(time.process_time() - c0)
     if per_metric is not None:
-        per_metric.extend(statistics.median(e) for e in each)
-    return statistics.median(cpus)
+        per_metric.extend((statistics.median(e), _ratio(e, units)) for e in each)
+    return statistics.median(cpus), _ratio(cpus, units)
 
 
 def time_threaded_pass(
     ids: list[str], sources, fused, jobs: int, repeats: int = 3, known_sources: bool = False
-) -> tuple[float, float]:
-    """(median wall, median CPU) of one pass of ``ids`` over fresh inputs in ``jobs`` threads, scheduled as
-    ``bench score --jobs`` does (:func:`bench.scoring.score_prepared`); with ``known_sources`` the sources
-    were seen before (their memos hit: the scene pass) and only the fused image is new."""
+) -> tuple[float, float, float, float]:
+    """(median wall s, median CPU s, their median units) of one pass of ``ids`` over fresh inputs in
+    ``jobs`` threads, scheduled as ``bench score --jobs`` does (:func:`bench.scoring.score_prepared`); with
+    ``known_sources`` the sources were seen before (their memos hit: the scene pass) and only the fused
+    image is new. Units: against the unit's CPU time measured right before each pass."""
     from bench.scoring import score_prepared
 
-    walls, cpus = [], []
+    walls, cpus, units = [], [], []
     known = fresh(sources)
     if known_sources:
         score_prepared(known, fresh([fused])[0], None, ids, jobs=jobs)
@@ -231,16 +251,17 @@ def time_threaded_pass(
         srcs, fus = _split(fresh([*sources, fused]))
         if known_sources:
             srcs = known
+        units.append(paired_unit())
         w0, c0 = time.perf_counter(), time.process_time()
         score_prepared(srcs, fus, None, ids, jobs=jobs)
         cpus.append(time.process_time() - c0)
         walls.append(time.perf_counter() - w0)
-    return statistics.median(walls), statistics.median(cpus)
+    return statistics.median(walls), statistics.median(cpus), _ratio(walls, units), _ratio(cpus, units)
 
 
-def _over(rows: list[dict], key: str, unit: float) -> str:
-    """``yes`` or ``NO (id units, ...)``: the metrics of ``rows`` whose ``key`` seconds exceed the target."""
-    over = sorted((r[key] / unit, r["metric"]) for r in rows if r[key] > PER_METRIC_UNITS * unit)[::-1]
+def _over(rows: list[dict], key: str) -> str:
+    """``yes`` or ``NO (id units, ...)``: the metrics of ``rows`` whose ``key`` (units) exceed the target."""
+    over = sorted((r[key], r["metric"]) for r in rows if r[key] > PER_METRIC_UNITS)[::-1]
     return "yes" if not over else "NO (" + ", ".join(f"{m} {u:.1f}" for u, m in over) + ")"
 
 
@@ -277,7 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"# unit (before the metrics) = {u0['cpu_s'] * 1e3:.2f} ms CPU: 5x5 uniform_filter over both images"
     )
-    unit = u0["cpu_s"]
     head = (
         f"{'metric':18s} {'reference id':28s} {'cpu med s':>9s} {'x unit':>7s} {'first s':>8s} "
         f"{'wall med s':>10s} {'wall IQR':>9s} {'ref s':>8s} {'ratio':>8s} {'speed-up':>8s}"
@@ -289,9 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         m = get_metric(mid)
         if m.info.needs_reference:
             continue  # ground-truth metrics: no ground truth for real pairs (and no reference time)
-        walls, cpus, first = time_metric(m.fn, sources, fused, args.repeats)
+        walls, cpus, first, units = time_metric(m.fn, sources, fused, args.repeats)
         q = statistics.quantiles(walls, n=4) if len(walls) > 1 else [walls[0]] * 3
         cpu, wall = statistics.median(cpus), statistics.median(walls)
+        x_unit = _ratio(cpus, units)
         rt = (ref_times.get(m.info.reference_id) or {}).get("median_s_520x520")
         ratio = cpu / rt if rt else None
         rows.append(
@@ -299,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                 "metric": mid,
                 "reference_id": m.info.reference_id,
                 "cpu_median_s": cpu,
-                "units": cpu / unit,
+                "units": x_unit,
+                "paired_unit_cpu_s": statistics.median(units),
                 "first_cpu_s": first,
                 "wall_median_s": wall,
                 "wall_iqr_s": q[2] - q[0],
@@ -308,9 +330,9 @@ def main(argv: list[str] | None = None) -> int:
                 "n": len(walls),
             }
         )
-        flag = f"  > {PER_METRIC_UNITS} units" if cpu / unit > PER_METRIC_UNITS else ""
+        flag = f"  > {PER_METRIC_UNITS} units" if x_unit > PER_METRIC_UNITS else ""
         print(
-            f"{mid:18s} {m.info.reference_id or '-':28s} {cpu:9.4f} {cpu / unit:7.1f} {first:8.3f} "
+            f"{mid:18s} {m.info.reference_id or '-':28s} {cpu:9.4f} {x_unit:7.1f} {first:8.3f} "
             f"{wall:10.4f} {q[2] - q[0]:9.4f} "
             f"{(f'{rt:.4f}' if rt else '-'):>8s} {(f'{ratio:.3f}' if ratio else '-'):>8s} "
             f"{(f'{1 / ratio:.0f}x' if ratio else '-'):>8s}{flag}"
@@ -324,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     fns = [get_metric(r["metric"]).fn for r in rows]
     in_pass, in_scene = [], []
-    together = time_all_together(fns, sources, fused, per_metric=in_pass)
-    scene_pass = time_scene_pass(fns, sources, fused, per_metric=in_scene)
+    together, together_u = time_all_together(fns, sources, fused, per_metric=in_pass)
+    scene_pass, scene_u = time_scene_pass(fns, sources, fused, per_metric=in_scene)
     for row, a, b in zip(rows, in_pass, in_scene, strict=True):
-        row["in_pass_cpu_s"], row["in_scene_pass_cpu_s"] = a, b
+        row["in_pass_cpu_s"], row["in_pass_units"] = a
+        row["in_scene_pass_cpu_s"], row["in_scene_pass_units"] = b
     ids = [r["metric"] for r in rows]
     threaded = threaded_scene = None
     if args.jobs:
@@ -337,42 +360,42 @@ def main(argv: list[str] | None = None) -> int:
     unit = (u0["cpu_s"] + u1["cpu_s"]) / 2
     print(
         f"# unit: {u0['cpu_s'] * 1e3:.2f} ms before, {u1['cpu_s'] * 1e3:.2f} ms after, "
-        f"{unit * 1e3:.2f} ms mean; "
-        f"sum of cold medians = {total_cpu / unit:.0f} units"
+        f"{unit * 1e3:.2f} ms mean; every 'units' figure is the median over repeats of a time divided by "
+        f"the unit measured right before it ({PAIRED_REPEATS} passes: the drift between the two readings "
+        f"above cancels); sum of the metrics' cold medians = {sum(r['units'] for r in rows):.0f} units"
     )
     print(
         f"# one pass of all {len(rows)} metrics over the same fresh inputs (variants share memoised "
-        f"work): CPU median {together:.3f} s = {together / unit:.0f} units"
+        f"work): CPU median {together:.3f} s = {together_u:.0f} units"
     )
     print(
         f"# the same pass on a new fused image of sources seen before (a run's later images of a scene, "
-        f"published/external images): CPU median {scene_pass:.3f} s = {scene_pass / unit:.0f} units"
+        f"published/external images): CPU median {scene_pass:.3f} s = {scene_u:.0f} units"
     )
     if threaded is not None:
-        wall, cpu = threaded
+        wall, cpu, wall_u, cpu_u = threaded
         print(
             f"# the first pass in {args.jobs} threads (bench score --jobs {args.jobs}; fresh inputs): wall "
-            f"median {wall:.3f} s = {wall / unit:.0f} units, CPU {cpu:.3f} s = {cpu / unit:.0f} units "
+            f"median {wall:.3f} s = {wall_u:.0f} units, CPU {cpu:.3f} s = {cpu_u:.0f} units "
             f"(load {os.getloadavg()[0]:.1f}: wall means something only on an idle machine)"
         )
-        wall, cpu = threaded_scene
+        wall, cpu, wall_u, cpu_u = threaded_scene
         print(
             f"# the scene pass in {args.jobs} threads (sources seen before): wall median {wall:.3f} s = "
-            f"{wall / unit:.0f} units, CPU {cpu:.3f} s = {cpu / unit:.0f} units"
+            f"{wall_u:.0f} units, CPU {cpu:.3f} s = {cpu_u:.0f} units"
         )
     if args.in_pass:
         print("# inside the passes (units): metric, pass with fresh sources, with known sources, share of it")
-        order = sorted(range(len(rows)), key=lambda k: -in_scene[k])
-        for k in order:
+        for r in sorted(rows, key=lambda r: -r["in_scene_pass_units"]):
             print(
-                f"#   {rows[k]['metric']:18s} {in_pass[k] / unit:7.1f} {in_scene[k] / unit:7.1f} "
-                f"{100 * in_scene[k] / scene_pass:6.1f} %"
+                f"#   {r['metric']:18s} {r['in_pass_units']:7.1f} {r['in_scene_pass_units']:7.1f} "
+                f"{100 * r['in_scene_pass_cpu_s'] / scene_pass:6.1f} %"
             )
     print(
         f"# targets (issue 15): every metric <= {PER_METRIC_UNITS} units: called alone on fresh inputs "
-        f"{_over(rows, 'cpu_median_s', unit)}, with the sources known (a run's steady state) "
-        f"{_over(rows, 'in_scene_pass_cpu_s', unit)}; the pass <= {TOTAL_UNITS} units: "
-        f"{'yes' if together / unit <= TOTAL_UNITS else 'NO'} (CPU medians)"
+        f"{_over(rows, 'units')}, with the sources known (a run's steady state) "
+        f"{_over(rows, 'in_scene_pass_units')}; the pass <= {TOTAL_UNITS} units: "
+        f"{'yes' if together_u <= TOTAL_UNITS else 'NO'} (CPU medians)"
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"# peak resident memory of this process (every pass above, memoised source work included): "
@@ -387,10 +410,14 @@ def main(argv: list[str] | None = None) -> int:
                     "rows": rows,
                     "sum_cpu_s": total_cpu,
                     "together_cpu_s": together,
+                    "together_units": together_u,
                     "scene_pass_cpu_s": scene_pass,
+                    "scene_pass_units": scene_u,
                     "threaded_pass": None if threaded is None else {
                         "jobs": args.jobs, "wall_s": threaded[0], "cpu_s": threaded[1],
+                        "wall_units": threaded[2], "cpu_units": threaded[3],
                         "scene_wall_s": threaded_scene[0], "scene_cpu_s": threaded_scene[1],
+                        "scene_wall_units": threaded_scene[2], "scene_cpu_units": threaded_scene[3],
                     },
                     "unit_cpu_s": unit,
                     "peak_rss_mb": peak_mb,
