@@ -34,6 +34,9 @@ What it does:
   runner writes into ``run.json`` (``compute_seconds``: single-call seconds per method and per metric,
   with shares), and the peak resident memory of the largest process of the run (``ru_maxrss`` of the
   reaped children: the run itself or one worker, not their sum);
+* samples the unit every ``SAMPLE_EVERY_S`` (30 s) in this process while the run works and prints their
+  median, range and the run's CPU against it: the drift during the run, and the unit under the run's load
+  beside the idle before/after unit that every other figure uses;
 * every figure is printed in seconds and as a ratio to the unit (``unit-CPU`` = CPU seconds / unit);
   with ``--limit N`` or ``--scenes`` the totals are also extrapolated linearly to all scenes of the
   dataset (said so);
@@ -64,6 +67,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -74,7 +78,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _unit import measure_unit  # noqa: E402
+from _unit import measure_unit, paired_unit  # noqa: E402
 
 #: The methods registered when issue 15 was filed (before the survey ports gfdf, quadtree, nsct, dsift,
 #: ifcnn, mwgf, sr, nsct_sr, misf, brw, asr were added).
@@ -121,6 +125,36 @@ def _reap_descendants(timeout_s: float = 120.0) -> int:
 def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+#: Seconds between the unit samples taken in this (otherwise idle) process while the run works.
+SAMPLE_EVERY_S = 30.0
+
+
+class _UnitSampler:
+    """Samples the unit (:func:`_unit.paired_unit`) every :data:`SAMPLE_EVERY_S` seconds in a thread of this
+    process while the run works: how far the machine drifts during a run, and the unit under the run's load
+    (memory bandwidth and caches shared with the workers) beside the idle before/after unit the figures use.
+    About 50 ms of this process's CPU per sample, which is not counted in the run's CPU."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="unit-sampler", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            self.samples.append(paired_unit())
+
+    def __enter__(self) -> _UnitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _children_peak_mb() -> float:
@@ -271,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         subreaper = _become_subreaper()
         c0, w0 = _children_cpu(), time.perf_counter()
         pipe = subprocess.PIPE
-        popen = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=pipe, stderr=pipe, text=True)
-        out_text, err_text = popen.communicate()
+        with _UnitSampler() as sampler:
+            popen = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=pipe, stderr=pipe, text=True)
+            out_text, err_text = popen.communicate()
         proc = subprocess.CompletedProcess(cmd, popen.returncode, out_text, err_text)
         wall = time.perf_counter() - w0
         reaped = _reap_descendants() if subreaper else 0
@@ -314,6 +349,18 @@ def main(argv: list[str] | None = None) -> int:
         f"(before {u0['cpu_s'] * 1e3:.2f}, after {u1['cpu_s'] * 1e3:.2f}); figures below in seconds and "
         f"as unit-CPU = seconds / unit"
     )
+    during = statistics.median(sampler.samples) if sampler.samples else None
+    if during is None:
+        print(f"# unit sampled during the run (every {SAMPLE_EVERY_S:g} s): no sample (the run was shorter)")
+    else:
+        n, lo, hi = len(sampler.samples), min(sampler.samples), max(sampler.samples)
+        plural = "s" if n > 1 else ""
+        print(
+            f"# unit sampled during the run (every {SAMPLE_EVERY_S:g} s, {n} sample{plural}, under the run's "
+            f"load): median {during * 1e3:.2f} ms (min {lo * 1e3:.2f}, max {hi * 1e3:.2f}); "
+            f"CPU of the run and its workers / that unit = "
+            f"{cpu * scale / during:,.0f} unit-CPU{' (extrapolated)' if scale != 1 else ''}"
+        )
     rows = [
         ("wall", wall),
         ("CPU, run + workers", cpu),
@@ -348,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         out = {
             "machine": machine(),
             "unit_cpu_s": unit, "wall_s": wall, "cpu_s": cpu, "unit_cpu": cpu / unit, "scale": scale,
-            "peak_rss_mb": peak_mb,
+            "peak_rss_mb": peak_mb, "unit_during_run_cpu_s": during, "unit_samples_cpu_s": sampler.samples,
             "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
             "scenes": scene_ids, "root": str(root), "stages": stages,
             "cmd": cmd if scene_ids is None else ["bench run with RunConfig.scenes", *run_args],

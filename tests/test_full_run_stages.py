@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,9 +64,12 @@ def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeyp
             real_popen([sys.executable, "-c", "x = b'1' * (200 << 20)"]).wait()
 
         def communicate(self):
+            time.sleep(0.1)  # the run works: the unit sampler (every 10 ms here) takes samples meanwhile
             return "", ""
 
     monkeypatch.setattr(frs, "measure_unit", lambda: {"cpu_s": 0.01})
+    monkeypatch.setattr(frs, "paired_unit", lambda: 0.02)
+    monkeypatch.setattr(frs, "SAMPLE_EVERY_S", 0.01)
     monkeypatch.setattr(frs.subprocess, "Popen", _Done)
     monkeypatch.setattr(frs, "_become_subreaper", lambda: False)
     import bench.provenance
@@ -86,6 +90,25 @@ def test_published_result_sets_are_passed_to_bench_run(tmp_path, capsys, monkeyp
     peak = json.loads((tmp_path / "out.json").read_text())["peak_rss_mb"]
     shown = [line for line in lines if line.startswith("peak resident memory of the largest process")]
     assert peak >= 200 and len(shown) == 1 and shown[0].endswith(f"{peak:,.0f} MB")
+    # the unit sampled while the run worked: printed (median and range) and in the JSON
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["unit_during_run_cpu_s"] == 0.02 and len(out["unit_samples_cpu_s"]) >= 2
+    sampled = [line for line in lines if line.startswith("# unit sampled during the run")]
+    assert len(sampled) == 1 and "median 20.00 ms (min 20.00, max 20.00)" in sampled[0]
     from bench.provenance import cpu_label
 
     assert cpu_label() in head
+
+
+def test_unit_sampler_samples_until_the_run_ends(monkeypatch):
+    """The sampler thread takes a unit every ``SAMPLE_EVERY_S`` while its block runs and stops with it."""
+    frs = _module(monkeypatch)
+    values = iter(range(1, 10_000))
+    monkeypatch.setattr(frs, "paired_unit", lambda: next(values) * 1e-3)
+    monkeypatch.setattr(frs, "SAMPLE_EVERY_S", 0.01)
+    with frs._UnitSampler() as sampler:
+        time.sleep(0.2)
+    n = len(sampler.samples)
+    assert n >= 3 and sampler.samples == [k * 1e-3 for k in range(1, n + 1)]
+    time.sleep(0.05)
+    assert len(sampler.samples) == n and not sampler._thread.is_alive()
