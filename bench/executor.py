@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from bench.errors import UserError, one_line  # noqa: F401  (one_line re-exported)
-from bench.procenv import allow_worker_growth, set_worker_env, start_parent_watchdog
+from bench.procenv import allow_worker_growth, match_opencv_threads, set_worker_env, start_parent_watchdog
 
 BACKENDS = ("loky", "dask")
 
@@ -22,6 +22,7 @@ BACKENDS = ("loky", "dask")
 def _call(i: int, fn: Callable, args: tuple, plugins: tuple[str, ...] = ()) -> tuple[int, Any]:
     allow_worker_growth()  # the metric caches are bounded; loky must not restart the worker for them
     start_parent_watchdog()  # a worker exits within ~1 s when the main process dies (no orphans)
+    match_opencv_threads()  # OpenCV's pool sized like torch's and BLAS's (cores / workers): same values
     if plugins:
         from bench.registry import add_plugins
 

@@ -10,7 +10,9 @@ Methodology (style guide section 10):
   itself with ``GLIBC_TUNABLES`` set, printed in the header; ``MFIF_MALLOC_TUNABLES=0`` keeps glibc's
   defaults, which cost 5-10 % in page faults);
 * one thread: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to 1 before NumPy
-  is imported;
+  is imported, and OpenCV's pool to one thread (``cv2.setNumThreads(1)``), as ``bench run``'s workers
+  have them on a machine with one worker per core (``bench.procenv.match_opencv_threads``); the
+  ``--jobs`` passes restore OpenCV's default, as ``bench score`` runs;
 * input: the reference case ``lytro_01`` with fused rule ``avg`` (``$MFIF_REFERENCE`` or
   ``$MFIF_DATA/../reference``, ``images/lytro_01_{A,B,F_avg}.png``), read once as float64 0..255 (the
   ``standard`` protocol's metric inputs); only the metric function is timed (no I/O, no conversion);
@@ -78,6 +80,7 @@ from _unit import PAIRED_REPEATS, measure_unit, paired_unit  # noqa: E402
 
 PER_METRIC_S = 0.5
 TOTAL_S = 3.0
+OPENCV_DEFAULT_THREADS = 0  # OpenCV's thread count at start (main sets OpenCV to one thread)
 PER_METRIC_UNITS = 15
 TOTAL_UNITS = 120
 
@@ -241,8 +244,19 @@ def time_threaded_pass(
     ``jobs`` threads, scheduled as ``bench score --jobs`` does (:func:`bench.scoring.score_prepared`); with
     ``known_sources`` the sources were seen before (their memos hit: the scene pass) and only the fused
     image is new. Units: against the unit's CPU time measured right before each pass."""
+    import cv2
+
     from bench.scoring import score_prepared
 
+    one = cv2.getNumThreads()
+    cv2.setNumThreads(OPENCV_DEFAULT_THREADS or one)  # as bench score runs (no worker pool around it)
+    try:
+        return _threaded_pass(score_prepared, ids, sources, fused, jobs, repeats, known_sources)
+    finally:
+        cv2.setNumThreads(one)
+
+
+def _threaded_pass(score_prepared, ids, sources, fused, jobs, repeats, known_sources):
     walls, cpus, units = [], [], []
     known = fresh(sources)
     if known_sources:
@@ -279,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the pass in N threads as `bench score --jobs N` runs it (wall and CPU; 0: skip)",
     )
     args = ap.parse_args(argv)
+    global OPENCV_DEFAULT_THREADS
+    import cv2
+
+    OPENCV_DEFAULT_THREADS = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # one thread, as a run's worker (bench.procenv.match_opencv_threads)
     u0 = measure_unit()
 
     ref_dir = reference_dir()
@@ -290,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources, fused = [img("lytro_01_A"), img("lytro_01_B")], img("lytro_01_F_avg")
     print(
-        f"# metrics speed: lytro_01/avg 520x520, 1 thread, python {platform.python_version()}, "
+        f"# metrics speed: lytro_01/avg 520x520, 1 thread (OpenCV too), python {platform.python_version()}, "
         f"numpy {np.__version__}, {platform.machine()} {cpu_label()}, "
         f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
         f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}"

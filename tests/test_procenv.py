@@ -84,3 +84,38 @@ def test_keep_freed_memory_reuses_large_blocks_in_this_process():
         pytest.skip("no glibc mallopt here")
     assert out["0"][0] is False
     assert out["1"][1] < 50 <= out["0"][1], out  # measured: ~0 vs ~5,000 minor faults
+
+
+_OPENCV_THREADS = """
+import sys
+sys.path.insert(0, {root!r})
+if {pre_import}:
+    import cv2
+from bench.executor import _call
+def probe():
+    import cv2
+    return cv2.getNumThreads()
+print(_call(0, probe, ())[1], _call(1, probe, ())[1])
+"""
+
+
+@pytest.mark.parametrize("pre_import", [False, True])
+@pytest.mark.parametrize(("omp", "user", "expected"), [("1", None, 1), (None, None, None), ("1", "2", 2)])
+def test_workers_size_opencv_like_their_other_libraries(pre_import, omp, user, expected):
+    """A worker task (``bench.executor._call``) sets OpenCV's threads to ``OMP_NUM_THREADS`` (what loky and
+    Dask give each worker), before or after cv2 is imported; a user's ``OPENCV_FOR_THREADS_NUM`` wins,
+    and without ``OMP_NUM_THREADS`` OpenCV keeps its default (one thread per core)."""
+    pytest.importorskip("cv2")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", procenv.OPENCV_THREADS_VAR)}
+    if omp is not None:
+        env["OMP_NUM_THREADS"] = omp
+    if user is not None:
+        env[procenv.OPENCV_THREADS_VAR] = user
+    code = _OPENCV_THREADS.format(root=os.getcwd(), pre_import=pre_import)
+    cp = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    if expected is None:
+        default = subprocess.run([sys.executable, "-c", "import cv2; print(cv2.getNumThreads())"], env=env,
+                                 capture_output=True, text=True).stdout.strip()
+        expected = int(default)
+    assert cp.stdout.split() == [str(expected), str(expected)]
