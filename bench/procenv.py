@@ -107,11 +107,13 @@ def match_opencv_threads() -> int | None:
     loky and Dask give each worker ``OMP_NUM_THREADS`` = cores / workers (1 with one worker per core),
     which torch, BLAS and numba follow; OpenCV's pip builds use their own pthreads pool of one thread per
     core and ignore it. Every OpenCV call of a worker (the DFTs of Qp, the filters of most metrics and
-    methods) then split over threads that the other workers' tasks already occupy: measured on a full
-    lytro run (16 methods x 4 scenes x 76 metrics, 2 workers on 2 cores), 3-4 % more CPU in all, the
-    same values (results.csv equal but for the timing rows). Sets ``OPENCV_FOR_THREADS_NUM`` before
-    OpenCV is imported (nothing else to load), else calls ``cv2.setNumThreads``; once per process. Does
-    nothing when the user set ``OPENCV_FOR_THREADS_NUM`` or ``OMP_NUM_THREADS`` is not a positive count.
+    methods) then split over threads that the other workers' tasks already occupy: on lytro runs of 16
+    methods x 76 metrics with 2 workers on 2 cores (AVX2 VM), 3-7 % more CPU in all (4 and 20 scenes,
+    paired with runs of this setting), the same values (results.csv equal but for the timing rows).
+
+    Sets ``OPENCV_FOR_THREADS_NUM`` before OpenCV is imported (nothing else to load), else calls
+    ``cv2.setNumThreads``; once per process. Does nothing when the user set ``OPENCV_FOR_THREADS_NUM``
+    or ``OMP_NUM_THREADS`` is not a positive count.
     Returns the count set, or None.
     """
     if _OPENCV_SET:
