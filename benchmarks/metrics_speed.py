@@ -251,12 +251,13 @@ def time_threaded_pass(
     one = cv2.getNumThreads()
     cv2.setNumThreads(OPENCV_DEFAULT_THREADS or one)  # as bench score runs (no worker pool around it)
     try:
-        return _threaded_pass(score_prepared, ids, sources, fused, jobs, repeats, known_sources)
+        return _time_passes(score_prepared, ids, sources, fused, jobs, repeats, known_sources)
     finally:
         cv2.setNumThreads(one)
 
 
-def _threaded_pass(score_prepared, ids, sources, fused, jobs, repeats, known_sources):
+def _time_passes(score_prepared, ids, sources, fused, jobs, repeats, known_sources):
+    """The timed passes of :func:`time_threaded_pass` (OpenCV's threads set by the caller)."""
     walls, cpus, units = [], [], []
     known = fresh(sources)
     if known_sources:
