@@ -80,15 +80,37 @@ def test_sesf_decision_cpu_path_equals_batch_path(attention):
     assert 0 < got.sum() < got.size  # both sources win somewhere: the comparison is exercised
 
 
-@pytest.mark.parametrize("hw", [(48, 56), (37, 45)])
-def test_sff_forward_fast_equals_forward(hw):
-    from methods._sff_net import SFFNet
+@pytest.mark.parametrize(("hw", "onednn"), [((48, 56), False), ((37, 45), False), ((151, 149), True),
+                                           ((160, 203), True)])  # fmt: skip
+def test_sff_forward_fast_equals_forward(hw, onednn):
+    """Below oneDNN's size limit the strided-view path, above it the oneDNN-layout stream; odd sizes drop
+    a row or column in the pools, as ``max_pool2d`` does."""
+    from methods._sff_net import SFFNet, onednn_layout
 
     torch.manual_seed(5)
     model = SFFNet((8, 16, 32), 16, 32).eval()
     a, b = torch.rand(1, 1, *hw), torch.rand(1, 1, *hw)
+    if onednn and not torch.backends.mkldnn.is_available():
+        pytest.skip("torch built without oneDNN")
+    assert onednn_layout(a, list(model.stream)[0::3]) is onednn
     with torch.inference_mode():
         want = model(a, b)
         got = model.forward_fast(a, b)
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_sff_onednn_layout_only_where_aten_uses_onednn():
+    """The oneDNN-layout stream is taken only where ATen would run every convolution on oneDNN: float32 on
+    the CPU, no gradient, each input above the size limit (or a batch above 1)."""
+    from methods._sff_net import MKLDNN_MIN_NUMEL, SFFNet, onednn_layout
+
+    convs = list(SFFNet((8, 16, 32), 16, 32).eval().stream)[0::3]
+    side = int(MKLDNN_MIN_NUMEL**0.5) + 1
+    assert onednn_layout(torch.zeros(1, 1, side, side), convs)
+    assert not onednn_layout(torch.zeros(1, 1, side - 2, side - 2), convs)
+    assert onednn_layout(torch.zeros(2, 1, 40, 40), convs)  # batches always run on oneDNN
+    assert not onednn_layout(torch.zeros(1, 1, side, side, dtype=torch.float64), convs)
+    assert not onednn_layout(torch.zeros(1, 1, side, side, requires_grad=True), convs)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert not onednn_layout(torch.zeros(1, 1, side, side), convs)
