@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from bench.procenv import torch_huge_pages
+
+    torch_huge_pages()  # before anything imports torch (methods, plugins)
     if getattr(args, "_one_blas_thread", False):  # before anything imports NumPy (plugins included)
         from bench.procenv import one_blas_thread
 

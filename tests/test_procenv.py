@@ -170,3 +170,42 @@ def test_worker_tunables_map_big_blocks_in_huge_pages():
     assert faults["plain"] > 3 * 10_000 - 500, faults  # 3 touches of 10,240 pages of 4 KB
     # measured: ~530 per touch (the unaligned ends of the mapping stay in 4 KB pages) against ~10,240
     assert faults["huge"] * 8 < faults["plain"], faults
+
+
+_TORCH_BLOCK = """
+import resource, sys
+sys.path.insert(0, {root!r})
+from bench.procenv import torch_huge_pages
+on = torch_huge_pages()
+import torch
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    t = torch.empty(10 << 20)  # 40 MB of float32: mapped anew per allocation
+    t.fill_(1.0)
+    del t
+print(on, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux-only")
+def test_torch_huge_pages_in_this_process():
+    """Every command asks torch for huge pages before it is imported (``THP_MEM_ALLOC_ENABLE``): a 40 MB
+    tensor then faults in 2 MB pages, not ~10,000 pages of 4 KB; ``MFIF_MALLOC_TUNABLES=0`` opts out."""
+    pytest.importorskip("torch")
+    if _thp_mode() != "madvise":
+        pytest.skip(f"transparent huge pages are {_thp_mode() or 'absent'} here, not 'madvise'")
+    env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", procenv.TORCH_THP_VAR)}
+    out = {}
+    for flag in ("1", "0"):
+        cp = subprocess.run(
+            [sys.executable, "-c", _TORCH_BLOCK.format(root=os.getcwd())],
+            env={**env, "MFIF_MALLOC_TUNABLES": flag},
+            capture_output=True,
+            text=True,
+        )
+        assert cp.returncode == 0, cp.stderr
+        on, faults = cp.stdout.split()
+        out[flag] = (on == "True", int(faults))
+    assert out["1"][0] and not out["0"][0], out
+    assert out["0"][1] > 3 * 10_000 - 500, out
+    assert out["1"][1] * 8 < out["0"][1], out
