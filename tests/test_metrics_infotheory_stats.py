@@ -287,3 +287,21 @@ def test_matlab_parity_helpers():
     assert np.isnan(normalize1(np.full((2, 2), 7.0))).all()
     np.testing.assert_array_equal(normalize1(np.array([[10.0, 20.0], [15.0, 12.5]])), [[0, 255], [128, 64]])
     assert math.isnan(get_metric("nmi").fn([np.full((4, 4), 3.0)] * 2, np.eye(4) * 9))
+
+
+def test_qte_of_a_constant_source_is_real():
+    """A black source has entropy 0, computed as -3.2e-16 here (its marginal sums nine 1/9 to 1 + 2 ulp);
+    Qte raised it to the power q (a complex number, TypeError; found by the slow fuzz run). It counts as 0."""
+    from metrics._infotheory import grey_levels, hist_entropies, joint_histogram
+    from metrics.qte import Q_NAVA, tsallis
+
+    a = np.array([[0.8506242, 0.63696164, 0.5111365], [0.26978666, 0.30782938, 0.04097348],
+                  [0.07524014, 0.01652759, 0.17526728]], dtype=np.float32).astype(np.float64)  # fmt: skip
+    b = np.zeros((3, 3))
+    f = np.array([[0.81, 0.65, 0.91], [0.5, 0.61, 0.97], [0.73, 0.63, 0.54]])
+    ai, bi, fi = (grey_levels(normalize1(x)) for x in (a, b, f))
+    h_a, h_b, _ = hist_entropies(joint_histogram(ai, bi))
+    assert h_b < 0  # the rounding this test is about
+    want = (tsallis(ai, fi) + tsallis(bi, fi)) / (h_a**Q_NAVA + tsallis(ai, bi))
+    got = get_metric("qte").fn([a, b], f)
+    assert isinstance(got, float) and got == pytest.approx(want, rel=1e-15)
