@@ -20,8 +20,8 @@ dominate), not first copied to separate real/imaginary rows.
 :func:`spectrum_products` forms one orientation's four spectrum products ``imagefft .* (logGabor{s}
 .* spread)`` on a block of rows, bit for bit NumPy's (the bank keeps the 4 + 6 factors, 22 MB at 520x520,
 not the 24 products, 52 MB); :func:`transpose_rows` stores a block of transformed rows as columns (the
-row-blocked inverse DFT of ``_phasecong._responses_transposed``); :func:`squared_magnitudes` gives the
-noise estimate's ``abs(EO).^2``.
+row-blocked inverse DFT of ``_phasecong._responses_transposed``); :func:`median_of_squared_magnitudes`
+gives the noise estimate's ``median(abs(EO).^2)`` by a bucket selection (squares as ``re^2 + im^2``).
 
 :func:`correlation_update` is one source map's term of Qp's masked local correlation score
 (``qp._correlation_score``) in one pass, with ``np.fmax`` semantics for the running maximum.
@@ -253,11 +253,82 @@ def transpose_rows(block, r0, out):
                     out[s, x, r0 + i] = block[s, i, x]
 
 
+_BUCKET_SHIFT = 48  # the top 16 bits of a float64 (sign, exponent, 4 mantissa bits) name its bucket
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _squares_of_row(z, y, out):
+    """``out[x] = real(z[y, x])^2 + imag(z[y, x])^2``: ``abs(z).^2`` to an ulp (two products and a sum,
+    as NumPy's ``z.real * z.real + z.imag * z.imag``, bit for bit)."""
+    for x in range(z.shape[1]):
+        v = z[y, x]
+        out[x] = v.real * v.real + v.imag * v.imag
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def squared_magnitudes(z, out):
-    """``out = real(z)^2 + imag(z)^2`` (2-D), i.e. ``abs(z).^2`` to an ulp."""
+def _gather_buckets(z, lo, hi, m):
+    """The ``m`` squared magnitudes of ``z`` whose buckets (top 16 bits) lie in ``lo..hi``, in scan order."""
     rows, cols = z.shape
+    row = np.empty(cols)
+    bits = row.view(np.uint64)
+    first = np.uint64(lo)  # unsigned throughout: numba compares uint64 with int64 as float64
+    last = np.uint64(hi)
+    out = np.empty(m)
+    j = 0
     for y in range(rows):
+        _squares_of_row(z, y, row)
         for x in range(cols):
-            v = z[y, x]
-            out[y, x] = v.real * v.real + v.imag * v.imag
+            bucket = bits[x] >> np.uint64(_BUCKET_SHIFT)
+            if bucket >= first and bucket <= last:
+                out[j] = row[x]
+                j += 1
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def median_of_squared_magnitudes(z):
+    """``median(real(z).^2 + imag(z).^2)`` over a 2-D complex array, without storing the squares.
+
+    The same value as ``np.median(z.real * z.real + z.imag * z.imag)``, bit for bit (a selection of the
+    same order statistics, not an estimate; NaN sorts last, as in NumPy's partition). The squares are
+    non-negative, so their float64 bit patterns sort as the values do: one pass counts the squares per
+    bucket of their top 16 bits, the buckets holding the middle rank(s) are found from the counts, a second
+    pass gathers those buckets' squares (a few thousand of 270,000 at 520x520), and a partition of them
+    gives the median. No squares are stored (each pass forms one row's).
+    Against storing the squares and partitioning them all: 0.38 vs 3.0 ms at 520x520 (-9 % of a phase
+    congruency, which takes six).
+    """
+    rows, cols = z.shape
+    n = rows * cols
+    counts = np.zeros(1 << 16, dtype=np.int64)
+    row = np.empty(cols)  # one row's squares, and their bit patterns
+    bits = row.view(np.uint64)
+    for y in range(rows):
+        _squares_of_row(z, y, row)
+        for x in range(cols):
+            counts[bits[x] >> np.uint64(_BUCKET_SHIFT)] += 1
+    k = n // 2
+    lo_rank = k if n % 2 else k - 1  # the median is the mean of ranks lo_rank and k (0-based)
+    seen = 0
+    lo = -1
+    hi = -1
+    below = 0  # number of squares in buckets before `lo`
+    for b in range(1 << 16):
+        c = counts[b]
+        if lo < 0 and seen + c > lo_rank:
+            lo = b
+            below = seen
+        if seen + c > k:
+            hi = b
+            break
+        seen += c
+    m = 0
+    for b in range(lo, hi + 1):
+        m += counts[b]
+    cand = _gather_buckets(z, lo, hi, m)
+    part = np.partition(cand, k - below)
+    upper = part[k - below]
+    if n % 2:
+        return upper
+    lower = part[: k - below].max() if k - below > 0 else upper  # rank k-1: the largest below rank k
+    return (lower + upper) / 2

@@ -135,17 +135,6 @@ def _median_of_squares(a: np.ndarray) -> float:
     return float((below**2 + part[k] ** 2) / 2)
 
 
-def _median(a: np.ndarray) -> float:
-    """``median(a(:))`` (one selection; destroys the order of ``a``, which is scratch)."""
-    flat = a.reshape(-1)
-    n = flat.size
-    k = n // 2
-    flat.partition(k)  # in place
-    if n % 2:
-        return float(flat[k])
-    return float((flat[:k].max() + flat[k]) / 2)
-
-
 def _as_pairs(z: np.ndarray) -> np.ndarray:
     """A C-contiguous complex128 (rows, cols) array seen as OpenCV's 2-channel float64 (rows, cols, 2)."""
     return z.view(np.float64).reshape(*z.shape, 2)
@@ -276,7 +265,8 @@ _MIN_BLOCKED = 32
 
 def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin_a):
     """The compiled path of :func:`phasecong_liu`: per orientation the four filter responses, transposed
-    (:func:`_responses_transposed`), the noise threshold from squared magnitudes; the responses of a group
+    (:func:`_responses_transposed`), the noise threshold from the median of the smallest scale's squared
+    magnitudes (:func:`metrics._kernels_qp.median_of_squared_magnitudes`); the responses of a group
     of orientations (``_GROUP_BYTES``) are then combined in one pass
     (:func:`metrics._kernels_qp.phase_congruency`, element-wise, so it works in the transposed frame) and
     the three maps transposed back."""
@@ -285,15 +275,13 @@ def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin
     group = max(1, min(NORIENT, _GROUP_BYTES // per_orientation))
     buf = _scratch((group, NSCALE, cols, rows))
     acc = np.empty((5, cols, rows) if group < NORIENT else (5, 1, 1))  # the first group starts it at 0
-    squares = np.empty((cols, rows))
     thresholds = np.empty(NORIENT)
     pc, big_m, small_m = np.empty((cols, rows)), np.empty((cols, rows)), np.empty((cols, rows))
     block = np.empty((NSCALE, min(_ROW_BLOCK, rows), cols), dtype=np.complex128)
     for o in range(NORIENT):
         eo = buf[o % group]
         _responses_transposed(compiled, imagefft, log_gabor, spread[o], block, eo)
-        compiled.squared_magnitudes(eo[0], squares)
-        thresholds[o] = _noise_threshold(_median(squares), noise[o])
+        thresholds[o] = _noise_threshold(compiled.median_of_squared_magnitudes(eo[0]), noise[o])
         if o % group == group - 1 or o == NORIENT - 1:  # a group is complete: one fused pass
             g0 = o - o % group
             compiled.phase_congruency(

@@ -84,16 +84,54 @@ def test_row_blocked_inverse_dft_is_opencvs_2d_transform_bit_for_bit(shape):
             assert np.array_equal(out[s].T, ref, equal_nan=True)  # 1-pixel-wide banks hold NaN
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 8, 1000, 1001])
-def test_median_and_squared_magnitudes(n):
+def _squares(z):
+    return z.real * z.real + z.imag * z.imag
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (2, 3), (7, 9), (100, 100), (383, 521), (520, 520)])
+@pytest.mark.parametrize("kind", ["normal", "zeros", "ties", "wide", "nan", "one_bucket"])
+def test_bucket_median_is_numpys_median_of_the_squares(shape, kind):
+    """The noise estimate's ``median(abs(EO).^2)`` by bucket selection equals NumPy's median of the same
+    squares bit for bit: odd and even counts, all equal (one bucket holds everything), integer ties,
+    magnitudes over 26 decades (many buckets), NaN (sorted last, as the selection of the NumPy path does),
+    and the two middle ranks in different buckets."""
     from metrics import _kernels_qp as k
+
+    rng = np.random.default_rng(sum(shape))
+    z = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    if kind == "zeros":
+        z[:] = 0
+    elif kind == "ties":
+        z = np.round(z)
+    elif kind == "wide":
+        z *= np.exp(rng.uniform(-30, 30, size=shape))
+    elif kind == "nan":
+        z.flat[::3] = np.nan
+    elif kind == "one_bucket":  # squares in [1, 1.0625): the top 16 bits of every one are the same
+        z = np.sqrt(rng.uniform(1.0, 1.0625, size=shape)) + 0j
+    squares = _squares(z)
+    if kind == "normal" and z.size % 2 == 0 and z.size > 2:  # the two middle ranks a binade apart
+        order = np.argsort(squares, axis=None)
+        half = z.size // 2
+        z.flat[order[:half]] = 0.5j
+        z.flat[order[half:]] = 2.0
+        z.flat[order[half - 1]] = 0.7
+        squares = _squares(z)
+    got = k.median_of_squared_magnitudes(np.ascontiguousarray(z))
+    ordered = np.sort(squares, axis=None)  # NaN last; np.median would give NaN for any NaN, the
+    half = ordered.size // 2  # selection (as the NumPy path's np.partition) the middle ranks
+    expected = float(ordered[half] if ordered.size % 2 else (ordered[half - 1] + ordered[half]) / 2)
+    if kind != "nan":
+        assert expected == float(np.median(squares))
+    assert got == expected or (np.isnan(got) and np.isnan(expected)), (got, expected)
+    if kind != "nan":
+        assert got == pytest.approx(float(np.median(np.abs(z) ** 2)), rel=1e-15)  # hypot, then squared
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 1000, 1001])
+def test_numpy_path_median_of_squares(n):
     from metrics import _phasecong
 
     rng = np.random.default_rng(n)
-    z = (rng.normal(size=n) + 1j * rng.normal(size=n)).reshape(1, n)
-    sq = np.empty((1, n))
-    k.squared_magnitudes(z, sq)
-    assert np.allclose(sq, np.abs(z) ** 2, rtol=1e-15, atol=0)  # a few ulp (hypot, then squared)
-    expected = float(np.median(sq))
-    assert _phasecong._median(sq.copy()) == expected
-    assert _phasecong._median_of_squares(np.sqrt(sq)) == pytest.approx(expected, rel=1e-15)
+    a = np.abs(rng.normal(size=n) + 1j * rng.normal(size=n))
+    assert _phasecong._median_of_squares(a) == pytest.approx(float(np.median(a**2)), rel=1e-15)
