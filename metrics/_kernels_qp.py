@@ -332,3 +332,25 @@ def median_of_squared_magnitudes(z):
         return upper
     lower = part[: k - below].max() if k - below > 0 else upper  # rank k-1: the largest below rank k
     return (lower + upper) / 2
+
+
+# Compile (or load from the on-disk cache) now, on a tiny input with the argument types that phase congruency
+# and Qp pass (the filter bank and the memoised source statistics are read-only): a numba that cannot build
+# a kernel makes this import fail, and metrics._jit then selects the NumPy path, as for the other modules.
+_Z = np.zeros((2, 3), np.complex128)
+_F = np.ones((4, 2, 3))
+_F.setflags(write=False)
+_S = np.ones((2, 3))
+_S.setflags(write=False)
+_O = np.empty((4, 2, 3), np.complex128)
+spectrum_products(_Z, _F, _S, 0, _O)
+transpose_rows(_O, 0, np.empty((4, 3, 2), np.complex128))
+median_of_squared_magnitudes(_Z)
+_A = np.ones(1)
+_P = [np.empty((2, 3)) for _ in range(3)]
+phase_congruency(_O.reshape(1, 4, 2, 3), _A, _A, _A, np.empty((5, 1, 1)), True, True, 1, *_P)
+_M = np.ones((2, 3), np.bool_)
+_M.setflags(write=False)
+_W = np.ones((2, 3))  # writable: the fused side's filtered maps
+correlation_update(True, np.empty((2, 3)), _W, _S, _W, _S, _W, _M, 1e-4)  # _S, _M: memoised source side
+del _Z, _F, _S, _O, _A, _P, _M, _W

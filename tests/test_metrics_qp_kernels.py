@@ -135,3 +135,24 @@ def test_numpy_path_median_of_squares(n):
     rng = np.random.default_rng(n)
     a = np.abs(rng.normal(size=n) + 1j * rng.normal(size=n))
     assert _phasecong._median_of_squares(a) == pytest.approx(float(np.median(a**2)), rel=1e-15)
+
+
+def test_import_compiles_the_argument_types_phase_congruency_passes(monkeypatch):
+    """The module's import-time warm-up uses the argument types of the real calls (read-only filter bank
+    and memoised source statistics, C-contiguous buffers): a worker compiles or loads every kernel once,
+    at import, and a numba that cannot build one selects the NumPy path instead of failing inside Qp."""
+    from metrics import _kernels_qp as kq
+    from metrics.qp import qp_zhao
+
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")  # the compiled path
+    names = (
+        "phase_congruency", "spectrum_products", "transpose_rows", "median_of_squared_magnitudes",
+        "correlation_update",
+    )  # fmt: skip
+    before = {n: len(getattr(kq, n).signatures) for n in names}
+    assert all(v >= 1 for v in before.values()), before
+    rng = np.random.default_rng(3)
+    for shape in ((40, 50), (7, 9), (33, 64)):  # the row-blocked path and the whole-transform path
+        a, b = rng.random(shape) * 255, rng.random(shape) * 255
+        qp_zhao([a, b], (a + b) / 2)
+    assert {n: len(getattr(kq, n).signatures) for n in names} == before
