@@ -261,6 +261,30 @@ _ROW_BLOCK = 16  # rows per block of the row pass: 4 scales x 16 rows x 520 colu
 # below this many rows or columns the responses come from the whole 2-D transform (OpenCV's two passes are
 # bit for bit its 2-D transform for every size tested from 32x32 to 521x520, not for some tiny ones: 6x1, 7x9)
 _MIN_BLOCKED = 32
+# OpenCV plans a 1-D transform on every call: microseconds for lengths whose prime factors are all small
+# (7 us at 520 = 2^3 5 13), but up to ~1 ms when one is large (0.8 ms at 383 or 401, 1.4 ms at 521, the
+# same for 1 or 64 rows; measured on this project's 2-core VM). Lengths with a prime factor above
+# _SMALL_FACTOR are therefore transformed in few calls over many rows (blocks of up to _BIG_BLOCK_BYTES).
+_SMALL_FACTOR = 13
+_BIG_BLOCK_BYTES = 32 << 20
+
+
+@lru_cache(maxsize=64)
+def _cheap_to_plan(n: int) -> bool:
+    """True when every prime factor of the transform length ``n`` is at most ``_SMALL_FACTOR``."""
+    for p in (2, 3, 5, 7, 11, 13):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def _row_block(rows: int, cols: int) -> int:
+    """Rows per block of the row pass: ``_ROW_BLOCK`` (in cache) for lengths cheap to plan, else as many
+    as ``_BIG_BLOCK_BYTES`` holds for the four scales (the whole image up to ~700x700), so that the plan
+    of an expensive length is made a few times per orientation, not once per 16 rows."""
+    if _cheap_to_plan(cols):
+        return min(_ROW_BLOCK, rows)
+    return min(rows, max(_ROW_BLOCK, _BIG_BLOCK_BYTES // (NSCALE * cols * 16)))
 
 
 def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin_a):
@@ -277,7 +301,7 @@ def _phasecong_compiled(compiled, imagefft, log_gabor, spread, noise, cos_a, sin
     acc = np.empty((5, cols, rows) if group < NORIENT else (5, 1, 1))  # the first group starts it at 0
     thresholds = np.empty(NORIENT)
     pc, big_m, small_m = np.empty((cols, rows)), np.empty((cols, rows)), np.empty((cols, rows))
-    block = np.empty((NSCALE, min(_ROW_BLOCK, rows), cols), dtype=np.complex128)
+    block = np.empty((NSCALE, _row_block(rows, cols), cols), dtype=np.complex128)
     for o in range(NORIENT):
         eo = buf[o % group]
         _responses_transposed(compiled, imagefft, log_gabor, spread[o], block, eo)
@@ -317,9 +341,8 @@ def _responses_transposed(compiled, imagefft, log_gabor, spread, block, out) -> 
         pairs = blk.view(np.float64).reshape(nscale * n, cols, 2)
         cv2.idft(pairs, dst=pairs, flags=_ROW_PASS)
         compiled.transpose_rows(blk, r0, out)
-    for s in range(nscale):
-        pairs = _as_pairs(out[s])
-        cv2.idft(pairs, dst=pairs, flags=_ROW_PASS)
+    pairs = out.view(np.float64).reshape(nscale * cols, rows, 2)  # the column pass: one call (one plan)
+    cv2.idft(pairs, dst=pairs, flags=_ROW_PASS)
 
 
 _LOCAL = threading.local()

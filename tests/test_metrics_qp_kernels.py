@@ -58,11 +58,14 @@ def test_spectrum_products_bit_identical_to_numpy():
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # 1-pixel-wide banks (0/0 in the grid)
-@pytest.mark.parametrize("shape", [(37, 42), (33, 97), (64, 35), (16, 16), (17, 5), (1, 6), (6, 1), (52, 96)])
+@pytest.mark.parametrize(
+    "shape", [(37, 42), (33, 97), (64, 35), (16, 16), (17, 5), (1, 6), (6, 1), (52, 96), (40, 37), (53, 59)]
+)
 def test_row_blocked_inverse_dft_is_opencvs_2d_transform_bit_for_bit(shape):
     """The compiled path's responses (row pass on blocks of rows, stored transposed, then the column pass;
     the whole 2-D transform below 32 rows or columns) equal OpenCV's 2-D inverse DFT of the whole products,
-    bit for bit, with a partial last block (33, 37 rows) and without."""
+    bit for bit, with a partial last block (33, 37 rows) and without, and with the large blocks of row
+    lengths that are expensive to plan (a prime factor above 13: 97, 37, 59)."""
     import cv2
 
     from metrics import _kernels_qp as k
@@ -75,13 +78,24 @@ def test_row_blocked_inverse_dft_is_opencvs_2d_transform_bit_for_bit(shape):
     nscale = log_gabor.shape[0]
     for o in (0, 4):
         out = np.empty((nscale, cols, rows), dtype=np.complex128)
-        block = np.empty((nscale, min(_phasecong._ROW_BLOCK, rows), cols), dtype=np.complex128)
+        block = np.empty((nscale, _phasecong._row_block(rows, cols), cols), dtype=np.complex128)
         _phasecong._responses_transposed(k, imagefft, log_gabor, spread[o], block, out)
         for s in range(nscale):
             ref = np.ascontiguousarray(imagefft * (log_gabor[s] * spread[o]))
             pairs = ref.view(np.float64).reshape(rows, cols, 2)
             cv2.idft(pairs, dst=pairs, flags=cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE)
             assert np.array_equal(out[s].T, ref, equal_nan=True)  # 1-pixel-wide banks hold NaN
+
+
+def test_row_block_and_planning_cost():
+    from metrics import _phasecong as pc
+
+    assert [n for n in range(1, 40) if not pc._cheap_to_plan(n)] == [17, 19, 23, 29, 31, 34, 37, 38]
+    assert pc._cheap_to_plan(520) and not pc._cheap_to_plan(521) and not pc._cheap_to_plan(2 * 383)
+    assert pc._row_block(520, 520) == pc._ROW_BLOCK and pc._row_block(10, 520) == 10
+    assert pc._row_block(383, 401) == 383  # the whole image in one block (~10 MB)
+    big = pc._row_block(3000, 4001)  # a 12 MP image of prime width: blocks within the byte budget
+    assert pc._ROW_BLOCK < big < 3000 and big * 4 * 4001 * 16 <= pc._BIG_BLOCK_BYTES
 
 
 def _squares(z):
