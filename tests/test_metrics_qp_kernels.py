@@ -93,9 +93,11 @@ def test_row_block_and_planning_cost():
     assert [n for n in range(1, 40) if not pc._cheap_to_plan(n)] == [17, 19, 23, 29, 31, 34, 37, 38]
     assert pc._cheap_to_plan(520) and not pc._cheap_to_plan(521) and not pc._cheap_to_plan(2 * 383)
     assert pc._row_block(520, 520) == pc._ROW_BLOCK and pc._row_block(10, 520) == 10
-    assert pc._row_block(383, 401) == 383  # the whole image in one block (~10 MB)
-    big = pc._row_block(3000, 4001)  # a 12 MP image of prime width: blocks within the byte budget
-    assert pc._ROW_BLOCK < big < 3000 and big * 4 * 4001 * 16 <= pc._BIG_BLOCK_BYTES
+    assert pc._row_block(383, 401) == pc._BIG_BLOCK_BYTES // (4 * 401 * 16) > pc._ROW_BLOCK  # 163 rows
+    assert pc._row_block(100, 401) == 100  # the whole image
+    assert pc._row_block(3000, 40009) == pc._ROW_BLOCK  # a row too wide for the budget: 16 rows at least
+    factors = [pc._largest_prime_factor(n) for n in (1, 2, 12, 520, 521, 2 * 383, 9 * 59)]
+    assert factors == [1, 2, 3, 13, 521, 383, 59]
 
 
 def _squares(z):
