@@ -11,10 +11,11 @@ calls kernels of another module (``_kernels_fmi`` -> ``_kernels_fmi_lanes``, ``_
 so clear ``metrics/__pycache__`` (or ``$NUMBA_CACHE_DIR``) after such an edit. Installed copies never
 change, so users are not affected.
 
-The first compilation (a new install, a numba upgrade, another CPU) takes about 50 s for all the kernels
-on a 2-core machine; when a kernel module takes longer than :data:`NOTICE_AFTER_S` to load and standard
-error is a terminal, one note says so (once per process), so that a first ``bench score`` does not look
-hung. A module that loads from the cache takes ~0.1 s, and nothing is printed.
+The first compilation (a new install, a numba upgrade, another CPU) takes 30-50 s of CPU for all the
+kernels, depending on the host (28 s on an AVX-512 EPYC: ``benchmarks/metrics_speed.py --compile-cost``);
+when a kernel module takes longer than :data:`NOTICE_AFTER_S` to load and standard error is a terminal, one
+note says so (once per process), so that a first ``bench score`` does not look hung. A module that loads
+from the cache takes ~0.1 s, and nothing is printed.
 
 Set ``MFIF_NO_NUMBA=1`` to force the NumPy path (the tests compare both paths); it is also used when
 numba is not installed or a kernel module fails to import (kernel modules compile, or load from the
