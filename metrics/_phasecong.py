@@ -259,9 +259,9 @@ def _inverse_dft(z: np.ndarray) -> None:
 _ROW_PASS = cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE
 _ROW_BLOCK = 16  # rows per block of the row pass: 4 scales x 16 rows x 520 columns x 16 B = 0.5 MB (in L2)
 # below this many rows or columns the responses come from the whole 2-D transform (OpenCV's two passes are
-# bit for bit its 2-D transform for every size tested from 32x32 to 521x520, not for some tiny ones: 6x1, 7x9)
-# -- OpenCV also rounds a row-pass call of k rows of length n differently when k n < 64 (another code path;
-# measured for n up to 700): every call here has at least 4 rows (scales) of at least 32 elements.
+# bit for bit its 2-D transform for every size tested from 32x32 to 521x520, not for some tiny: 6x1, 7x9).
+# A call of k rows of length n is rounded by another OpenCV code path when k n < 64 (measured up to n = 700);
+# every call here has at least 4 rows (scales) of at least 32 elements.
 _MIN_BLOCKED = 32
 # OpenCV plans a 1-D transform on every call: microseconds for lengths whose prime factors are all small
 # (7 us at 520 = 2^3 5 13), but up to ~1 ms when one is large (0.8 ms at 383 or 401, 1.4 ms at 521, the
