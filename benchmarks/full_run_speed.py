@@ -44,6 +44,9 @@ What it does:
   and imports of the run and its workers, the untimed warm-up call of each method in each worker, image
   decoding, PNG encoding and cache writes, task transfer); on a loaded machine the per-call figures are
   wall-clock and inflated, so this difference is a lower bound there;
+* the fused images scored (``results.csv``) and the metrics' seconds per scored image; images that failed
+  before any metric (a crashed method, a published result not downloaded) are counted and the first
+  message shown, since the extrapolation by scenes assumes every scene as costly as the scored ones;
 * the share of every method's fusion and every metric in the run's compute (``run.json``; the runner
   times each call by wall clock, so on a loaded machine the seconds are inflated but the shares stay
   comparable), and each share applied to the measured CPU total as an estimated unit-CPU per entry.
@@ -65,6 +68,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -198,6 +202,27 @@ _TOP_STAGES = {
 }  # fmt: skip
 
 
+def _image_counts(results_csv: Path) -> tuple[int, int, str]:
+    """(fused images with at least one metric value, images that failed before any metric, the first
+    such failure's message) from the run's long-format ``results.csv`` (``time_*`` rows carry fusion
+    and loading failures: a crashed method, a published result that is not downloaded)."""
+    scored: set = set()
+    failed: set = set()
+    first = ""
+    if not results_csv.exists():
+        return 0, 0, ""
+    with results_csv.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = row["scene"], row["method"]
+            if row["metric"].startswith("time_"):
+                if row["status"] != "ok":
+                    failed.add(key)
+                    first = first or row["message"]
+            elif row["status"] == "ok":
+                scored.add(key)
+    return len(scored), len(failed - scored), first
+
+
 def _read_stages(folder: Path, main_pid: int) -> dict:
     """{"main": {...}, "workers": {...}}: CPU at start-up, total CPU, per-stage [seconds, calls], summed."""
     out: dict = {}
@@ -315,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         peak_mb = _children_peak_mb()
         run_json = out_dir / "run.json"
         meta = json.loads(run_json.read_text()) if run_json.exists() else {}
+        n_scored, n_failed, first_failure = _image_counts(out_dir / "results.csv")
         stages = _read_stages(stage_dir, popen.pid) if args.stages else None
     u1 = measure_unit()
     unit = (u0["cpu_s"] + u1["cpu_s"]) / 2
@@ -361,6 +387,14 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU of the run and its workers / that unit = "
             f"{cpu * scale / during:,.0f} unit-CPU{' (extrapolated)' if scale != 1 else ''}"
         )
+    if n_scored and met_s:
+        print(
+            f"# fused images scored: {n_scored}; metrics per scored image: {met_s / n_scored:.3f} s = "
+            f"{met_s / n_scored / unit:,.0f} units (sources' work included: once per scene and task)"
+        )
+    if n_failed:
+        caveat = " (the extrapolation counts them as scored: read the per-image figure)" if scale != 1 else ""
+        print(f"# {n_failed} fused image(s) failed before scoring{caveat}; first: {first_failure}")
     rows = [
         ("wall", wall),
         ("CPU, run + workers", cpu),
@@ -398,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             "peak_rss_mb": peak_mb, "unit_during_run_cpu_s": during, "unit_samples_cpu_s": sampler.samples,
             "unit_cpu_extrapolated": cpu * scale / unit, "compute": prof,
             "scenes": scene_ids, "root": str(root), "stages": stages,
+            "images_scored": n_scored, "images_failed": n_failed,
             "cmd": cmd if scene_ids is None else ["bench run with RunConfig.scenes", *run_args],
         }  # fmt: skip
         args.json.write_text(json.dumps(out, indent=1))

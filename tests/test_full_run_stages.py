@@ -112,3 +112,22 @@ def test_unit_sampler_samples_until_the_run_ends(monkeypatch):
     assert n >= 3 and sampler.samples == [k * 1e-3 for k in range(1, n + 1)]
     time.sleep(0.05)
     assert len(sampler.samples) == n and not sampler._thread.is_alive()
+
+
+def test_image_counts_tell_scored_from_failed_images(tmp_path, monkeypatch):
+    """A published result that is not downloaded is a failed ``time_*`` row, not a scored image: the
+    per-image figure divides by the images that were scored."""
+    frs = _module(monkeypatch)
+    rows = [
+        "dataset,scene,method,metric,value,status,message,protocol,device",
+        "lytro,lytro-01,r:a,time_fuse_s,,ok,,standard,cpu",
+        "lytro,lytro-01,r:a,en,7.0,ok,,standard,cpu",
+        "lytro,lytro-01,r:a,qp,,error,boom,standard,cpu",
+        "lytro,lytro-01,r:b,en,7.1,ok,,standard,cpu",
+        "lytro,lytro-02,r:a,time_fuse_s,,error,r:a: c_02_a.tif not downloaded,standard,cpu",
+        "lytro,lytro-02,r:b,time_fuse_s,,error,r:b: c_02_b.tif not downloaded,standard,cpu",
+        "lytro,lytro-03,r:a,en,,error,every metric failed,standard,cpu",
+    ]
+    (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
+    assert frs._image_counts(tmp_path / "results.csv") == (2, 2, "r:a: c_02_a.tif not downloaded")
+    assert frs._image_counts(tmp_path / "absent.csv") == (0, 0, "")

@@ -67,3 +67,34 @@ def test_a_failing_import_still_selects_the_numpy_path(fresh, monkeypatch):
 
     monkeypatch.setattr(_jit.importlib, "import_module", broken)
     assert _jit.kernels("broken") is None
+
+
+def test_ready_loads_the_compiled_path_once_or_reports_the_numpy_path(fresh, monkeypatch):
+    """``ready()`` (called before a worker's timed metric calls) loads one kernel module through
+    :func:`kernels`, so numba's one-off set-up is not booked to the first metric; it says False when the
+    NumPy path is forced, without importing anything."""
+    loaded = []
+    monkeypatch.setattr(_jit.importlib, "import_module", lambda name: loaded.append(name) or type(_jit)(name))
+    monkeypatch.setenv("MFIF_NO_NUMBA", "1")
+    assert _jit.ready() is False and loaded == []
+    monkeypatch.setenv("MFIF_NO_NUMBA", "0")
+    assert _jit.ready() is True and _jit.ready() is True
+    assert loaded == ["metrics._kernels_matlab"]
+
+
+def test_score_worker_readies_the_kernels_before_its_first_timed_call(monkeypatch):
+    import numpy as np
+
+    import bench.scoring
+    from bench import workers
+
+    order = []
+    monkeypatch.setattr(_jit, "ready", lambda: order.append("ready") or True)
+    real = bench.scoring.score_one
+    monkeypatch.setattr(bench.scoring, "score_one", lambda m, *a, **k: order.append(m) or real(m, *a, **k))
+    rng = np.random.default_rng(0)
+    srcs = [rng.random((16, 16, 3)).astype(np.float32) for _ in range(2)]
+    fused = (rng.random((16, 16, 3)) * 255).astype(np.uint8)
+    out = workers.score_worker(lambda: srcs, None, fused, ["sd", "en"], "standard")
+    assert order == ["ready", "sd", "en"]
+    assert [s.status for s, _ in out] == ["ok", "ok"]
