@@ -118,13 +118,18 @@ def score_prepared(src, fus, ref, metric_ids: Sequence[str], *, jobs: int = 1) -
         return _score_threads(groups, metric_ids, src, fus, ref, jobs)
 
 
+def builtin_metric(metric_id: str) -> bool:
+    """True for the project's own metrics (their function lives under ``metrics.``), False for a plugin's."""
+    return getattr(get_metric(metric_id).fn, "__module__", "").startswith("metrics.")
+
+
 def _groups(metric_ids: Sequence[str]) -> list[list[str]]:
     """``metric_ids`` grouped by family (first-seen order inside a group), costliest group first."""
     from metrics.suites import metric_family
 
     by_family: dict[str, list[str]] = {}
     for m in dict.fromkeys(metric_ids):
-        builtin = getattr(get_metric(m).fn, "__module__", "").startswith("metrics.")
+        builtin = builtin_metric(m)
         # a plugin's metrics run one after the other in one thread: their module state is not ours to know
         by_family.setdefault(metric_family(m) if builtin else "\0plugins", []).append(m)
     groups = list(by_family.values())

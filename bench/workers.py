@@ -194,10 +194,10 @@ def _metrics_ready(metric_ids: Sequence[str]) -> None:
     """Load numba (metrics' compiled kernels) before the first timed call, when a built-in metric is
     asked for: its one-off set-up (0.4-0.7 s per process) would otherwise be booked to whichever metric
     runs first in this worker (``metrics._jit.ready``)."""
-    from bench.registry import get_metric
+    from bench.scoring import builtin_metric
 
     try:
-        if any(getattr(get_metric(m).fn, "__module__", "").startswith("metrics.") for m in metric_ids):
+        if any(builtin_metric(m) for m in metric_ids):
             from metrics._jit import ready
 
             ready()
