@@ -7,14 +7,19 @@ faults and ~10 % of the CPU time in the kernel. ``MALLOC_TUNABLES`` keeps freed 
 instead (mmap only above 32 MB, never trim the heap). Measured on one scoring pass of all metrics
 (520x520, one thread): 3.39 s -> 3.15 s CPU, minor faults 267k -> 88k.
 
-It also asks for transparent huge pages (``glibc.malloc.hugetlb=1``: glibc marks its heap and its
-mapped blocks ``MADV_HUGEPAGE``; glibc >= 2.35, a kernel with THP in ``madvise`` or ``always`` mode).
-Blocks above 32 MB are still mapped anew per allocation (glibc's limit for the threshold): the 32-channel
-520x520 activations of the deep methods (35 MB), which oneDNN reorders into fresh buffers around every
-convolution. With 4 KB pages each of them cost ~8,500 faults; with 2 MB pages ~18. Measured on lytro
-runs of 16 methods x 76 metrics, 4 scenes, 2 workers, AVX2 VM, alternating pairs: system time 9.5 ->
-6.0 s, minor faults 2.0 M -> 0.23 M, fusion CPU -12 % (msrsf -16 %, fmm -9 %, gacn and SESF -15 %),
-metrics unchanged, compute -4.7 %, peak RSS unchanged; values identical (allocation only).
+It does not ask glibc for transparent huge pages (``glibc.malloc.hugetlb=1``, which it did until
+2026-12-04). Measured on this project's AVX-512 VM (AMD EPYC family 25): a metric called on new inputs,
+whose memoised source work grows the heap, spent 2-3x the kernel time with them (ifc, 6 calls in one
+process: 0.43-0.70 s system time against 0.21 s; CPU per call 126-187 ms against 91-129, medians 128-173
+against 94-100, 4 processes per setting); ``benchmarks/metrics_speed.py`` (79 metrics, each alone on new
+inputs, units of the uniform-filter pass measured in the same process) summed 303 units with them and 252
+without (ifc 20.2 -> 13.5, ms_ssim 10.3 -> 5.2, nabf 7.2 -> 3.0). The deep methods, whose large blocks
+they were for, are served as well by torch's own switch (:func:`torch_huge_pages`, which the workers
+inherit): sesf, gacn, ifcnn, fmm, msrsf and sff summed 10.0, 11.4, 10.8 CPU-s with glibc's huge pages
+and 10.1, 9.7, 10.7 without (three alternating rounds of ``benchmarks/deep_speed.py``). A full lytro run
+(16 methods x 76 metrics, 2 workers) did not tell them apart: metrics 228.9 s with, 230.6 s without,
+fusion 180.5 and 187.6 s (unit 8.3 and 8.4 ms around the runs). On the AVX2 VM where glibc's huge
+pages were first measured they left the metrics unchanged.
 
 The variable only takes effect in processes started with it, so ``bench run`` sets it before it starts
 its local workers (loky or a Dask LocalCluster) and the benchmark scripts re-execute themselves with it;
@@ -33,9 +38,7 @@ from __future__ import annotations
 import os
 import sys
 
-MALLOC_TUNABLES = (
-    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
-)
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
 WORKER_GROWTH_BYTES = 3 * 2**30
 
 
@@ -58,7 +61,6 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 def keep_freed_memory() -> bool:
     """In this process, what ``MALLOC_TUNABLES`` does for a child, through glibc's ``mallopt``: large
     blocks from the heap up to 32 MB, freed memory kept (trim threshold 2 GB, ``mallopt`` takes an int).
-    Not the huge pages: ``mallopt`` has no such parameter (the metrics' 2 MB temporaries gain little).
     For ``bench score``, a process that runs every metric once: without it each large temporary is mapped
     and page-faulted anew. True when set; nothing is done with ``MFIF_MALLOC_TUNABLES=0``, when
     ``GLIBC_TUNABLES`` is already in the environment (the user's choice, or we run with it) or when the C
@@ -81,11 +83,12 @@ TORCH_THP_VAR = "THP_MEM_ALLOC_ENABLE"
 
 def torch_huge_pages() -> bool:
     """In this process (every command; child processes inherit it): torch's large CPU buffers in
-    transparent huge pages (``THP_MEM_ALLOC_ENABLE=1``: 2 MB-aligned and ``MADV_HUGEPAGE``), what
-    ``glibc.malloc.hugetlb`` gives a worker, for the deep methods run in this process (``bench fuse``,
-    ``bench run --jobs 1``): msrsf on a 520x520 image, one thread, 2.3-2.4 -> 1.65-1.7 s CPU, the same
-    bits. Works only before torch is imported (then True); a value already in the environment is kept;
-    nothing with ``MFIF_MALLOC_TUNABLES=0``."""
+    transparent huge pages (``THP_MEM_ALLOC_ENABLE=1``: 2 MB-aligned and ``MADV_HUGEPAGE``), for the
+    deep methods run in this process (``bench fuse``, ``bench run --jobs 1``) and in the workers (which
+    inherit the variable; glibc's heap stays in 4 KB pages, see the module docstring): msrsf on a
+    520x520 image, one thread, 2.3-2.4 -> 1.65-1.7 s CPU, the same bits. Works only before torch is
+    imported (then True); a value already in the environment is kept; nothing with
+    ``MFIF_MALLOC_TUNABLES=0``."""
     if not _enabled() or "torch" in sys.modules:
         return False
     os.environ.setdefault(TORCH_THP_VAR, "1")

@@ -146,30 +146,20 @@ def _thp_mode() -> str:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tunables are Linux-only")
-def test_worker_tunables_map_big_blocks_in_huge_pages():
-    """A process started with ``MALLOC_TUNABLES`` faults a freshly mapped 40 MB block mostly in 2 MB pages:
-    a few hundred minor faults per touch, not the ~10,000 of 4 KB pages that the same thresholds give without
-    ``glibc.malloc.hugetlb=1`` (a glibc >= 2.35 tunable; the kernel must have THP in ``madvise`` mode, in
-    ``always`` mode both get huge pages)."""
-    import platform
-
-    lib, ver = platform.libc_ver()
-    if lib != "glibc" or tuple(int(x) for x in ver.split(".")[:2]) < (2, 35):
-        pytest.skip(f"glibc.malloc.hugetlb needs glibc >= 2.35, this is {lib} {ver}")
+def test_worker_tunables_leave_glibcs_blocks_in_small_pages():
+    """``MALLOC_TUNABLES`` does not ask glibc for transparent huge pages (``glibc.malloc.hugetlb``): on this
+    project's AVX-512 VM they made the metrics 17-23 % slower while torch's own switch already serves the
+    deep methods (measurements in ``bench/procenv.py``). A process started with the tunables faults a
+    freshly mapped 40 MB block in 4 KB pages (~10,240 per touch); only meaningful where THP is in
+    ``madvise`` mode (in ``always`` mode the kernel gives huge pages to every large mapping)."""
     if _thp_mode() != "madvise":
         pytest.skip(f"transparent huge pages are {_thp_mode() or 'absent'} here, not 'madvise'")
-    plain = ":".join(t for t in procenv.MALLOC_TUNABLES.split(":") if not t.startswith("glibc.malloc.huge"))
-    assert plain != procenv.MALLOC_TUNABLES
+    assert "hugetlb" not in procenv.MALLOC_TUNABLES
     env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "MFIF_MALLOC_TUNABLES")}
-    faults = {}
-    for name, tunables in (("huge", procenv.MALLOC_TUNABLES), ("plain", plain)):
-        cp = subprocess.run([sys.executable, "-c", _BIG_BLOCK], env={**env, "GLIBC_TUNABLES": tunables},
-                            capture_output=True, text=True)
-        assert cp.returncode == 0, cp.stderr
-        faults[name] = int(cp.stdout)
-    assert faults["plain"] > 3 * 10_000 - 500, faults  # 3 touches of 10,240 pages of 4 KB
-    # measured: ~530 per touch (the unaligned ends of the mapping stay in 4 KB pages) against ~10,240
-    assert faults["huge"] * 8 < faults["plain"], faults
+    env["GLIBC_TUNABLES"] = procenv.MALLOC_TUNABLES
+    cp = subprocess.run([sys.executable, "-c", _BIG_BLOCK], env=env, capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    assert int(cp.stdout) > 3 * 10_000 - 500, cp.stdout  # 3 touches of 10,240 pages of 4 KB
 
 
 _TORCH_BLOCK = """
