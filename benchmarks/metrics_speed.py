@@ -269,6 +269,31 @@ def _time_passes(score_prepared, ids, sources, fused, jobs, repeats, known_sourc
     return statistics.median(walls), statistics.median(cpus), _ratio(walls, units), _ratio(cpus, units)
 
 
+def qp_transform_floor(shape: tuple[int, int], repeats: int = 5) -> float:
+    """Units (median over ``repeats``, each paired with its unit) of the inverse DFTs alone that Qp needs on
+    new inputs: three phase congruencies (two sources and the fused image) of 4 scales x 6 orientations,
+    72 complex128 transforms of ``shape`` with the flags of :func:`metrics._phasecong._inverse_dft`
+    (OpenCV, this process's threads; out of place here, so that every call transforms the same values). A
+    lower bound of Qp called alone on new inputs, before the filters, the energy stage and the correlations.
+    """
+    import cv2
+
+    from metrics._phasecong import NORIENT, NSCALE, _as_pairs
+
+    rng = np.random.default_rng(0)  # fixture only: the transforms' time does not depend on the values
+    spectrum = _as_pairs(rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+    out = np.empty_like(spectrum)
+    flags = cv2.DFT_COMPLEX_OUTPUT | cv2.DFT_SCALE
+    ratios = []
+    for _ in range(repeats):
+        unit = paired_unit()
+        c0 = time.process_time()
+        for _ in range(3 * NSCALE * NORIENT):
+            cv2.idft(spectrum, dst=out, flags=flags)
+        ratios.append((time.process_time() - c0) / unit)
+    return statistics.median(ratios)
+
+
 def _over(rows: list[dict], key: str) -> str:
     """``yes`` or ``NO (id units, ...)``: the metrics of ``rows`` whose ``key`` (units) exceed the target."""
     over = sorted((r[key], r["metric"]) for r in rows if r[key] > PER_METRIC_UNITS)[::-1]
@@ -412,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{_over(rows, 'in_scene_pass_units')}; the pass <= {TOTAL_UNITS} units: "
         f"{'yes' if together_u <= TOTAL_UNITS else 'NO'} (CPU medians)"
     )
+    if any(r["metric"] == "qp" for r in rows):
+        print(
+            f"# qp called alone on new inputs computes three phase congruencies: their 72 inverse DFTs "
+            f"alone take {qp_transform_floor(sources[0].shape):.1f} units (a floor for Qp on new inputs; "
+            f"with the sources known it computes one)"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"# peak resident memory of this process (every pass above, memoised source work included): "
           f"{peak_mb:,.0f} MB")  # fmt: skip
